@@ -1,0 +1,1 @@
+"""The PySide6 GUI and the ``vht`` command line. The only package that imports Qt."""

@@ -1,0 +1,76 @@
+"""Cheap checks of an image file's header before reading its voxels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from twin.errors import GeometryError, InputError
+
+
+def available_memory_bytes() -> int:
+    """Memory available to this process (bytes), from /proc/meminfo; 8 GiB if unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 8 * 1024**3
+
+
+def check_header(path: Path, max_bytes: int | None = None) -> dict[str, Any]:
+    """Read only the header; refuse bad geometry or sizes beyond memory.
+
+    Returns
+    -------
+    dict
+        ``{"size": [...], "spacing": [...], "bytes": int}``.
+    """
+    import SimpleITK as sitk
+
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError:
+        raise InputError("not a readable image (header could not be parsed)", path) from None
+    size = [int(s) for s in reader.GetSize()]
+    spacing = [float(s) for s in reader.GetSpacing()]
+    if any(s <= 0 for s in size):
+        raise InputError(f"image has an empty dimension (size {size})", path)
+    if len(size) > 4 or (len(size) == 4 and size[3] != 1):
+        raise InputError(f"expected a 3-D image, got size {size} (time series are not supported)", path)
+    if len(size) < 2:
+        raise InputError(f"expected a 3-D image, got {len(size)}-D", path)
+    sp = np.asarray(spacing[:3])
+    if not np.all(np.isfinite(sp)) or np.any(sp <= 0):
+        raise GeometryError(f"voxel spacing must be positive and finite, got {spacing}", path)
+    n_bytes = int(np.prod(size, dtype=np.float64)) * max(1, int(reader.GetNumberOfComponents())) * _pixel_bytes(reader)
+    limit = max_bytes if max_bytes is not None else int(0.75 * available_memory_bytes())
+    if n_bytes > limit:
+        raise InputError(
+            f"header claims {size} voxels ({n_bytes / 2**30:.1f} GiB), more than the {limit / 2**30:.1f} GiB memory allows",
+            path,
+        )
+    info: dict[str, Any] = {"size": size, "spacing": spacing, "bytes": n_bytes}
+    try:
+        if reader.HasMetaDataKey("vht_modality"):
+            info["modality"] = reader.GetMetaData("vht_modality")
+    except RuntimeError:
+        pass
+    return info
+
+
+def _pixel_bytes(reader: Any) -> int:
+    import SimpleITK as sitk
+
+    pid = reader.GetPixelID()
+    table = {
+        sitk.sitkUInt8: 1, sitk.sitkInt8: 1, sitk.sitkUInt16: 2, sitk.sitkInt16: 2,
+        sitk.sitkUInt32: 4, sitk.sitkInt32: 4, sitk.sitkFloat32: 4,
+        sitk.sitkUInt64: 8, sitk.sitkInt64: 8, sitk.sitkFloat64: 8,
+    }
+    return table.get(pid, 8)
