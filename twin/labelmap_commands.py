@@ -179,7 +179,7 @@ class RemoveSegment(Command):
 class UpdateSegment(Command):
     """Change a segment's name, colour or terminology."""
 
-    def __init__(self, labelmap: LabelMap, name: str, **changes: Any) -> None:
+    def __init__(self, labelmap: LabelMap, name: str, /, **changes: Any) -> None:
         allowed = {"name", "color", "terminology"}
         if set(changes) - allowed:
             raise InputError(f"cannot change {sorted(set(changes) - allowed)} of a segment")
