@@ -1,0 +1,441 @@
+"""Verification cases of the FE engine against closed-form solutions (LPS mm, N, MPa).
+
+Each case builds a case dictionary in the ``vht simulate`` schema and a structured mesh,
+runs :func:`biomech.solver.run_case`, and compares one quantity to its analytic value.
+Every case function accepts ``mutate(case_dict)``, called on the case before it is solved
+while the expected value keeps the true parameters: tests use it to prove that a wrong
+engine input makes the case fail.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from biomech.verification import analytic
+from biomech.verification.convergence import l2_displacement_error, observed_orders
+from biomech.verification.structured_meshes import box_mesh, graded_axis, quarter_cylinder_mesh
+from twin.meshes import TetMesh
+
+Mutator = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class CaseResult:
+    """Outcome of one verification case.
+
+    ``rel_error`` is the relative (or, where stated in ``details``, absolute) error compared to
+    ``tolerance``; ``details`` holds JSON-serialisable extra numbers (mesh size, timings, ...).
+    """
+
+    name: str
+    quantity: str
+    expected: float
+    computed: float
+    rel_error: float
+    tolerance: float
+    passed: bool
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable dictionary."""
+        return {"name": self.name, "quantity": self.quantity, "expected": self.expected, "computed": self.computed,
+                "rel_error": self.rel_error, "tolerance": self.tolerance, "passed": self.passed,
+                "details": self.details}
+
+
+# --------------------------------------------------------------------------- case-dict helpers
+def _material(model: str, e: float, nu: float, **extra: Any) -> dict[str, Any]:
+    return {"model": model, "youngs_modulus": e, "poisson_ratio": nu, **extra}
+
+
+def _plane(point: Any, normal: Any, tol: float = 1e-6) -> dict[str, Any]:
+    return {"plane": {"point": list(map(float, point)), "normal": list(map(float, normal))}, "tolerance": tol}
+
+
+def _node_set(name: str) -> dict[str, Any]:
+    return {"node_set": name}
+
+
+def _fixed(name: str, select: dict[str, Any], components: tuple[str, ...] = ("x", "y", "z")) -> dict[str, Any]:
+    return {"name": name, "kind": "fixed", "components": list(components), "select": select}
+
+
+def _case(element: str, materials: list[dict[str, Any]], bcs: list[dict[str, Any]], loads: list[dict[str, Any]] = (),
+          contacts: list[dict[str, Any]] = (), nonlinear: bool = False, steps: int = 1,
+          tolerance: float = 1e-10) -> dict[str, Any]:
+    return {"mesh": {"element": element}, "materials": materials, "boundary_conditions": list(bcs),
+            "loads": list(loads), "contacts": list(contacts),
+            "solver": {"nonlinear": nonlinear, "steps": steps, "tolerance": tolerance}}
+
+
+# --------------------------------------------------------------------------- engine adapter
+@dataclass
+class _Solved:
+    """What the cases read from the engine's result (tolerant to attribute naming)."""
+
+    result: Any
+    mesh: TetMesh
+    displacement: NDArray[np.float64]
+    seconds: float
+
+    def reaction(self, name: str) -> NDArray[np.float64]:
+        return np.asarray(self.result.reaction_forces[name], dtype=np.float64)
+
+    def contact_force(self, name: str) -> NDArray[np.float64]:
+        return np.asarray(self.result.contact_forces[name], dtype=np.float64)
+
+    def stress(self) -> NDArray[np.float64]:
+        return np.asarray(self.result.cell_stress_mpa, dtype=np.float64)
+
+
+class EngineFailure(RuntimeError):
+    """The engine did not return a converged result."""
+
+
+def _solve(case: dict[str, Any], mesh: TetMesh, mutate: Mutator | None) -> _Solved:
+    from biomech.solver import run_case  # the engine; imported lazily so meshes/analytics work without it
+
+    if mutate is not None:
+        mutate(case)
+    t0 = time.perf_counter()
+    res = run_case(case, mesh)
+    seconds = time.perf_counter() - t0
+    if not getattr(res, "converged", False):
+        raise EngineFailure(f"engine status: {getattr(res, 'status', 'not converged')}")
+    solved_mesh = getattr(res, "mesh", None)
+    if not isinstance(solved_mesh, TetMesh):
+        solved_mesh = mesh
+    u = np.asarray(res.displacement_mm, dtype=np.float64)
+    if u.shape != (solved_mesh.n_points, 3):
+        raise EngineFailure(f"displacement shape {u.shape} does not match the mesh ({solved_mesh.n_points}, 3)")
+    return _Solved(res, solved_mesh, u, seconds)
+
+
+def _result(name: str, quantity: str, expected: float, computed: float, tolerance: float,
+            details: dict[str, Any], error: float | None = None) -> CaseResult:
+    if error is None:
+        error = abs(computed - expected) / abs(expected) if expected != 0 else abs(computed)
+    passed = bool(np.isfinite(error) and error <= tolerance)
+    return CaseResult(name, quantity, float(expected), float(computed), float(error), float(tolerance), passed,
+                      details)
+
+
+def _failed(name: str, quantity: str, expected: float, tolerance: float, exc: Exception) -> CaseResult:
+    return CaseResult(name, quantity, float(expected), math.nan, math.inf, float(tolerance), False,
+                      {"error": f"{type(exc).__name__}: {exc}"})
+
+
+def _guard(name: str, quantity: str, expected: float, tolerance: float,
+           body: Callable[[], CaseResult]) -> CaseResult:
+    try:
+        return body()
+    except Exception as exc:  # noqa: BLE001 - a crashing engine is a failed case, reported in the table
+        return _failed(name, quantity, expected, tolerance, exc)
+
+
+# --------------------------------------------------------------------------- patch test
+PATCH_GRADIENT = np.array([[1.0e-3, 2.0e-4, -3.0e-4], [5.0e-4, -2.0e-3, 1.0e-4], [-2.0e-4, 3.0e-4, 1.5e-3]])
+PATCH_TRANSLATION = np.array([0.01, -0.02, 0.03])
+
+
+def patch_test(order: int = 1, quick: bool = False, mutate: Mutator | None = None) -> CaseResult:
+    """Displacement patch test on an irregular box mesh.
+
+    Every boundary node gets ``u = c + G x`` (one displacement condition per node, sphere selector);
+    the interior nodes of a jittered mesh must reproduce the affine field and every cell the
+    constant stress ``C : sym(G)`` to 1e-8 relative.
+    """
+    element = "tet4" if order == 1 else "tet10"
+    name = f"patch test {element}"
+    quantity = "max rel. error u, stress"
+    e, nu = 1000.0, 0.3
+    tol = 1e-8
+
+    def body() -> CaseResult:
+        div = (2, 2, 2) if quick else (3, 3, 2)
+        mesh = box_mesh((10.0, 8.0, 6.0), div, order=order, jitter=0.3, seed=7)
+        u_exact = analytic.affine_displacement(mesh.points_lps, PATCH_GRADIENT, PATCH_TRANSLATION)
+        bnd = np.flatnonzero(mesh.point_data["boundary"])
+        bcs = [{"name": f"n{i}", "kind": "displacement", "components": ["x", "y", "z"],
+                "value": [float(v) for v in u_exact[i]],
+                "select": {"sphere": {"center": [float(c) for c in mesh.points_lps[i]], "radius": 0.0},
+                           "tolerance": 1e-6}} for i in bnd]
+        case = _case(element, [_material("linear-elastic", e, nu)], bcs)
+        s = _solve(case, mesh, mutate)
+        u_ex = analytic.affine_displacement(s.mesh.points_lps, PATCH_GRADIENT, PATCH_TRANSLATION)
+        err_u = float(np.abs(s.displacement - u_ex).max() / np.abs(u_ex).max())
+        sig_ex = analytic.isotropic_stress(PATCH_GRADIENT, e, nu)
+        sig = s.stress()
+        err_s = float(np.abs(sig - sig_ex[None]).max() / np.abs(sig_ex).max())
+        interior = int(s.mesh.n_points - len(bnd))
+        return _result(name, quantity, 0.0, max(err_u, err_s), tol,
+                       {"displacement_error": err_u, "stress_error": err_s, "nodes": s.mesh.n_points,
+                        "interior_nodes": interior, "cells": s.mesh.n_cells, "seconds": s.seconds},
+                       error=max(err_u, err_s))
+
+    return _guard(name, quantity, 0.0, tol, body)
+
+
+# --------------------------------------------------------------------------- cantilever
+def cantilever(quick: bool = False, mutate: Mutator | None = None) -> CaseResult:
+    """Tet10 cantilever (L 100, 10 x 10 section, E 200 GPa, nu 0.3), end force on the free face.
+
+    Expected: Timoshenko tip deflection ``P L^3 / (3 E I) + P L / (kappa G A)`` (Cowper's kappa);
+    computed: vertical displacement of the tip-face centre node. Tolerance 2%.
+    """
+    length, width, height, e, nu, force = 100.0, 10.0, 10.0, 200e3, 0.3, 100.0
+    expected = analytic.timoshenko_tip_deflection(force, length, width, height, e, nu)
+    name, quantity, tol = "cantilever tet10", "tip deflection mm", 0.02
+
+    def body() -> CaseResult:
+        div = (10, 2, 2) if quick else (20, 2, 2)
+        mesh = box_mesh((length, width, height), div, order=2)
+        case = _case("tet10", [_material("linear-elastic", e, nu)],
+                     [_fixed("clamp", _plane((0, 0, 0), (1, 0, 0)))],
+                     [{"name": "tip", "kind": "force", "value": [0.0, 0.0, -force], "select": _node_set("xmax")}])
+        s = _solve(case, mesh, mutate)
+        tip = int(np.argmin(np.linalg.norm(s.mesh.points_lps - [length, width / 2, height / 2], axis=1)))
+        computed = -float(s.displacement[tip, 2])
+        return _result(name, quantity, expected, computed, tol,
+                       {"euler_bernoulli_mm": analytic.euler_bernoulli_tip_deflection(force, length, width, height, e),
+                        "dofs": 3 * s.mesh.n_points, "cells": s.mesh.n_cells, "seconds": s.seconds})
+
+    return _guard(name, quantity, expected, tol, body)
+
+
+# --------------------------------------------------------------------------- Lame cylinder
+LAME = {"a": 5.0, "b": 10.0, "p": 1.0, "e": 1000.0, "nu": 0.3}
+
+
+def lame_case(mesh: TetMesh, element: str, e: float = LAME["e"], nu: float = LAME["nu"],
+              pressure: float = LAME["p"]) -> dict[str, Any]:
+    """Plane-strain quarter cylinder: symmetry on x = 0 and y = 0, u_z = 0 on both ends, inner pressure."""
+    zmax = float(mesh.points_lps[:, 2].max())
+    bcs = [_fixed("sym_x", _plane((0, 0, 0), (1, 0, 0)), ("x",)),
+           _fixed("sym_y", _plane((0, 0, 0), (0, 1, 0)), ("y",)),
+           _fixed("z0", _plane((0, 0, 0), (0, 0, 1)), ("z",)),
+           _fixed("z1", _plane((0, 0, zmax), (0, 0, 1)), ("z",))]
+    loads = [{"name": "inner_pressure", "kind": "pressure", "value": pressure, "select": _node_set("inner")}]
+    return _case(element, [_material("linear-elastic", e, nu)], bcs, loads)
+
+
+def lame_mesh(n: int, order: int) -> TetMesh:
+    """Quarter cylinder with ``n`` radial and ``2n`` circumferential divisions, one layer of thickness h."""
+    a, b = LAME["a"], LAME["b"]
+    return quarter_cylinder_mesh(a, b, (b - a) / n, n, 2 * n, 1, order=order)
+
+
+def _lame_exact(points: NDArray[np.float64]) -> NDArray[np.float64]:
+    return analytic.lame_cylinder_displacement(points, LAME["a"], LAME["b"], LAME["p"], LAME["e"], LAME["nu"])
+
+
+def lame_cylinder(quick: bool = False, mutate: Mutator | None = None) -> CaseResult:
+    """Thick-walled cylinder under internal pressure (tet10, curved edges): nodal radial displacement.
+
+    Error = max over nodes of ``|u_r - u_r,exact|`` divided by the exact inner-wall value. Tolerance 1%.
+    """
+    a = LAME["a"]
+    expected = float(analytic.lame_cylinder_radial_displacement(a, a, LAME["b"], LAME["p"], LAME["e"], LAME["nu"]))
+    name, quantity, tol = "Lame cylinder tet10", "u_r(a) mm", 0.01
+
+    def body() -> CaseResult:
+        mesh = lame_mesh(2 if quick else 4, 2)
+        s = _solve(lame_case(mesh, "tet10"), mesh, mutate)
+        p = s.mesh.points_lps
+        r = np.hypot(p[:, 0], p[:, 1])
+        ur = (s.displacement[:, 0] * p[:, 0] + s.displacement[:, 1] * p[:, 1]) / r
+        ur_ex = analytic.lame_cylinder_radial_displacement(r, a, LAME["b"], LAME["p"], LAME["e"], LAME["nu"])
+        err = float(np.abs(ur - ur_ex).max() / expected)
+        inner = s.mesh.point_data["inner"].astype(bool) if "inner" in s.mesh.point_data else np.abs(r - a) < 1e-9
+        l2 = l2_displacement_error(s.mesh, s.displacement, _lame_exact)
+        return _result(name, quantity, expected, float(ur[inner].mean()), tol,
+                       {"max_nodal_error": err, "l2_relative_error": l2.relative, "dofs": 3 * s.mesh.n_points,
+                        "seconds": s.seconds}, error=err)
+
+    return _guard(name, quantity, expected, tol, body)
+
+
+def lame_convergence(order: int, quick: bool = False, mutate: Mutator | None = None) -> CaseResult:
+    """Observed L2 displacement order on the Lame cylinder, three uniformly refined meshes (ratio 2).
+
+    Expected order 2 (tet4) or 3 (tet10); passes within 0.3 on the finest pair.
+    """
+    element = "tet4" if order == 1 else "tet10"
+    expected = float(order + 1)
+    name, quantity, tol = f"L2 order {element}", "observed order", 0.3
+
+    def body() -> CaseResult:
+        base = (4 if order == 1 else 2) if quick else (8 if order == 1 else 4)
+        ns = [base, 2 * base, 4 * base]
+        errs, secs = [], 0.0
+        for n in ns:
+            mesh = lame_mesh(n, order)
+            s = _solve(lame_case(mesh, element), mesh, mutate)
+            errs.append(l2_displacement_error(s.mesh, s.displacement, _lame_exact).relative)
+            secs += s.seconds
+        orders = observed_orders([1.0 / n for n in ns], errs)
+        return _result(name, quantity, expected, orders[-1], tol,
+                       {"divisions": ns, "l2_relative_errors": errs, "orders": orders, "seconds": secs},
+                       error=abs(orders[-1] - expected))
+
+    return _guard(name, quantity, expected, tol, body)
+
+
+# --------------------------------------------------------------------------- neo-Hookean
+def neo_hookean_uniaxial(quick: bool = False, mutate: Mutator | None = None, stretch: float = 1.5) -> CaseResult:
+    """Uniaxial stretch of a neo-Hookean cube (10 mm, irregular tet4) to ``stretch``, lateral faces free.
+
+    Computed nominal stress = axial reaction on the pulled face / reference area. Tolerance 0.5%.
+    """
+    side, e, nu = 10.0, 1.0, 0.3
+    expected, lateral = analytic.neo_hookean_uniaxial(stretch, e, nu)
+    name, quantity, tol = "neo-Hookean uniaxial 1.5", "nominal stress MPa", 0.005
+
+    def body() -> CaseResult:
+        mesh = box_mesh((side,) * 3, (2, 2, 2) if quick else (3, 3, 3), jitter=0.25, seed=3)
+        bcs = [_fixed("sym_x", _plane((0, 0, 0), (1, 0, 0)), ("x",)),
+               _fixed("sym_y", _plane((0, 0, 0), (0, 1, 0)), ("y",)),
+               _fixed("sym_z", _plane((0, 0, 0), (0, 0, 1)), ("z",)),
+               {"name": "pull", "kind": "displacement", "components": ["x"],
+                "value": [(stretch - 1.0) * side, 0.0, 0.0], "select": _plane((side, 0, 0), (1, 0, 0))}]
+        case = _case("tet4", [_material("neo-hookean", e, nu)], bcs, nonlinear=True, steps=5 if quick else 10)
+        s = _solve(case, mesh, mutate)
+        computed = abs(float(s.reaction("pull")[0])) / side**2
+        corner = int(np.argmin(np.linalg.norm(s.mesh.points_lps - side, axis=1)))
+        t_fe = 1.0 + float(s.displacement[corner, 1]) / side
+        return _result(name, quantity, expected, computed, tol,
+                       {"lateral_stretch_expected": lateral, "lateral_stretch_computed": t_fe,
+                        "steps": 5 if quick else 10, "seconds": s.seconds})
+
+    return _guard(name, quantity, expected, tol, body)
+
+
+# --------------------------------------------------------------------------- Hertz
+def hertz(quick: bool = False, mutate: Mutator | None = None) -> CaseResult:
+    """Rigid sphere (R 10 mm) pressed 0.1 mm into a block (quarter model, 40 x 40 x 40 mm = 40 a).
+
+    Graded tet4 mesh (h = a/5 under the contact, a/3 in quick mode); symmetry on x = 0 and y = 0,
+    bottom fixed. Expected: Hertz ``4/3 E* sqrt(R) d^1.5`` for the full sphere (4 x quarter force).
+    Tolerance 5% (the finite block adds ~+2% stiffness).
+    """
+    radius, depth, e, nu, size = 10.0, 0.1, 1.0, 0.3, 40.0
+    expected = analytic.hertz_sphere_force(depth, radius, e, nu)
+    a = analytic.hertz_contact_radius(depth, radius)
+    name, quantity, tol = "Hertz sphere", "force N", 0.05
+
+    def body() -> CaseResult:
+        h0, growth = (a / 3.0, 1.5) if quick else (a / 5.0, 1.3)
+        xs = graded_axis(size, h0, 1.6 * a, growth)
+        mesh = box_mesh((size,) * 3, (1, 1, 1), origin_mm=(0.0, 0.0, -size), axes=[xs, xs, size - xs[::-1]])
+        bcs = [_fixed("sym_x", _plane((0, 0, 0), (1, 0, 0)), ("x",)),
+               _fixed("sym_y", _plane((0, 0, 0), (0, 1, 0)), ("y",)),
+               _fixed("bottom", _plane((0, 0, -size), (0, 0, 1)))]
+        contact = {"name": "indenter", "indenter": {"sphere": {"center": [0.0, 0.0, radius], "radius": radius}},
+                   "displacement": [0.0, 0.0, -depth],
+                   "select": {"box": {"min": [-1.0, -1.0, -1e-6], "max": [4 * a, 4 * a, 1.0]}}}
+        case = _case("tet4", [_material("linear-elastic", e, nu)], bcs, contacts=[contact], steps=2 if quick else 4)
+        s = _solve(case, mesh, mutate)
+        computed = 4.0 * abs(float(s.contact_force("indenter")[2]))
+        return _result(name, quantity, expected, computed, tol,
+                       {"contact_radius_mm": a, "h_contact_mm": h0, "dofs": 3 * s.mesh.n_points,
+                        "cells": s.mesh.n_cells, "seconds": s.seconds})
+
+    return _guard(name, quantity, expected, tol, body)
+
+
+# --------------------------------------------------------------------------- gravity
+def hanging_bar(quick: bool = False, mutate: Mutator | None = None) -> CaseResult:
+    """A 4 x 4 x 20 mm bar (nu = 0) hanging from its top face under gravity (tet10).
+
+    The exact field ``u_z = -rho g (L s - s^2/2) / E`` is quadratic, so tet10 must reproduce it to
+    round-off (tolerance 1e-6 relative on the free-end displacement). Checks density units (tonne/mm^3).
+    """
+    length, e, rho, g = 20.0, 1.0, 1.0e-6, 9810.0
+    expected = float(analytic.hanging_bar_displacement(length, length, rho, g, e))
+    name, quantity, tol = "gravity bar tet10", "free-end drop mm", 1e-6
+
+    def body() -> CaseResult:
+        mesh = box_mesh((4.0, 4.0, length), (1, 1, 2) if quick else (2, 2, 4), order=2)
+        bcs = [_fixed("top", _plane((0, 0, length), (0, 0, 1)), ("z",)),
+               _fixed("sym_x", _plane((0, 0, 0), (1, 0, 0)), ("x",)),
+               _fixed("sym_y", _plane((0, 0, 0), (0, 1, 0)), ("y",))]
+        loads = [{"name": "gravity", "kind": "gravity", "value": [0.0, 0.0, -g]}]
+        case = _case("tet10", [_material("linear-elastic", e, 0.0, density=rho)], bcs, loads)
+        s = _solve(case, mesh, mutate)
+        bottom = np.abs(s.mesh.points_lps[:, 2]) < 1e-9
+        computed = -float(s.displacement[bottom, 2].mean())
+        weight = rho * g * 4.0 * 4.0 * length
+        return _result(name, quantity, expected, computed, tol,
+                       {"top_reaction_n": float(s.reaction("top")[2]), "weight_n": weight, "seconds": s.seconds})
+
+    return _guard(name, quantity, expected, tol, body)
+
+
+# --------------------------------------------------------------------------- FEBio sh13
+def febio_sh13(quick: bool = False, mutate: Mutator | None = None) -> CaseResult:
+    """FEBio TestSuite sh13/sh15 cantilever (10 x 1 x 0.1, E 1e6, nu 0, tip force 0.001) as a tet10 solid.
+
+    FEBio's deck uses neo-Hookean shells; the stated target is the Euler-Bernoulli tip deflection 0.004
+    (shear adds 6e-5 relative at nu = 0). We solve it large-deformation neo-Hookean, 1 load step,
+    one element through the thickness. Tolerance 2%.
+    """
+    expected = 0.004
+    name, quantity, tol = "FEBio sh13 cantilever", "tip deflection", 0.02
+
+    def body() -> CaseResult:
+        div = (20, 2, 1) if quick else (40, 4, 1)
+        mesh = box_mesh((10.0, 1.0, 0.1), div, order=2)
+        case = _case("tet10", [_material("neo-hookean", 1.0e6, 0.0)],
+                     [_fixed("clamp", _plane((0, 0, 0), (1, 0, 0)))],
+                     [{"name": "tip", "kind": "force", "value": [0.0, 0.0, -0.001], "select": _node_set("xmax")}],
+                     nonlinear=True, steps=1)
+        s = _solve(case, mesh, mutate)
+        tip = np.abs(s.mesh.points_lps[:, 0] - 10.0) < 1e-9
+        computed = -float(s.displacement[tip, 2].mean())
+        return _result(name, quantity, expected, computed, tol,
+                       {"reference": "../shared/data/febio_testsuite_refs/gold_standards_selected.csv row sh13",
+                        "dofs": 3 * s.mesh.n_points, "seconds": s.seconds})
+
+    return _guard(name, quantity, expected, tol, body)
+
+
+# --------------------------------------------------------------------------- GCI
+def lame_gci(order: int = 1, quick: bool = False, mutate: Mutator | None = None) -> CaseResult:
+    """Grid Convergence Index of the inner-wall radial displacement (Lame cylinder, three grids, r = 2).
+
+    Computed = finest-grid value, error = its true relative error, tolerance = the GCI (the estimated
+    error band): passes when the analytic value lies inside the band and the observed order is positive.
+    The Richardson extrapolation and order are in ``details``.
+    """
+    from biomech.verification.convergence import mesh_convergence_study
+
+    element = "tet4" if order == 1 else "tet10"
+    a = LAME["a"]
+    expected = float(analytic.lame_cylinder_radial_displacement(a, a, LAME["b"], LAME["p"], LAME["e"], LAME["nu"]))
+    name, quantity = f"GCI Lame {element}", "u_r(a) mm, tol = GCI"
+    base = (2 if quick else 4) if order == 1 else 2
+
+    def run(level: int) -> float:
+        mesh = lame_mesh(base * 2**level, order)
+        s = _solve(lame_case(mesh, element), mesh, mutate)
+        p = s.mesh.points_lps
+        inner = np.abs(np.hypot(p[:, 0], p[:, 1]) - a) < 1e-9
+        return float(np.mean((s.displacement[inner, 0] * p[inner, 0] + s.displacement[inner, 1] * p[inner, 1]) / a))
+
+    def body() -> CaseResult:
+        g = mesh_convergence_study(run, refinements=3)
+        f1 = g.values[-1]
+        res = _result(name, quantity, expected, f1, g.gci_fine, {**g.to_dict(), "summary": g.summary(),
+                      "extrapolated_rel_error": abs(g.extrapolated - expected) / expected},
+                      error=abs(f1 - expected) / abs(f1))
+        res.passed = bool(res.passed and g.observed_order > 0)
+        return res
+
+    return _guard(name, quantity, expected, math.nan, body)
