@@ -1,0 +1,103 @@
+"""Undoable edits of a project's plan (``Project.plan``, JSON of :class:`twin.plan.Plan`).
+
+Each command snapshots the plan dict before and after its change, so undo and
+redo restore exactly what was there (plans are small: kilobytes). Push them
+on ``project.undo_stack``::
+
+    project.undo_stack.push(AddPlanObject(project, Trajectory(name="biopsy", ...)))
+
+Frame: LPS, mm (as :mod:`twin.plan`).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from twin.commands import Command
+from twin.plan import Plan, PlanObject
+
+
+class _PlanEdit(Command):
+    """Base: compute the new plan dict once, swap dicts on do/undo."""
+
+    def __init__(self, project: Any, text: str) -> None:
+        self.project = project
+        self.text = text
+        self._before: dict[str, Any] | None = None
+        self._after: dict[str, Any] | None = None
+
+    def _apply(self, plan: Plan) -> None:
+        raise NotImplementedError
+
+    def do(self) -> None:  # noqa: D102
+        if self._after is None:
+            self._before = copy.deepcopy(self.project.plan or {})
+            plan = Plan.from_dict(self._before)
+            self._apply(plan)  # raises InputError before anything changes
+            self._after = plan.to_dict()
+        self.project.plan = copy.deepcopy(self._after)
+
+    def undo(self) -> None:  # noqa: D102
+        self.project.plan = copy.deepcopy(self._before or {})
+
+
+class AddPlanObject(_PlanEdit):
+    """Add a landmark, measurement, trajectory, resection, margin, ablation zone or rehearsal."""
+
+    def __init__(self, project: Any, obj: PlanObject) -> None:
+        super().__init__(project, f"Add {obj.collection[:-1].replace('_', ' ')} {obj.name}")
+        self.obj = obj
+
+    def _apply(self, plan: Plan) -> None:
+        plan.add(self.obj)
+
+
+class RemovePlanObject(_PlanEdit):
+    """Remove the plan object with ``object_id``."""
+
+    def __init__(self, project: Any, object_id: str) -> None:
+        super().__init__(project, "Remove plan object")
+        self.object_id = object_id
+
+    def _apply(self, plan: Plan) -> None:
+        obj = plan.remove(self.object_id)
+        self.text = f"Remove {obj.name or obj.id}"
+
+
+class ModifyPlanObject(_PlanEdit):
+    """Replace the plan object with the same id as ``obj`` (e.g. moved entry point, new metrics)."""
+
+    def __init__(self, project: Any, obj: PlanObject, text: str | None = None) -> None:
+        super().__init__(project, text or f"Edit {obj.name or obj.id}")
+        self.obj = obj
+
+    def _apply(self, plan: Plan) -> None:
+        plan.replace(self.obj)
+
+
+class SetCriticalSegments(_PlanEdit):
+    """Set the list of segments every trajectory is checked against."""
+
+    def __init__(self, project: Any, names: list[str]) -> None:
+        super().__init__(project, "Set critical structures")
+        self.names = [str(n) for n in names]
+
+    def _apply(self, plan: Plan) -> None:
+        plan.critical_segments = list(self.names)
+
+
+class ReplacePlan(_PlanEdit):
+    """Replace the whole plan (e.g. after importing markups or loading a plan file)."""
+
+    def __init__(self, project: Any, plan: Plan, text: str = "Replace plan") -> None:
+        super().__init__(project, text)
+        self.plan = plan
+
+    def _apply(self, plan: Plan) -> None:
+        new = Plan.from_dict(self.plan.to_dict())
+        for name in ("landmarks", "measurements", "trajectories", "resections", "safety_margins",
+                     "ablation_zones", "rehearsals", "critical_segments"):
+            setattr(plan, name, getattr(new, name))
+        plan.labelmap = new.labelmap
+        plan.notes = new.notes
