@@ -461,8 +461,10 @@ class Plan:
             for i, od in enumerate(data.get(coll, [])):
                 try:
                     plan.add(_object_from_dict(coll, od))
-                except (KeyError, TypeError, ValueError) as exc:
-                    raise InputError(f"plan {coll}[{i}] is malformed: {exc}") from None
+                except InputError as exc:
+                    raise InputError(f"plan {coll}[{i}]: {exc}") from None
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    raise InputError(f"plan {coll}[{i}] is malformed: {exc!r}") from None
         return plan
 
     @classmethod

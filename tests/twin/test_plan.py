@@ -1,0 +1,118 @@
+"""Plan data model: JSON round trip, migration, validation, undoable commands."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from twin.errors import InputError
+from twin.plan import (
+    SCHEMA_VERSION,
+    AblationZone,
+    CutPlane,
+    Landmark,
+    Measurement,
+    Plan,
+    Rehearsal,
+    Resection,
+    SafetyMargin,
+    Trajectory,
+)
+from twin.plan_commands import AddPlanObject, ModifyPlanObject, RemovePlanObject, SetCriticalSegments
+from twin.project import Project
+
+
+def full_plan() -> Plan:
+    p = Plan(critical_segments=["portal_vein", "ivc"], labelmap="segmentation")
+    p.add(Landmark(name="tip", position_lps=(1, 2, 3)))
+    p.add(Measurement(name="d", kind="distance", points_lps=((0, 0, 0), (3, 4, 0))))
+    p.add(Measurement(name="a", kind="angle", points_lps=((1, 0, 0), (0, 0, 0), (0, 1, 0))))
+    p.add(Trajectory(name="biopsy", entry_lps=(0, 0, 0), target_lps=(0, 0, 80), diameter_mm=1.2, length_mm=150,
+                     kind="needle", target_segment="tumour", metrics={"path_length_mm": 80.0}))
+    p.add(Resection(name="right", organ_segment="liver", tumour_segment="tumour",
+                    planes=(CutPlane((0, 0, 0), (2, 0, 0)),), vessel_segments=("portal_vein",)))
+    p.add(Resection(name="poly", organ_segment="liver", polyline_lps=((0, 0, 0), (10, 0, 0), (10, 10, 0)),
+                    extrude_direction_lps=(0, 0, 3)))
+    p.add(SafetyMargin(name="m", target_segment="tumour", critical_segments=("ivc",)))
+    p.add(AblationZone(name="z", center_lps=(1, 1, 1), radii_mm=(20, 15, 15), tumour_segment="tumour"))
+    p.add(Rehearsal(name="retract", organ_segment="liver", point_lps=(5, 5, 5), result={"converged": True}))
+    return p
+
+
+def test_round_trip_through_json_is_lossless():
+    p = full_plan()
+    d = json.loads(json.dumps(p.to_dict()))
+    assert d["schema_version"] == SCHEMA_VERSION and d["frame"] == "LPS"
+    q = Plan.from_dict(d)
+    assert q.to_dict() == p.to_dict()
+    assert q.find("d").value == pytest.approx(5.0)
+    assert q.find("a").value == pytest.approx(90.0)
+    assert q.find("right").planes[0].normal_lps == (1.0, 0.0, 0.0)  # normalised
+    assert q.find("z").shape == "ellipsoid"
+
+
+def test_migrates_unversioned_plan_and_refuses_newer():
+    old = {"landmarks": {"tip": [1, 2, 3]},
+           "trajectories": [{"name": "t", "entry": [0, 0, 0], "target": [0, 0, 10], "diameter": 2.0}]}
+    p = Plan.from_dict(old)
+    assert p.landmarks[0].position_lps == (1.0, 2.0, 3.0)
+    assert p.trajectories[0].target_lps == (0.0, 0.0, 10.0) and p.trajectories[0].diameter_mm == 2.0
+    with pytest.raises(InputError, match="newer"):
+        Plan.from_dict({"schema_version": SCHEMA_VERSION + 1})
+    with pytest.raises(InputError, match="frame"):
+        Plan.from_dict({"schema_version": 1, "frame": "RAS"})
+
+
+@pytest.mark.parametrize("bad", [
+    lambda: Trajectory(name="x", entry_lps=(0, 0, 0), target_lps=(0, 0, 0)),
+    lambda: Trajectory(name="x", target_lps=(0, 0, 5), diameter_mm=-1),
+    lambda: Trajectory(name="x", target_lps=(0, 0, 5), kind="laser"),
+    lambda: Measurement(name="x", kind="angle", points_lps=((0, 0, 0), (1, 0, 0))),
+    lambda: Resection(name="x", organ_segment="liver"),
+    lambda: CutPlane((0, 0, 0), (0, 0, 0)),
+    lambda: AblationZone(name="x", radii_mm=(0, 1, 1)),
+    lambda: Landmark(name="x", position_lps=(0, float("nan"), 0)),
+])
+def test_invalid_objects_raise_input_error(bad):
+    with pytest.raises(InputError):
+        bad()
+
+
+def test_malformed_json_object_is_an_input_error():
+    with pytest.raises(InputError, match="trajectories"):
+        Plan.from_dict({"schema_version": 1, "trajectories": [{"name": "t", "entry_lps": [0, 0]}]})
+
+
+def test_commands_undo_redo_on_project():
+    proj = Project()
+    t = Trajectory(name="t", target_lps=(0, 0, 50))
+    proj.undo_stack.push(AddPlanObject(proj, t))
+    assert Plan.from_project(proj).find("t").id == t.id
+    moved = Trajectory(**{**Plan.from_project(proj).get(t.id).to_dict(), "entry_lps": (0, 10, 0)})
+    proj.undo_stack.push(ModifyPlanObject(proj, moved))
+    proj.undo_stack.push(SetCriticalSegments(proj, ["ivc"]))
+    assert Plan.from_project(proj).get(t.id).entry_lps == (0.0, 10.0, 0.0)
+    assert Plan.from_project(proj).critical_segments == ["ivc"]
+    proj.undo_stack.undo()
+    proj.undo_stack.undo()
+    assert Plan.from_project(proj).get(t.id).entry_lps == (0.0, 0.0, 0.0)
+    proj.undo_stack.push(RemovePlanObject(proj, t.id))
+    assert Plan.from_project(proj).trajectories == []
+    proj.undo_stack.undo()
+    assert Plan.from_project(proj).trajectories[0].name == "t"
+    proj.undo_stack.undo()
+    assert proj.plan == {}
+    proj.undo_stack.redo()
+    assert len(Plan.from_project(proj).trajectories) == 1
+    with pytest.raises(InputError):
+        proj.undo_stack.push(AddPlanObject(proj, Plan.from_project(proj).trajectories[0]))  # duplicate id
+    assert len(proj.undo_stack) == 1
+
+
+def test_plan_saved_with_project(tmp_path):
+    proj = Project()
+    proj.plan = full_plan().to_dict()
+    proj.save(tmp_path / "case")
+    back = Project.load(tmp_path / "case")
+    assert Plan.from_project(back).to_dict() == proj.plan
