@@ -1,0 +1,125 @@
+"""Rigid frictionless indenters (sphere or plane) on candidate boundary nodes, LPS mm.
+
+Node-to-rigid-surface contact: each candidate node ``a`` with tributary area ``A_a`` and signed gap
+``g_a`` (negative = penetration) carries the contact pressure ``p_a = max(0, lambda_a - kappa g_a)``
+along the indenter's outward normal. ``kappa = penalty * E / h`` (MPa/mm). The augmented-Lagrangian
+loop (in :mod:`biomech.solver`) updates ``lambda_a <- p_a`` until the largest penetration is below
+the gap tolerance; the active set is the nodes with ``p_a > 0`` at the current iterate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from biomech.bcs import face_areas, faces_on, select_nodes
+from biomech.problem import Contact
+from twin.errors import InputError
+from twin.meshes import TetMesh
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass
+class RigidIndenter:
+    """Runtime state of one :class:`~biomech.problem.Contact`."""
+
+    contact: Contact
+    nodes: NDArray[np.int64]
+    area_mm2: FloatArray
+    kappa_mpa_per_mm: float
+    gap_tolerance_mm: float
+    multipliers_mpa: FloatArray = field(default_factory=lambda: np.zeros(0))
+
+    def position(self, t: float) -> tuple[FloatArray, FloatArray]:
+        """Indenter reference point (sphere center / plane point) and normal at load fraction ``t``."""
+        q = self.contact.params
+        disp = t * np.asarray(self.contact.displacement_mm, float)
+        if self.contact.shape == "sphere":
+            return np.asarray(q["center"], float) + disp, np.zeros(3)
+        n = np.asarray(q["normal"], float)
+        return np.asarray(q["point"], float) + disp, n / np.linalg.norm(n)
+
+    def gaps(self, x: FloatArray, t: float) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Signed gaps ``(k,)`` mm, unit normals ``(k, 3)`` (indenter -> tissue), distances to the center."""
+        c, n = self.position(t)
+        xa = x[self.nodes]
+        if self.contact.shape == "sphere":
+            d = xa - c
+            r = np.linalg.norm(d, axis=1)
+            normals = d / np.where(r > 0, r, 1.0)[:, None]
+            return r - float(self.contact.params["radius"]), normals, r
+        g = (xa - c) @ n
+        return g, np.broadcast_to(n, xa.shape).copy(), np.full(len(xa), np.inf)
+
+    def pressures(self, x: FloatArray, t: float) -> FloatArray:
+        """Contact pressure at each candidate node (MPa)."""
+        g, _, _ = self.gaps(x, t)
+        return np.maximum(0.0, self.multipliers_mpa - self.kappa_mpa_per_mm * g)
+
+    def force_and_tangent(self, x: FloatArray, t: float, n_points: int) -> tuple[FloatArray, sp.csr_matrix]:
+        """Contact forces on the tissue ``(3 n,)`` N and their stiffness ``-d f / d x`` (normal part)."""
+        g, normals, _ = self.gaps(x, t)
+        p = np.maximum(0.0, self.multipliers_mpa - self.kappa_mpa_per_mm * g)
+        active = p > 0
+        f = np.zeros(3 * n_points)
+        fa = (p * self.area_mm2)[:, None] * normals
+        dofs = 3 * self.nodes[:, None] + np.arange(3)
+        f[dofs.ravel()] = fa.ravel()
+        k = (self.kappa_mpa_per_mm * self.area_mm2 * active)[:, None, None] * np.einsum("ai,aj->aij", normals,
+                                                                                      normals)
+        rows = np.repeat(dofs, 3, axis=1).ravel()
+        cols = np.tile(dofs, (1, 3)).ravel()
+        K = sp.csr_matrix((k.ravel(), (rows, cols)), shape=(3 * n_points, 3 * n_points))
+        return f, K
+
+    def augment(self, x: FloatArray, t: float) -> float:
+        """Update the multipliers; return the largest penetration (mm) before the update."""
+        g, _, _ = self.gaps(x, t)
+        p = np.maximum(0.0, self.multipliers_mpa - self.kappa_mpa_per_mm * g)
+        self.multipliers_mpa = p
+        return float(max(0.0, -(g[p > 0].min(initial=0.0))))
+
+    def max_penetration(self, x: FloatArray, t: float) -> float:
+        """Largest penetration (mm) among active nodes."""
+        g, _, _ = self.gaps(x, t)
+        return float(max(0.0, -g.min(initial=0.0)))
+
+
+def build_indenter(contact: Contact, mesh: TetMesh, faces: NDArray[np.int64], modulus_mpa: float,
+                   index: int = 0) -> RigidIndenter:
+    """Candidate nodes, tributary areas and penalty of ``contact`` on a mesh with boundary ``faces``."""
+    what = f"contacts[{index}] ({contact.name})"
+    q = contact.params
+    try:
+        if contact.shape == "sphere":
+            if not float(q["radius"]) > 0:
+                raise InputError(f"{what}.indenter.sphere.radius must be > 0")
+            np.asarray(q["center"], float).reshape(3)
+        elif contact.shape == "plane":
+            n = np.asarray(q["normal"], float).reshape(3)
+            np.asarray(q["point"], float).reshape(3)
+            if not np.linalg.norm(n) > 0:
+                raise InputError(f"{what}.indenter.plane.normal must be nonzero")
+        else:
+            raise InputError(f"{what}.indenter: expected sphere or plane, got {contact.shape!r}")
+    except (KeyError, ValueError) as exc:
+        raise InputError(f"{what}.indenter.{contact.shape}: bad or missing parameter ({exc})") from None
+    mask = select_nodes(contact.selector, mesh, f"{what}.select") if contact.selector else np.ones(mesh.n_points,
+                                                                                                   bool)
+    cand = faces_on(faces, mask)
+    if len(cand) == 0:
+        raise InputError(f"{what}.select contains no boundary face of the mesh")
+    areas = face_areas(mesh.points_lps, cand)
+    nf = cand.shape[1]
+    node_area = np.bincount(cand.ravel(), weights=np.repeat(areas / nf, nf), minlength=mesh.n_points)
+    nodes = np.unique(cand.ravel())
+    h = float(np.sqrt(np.mean(areas) * 2.0)) * (1.0 if nf == 3 else 0.5)
+    kappa = float(contact.penalty) * modulus_mpa / h
+    disp = float(np.linalg.norm(contact.displacement_mm))
+    tol = contact.gap_tolerance_mm if contact.gap_tolerance_mm is not None else (
+        2e-3 * disp if disp > 0 else 1e-3 * h)
+    return RigidIndenter(contact, nodes, node_area[nodes], kappa, float(tol), np.zeros(len(nodes)))

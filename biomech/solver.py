@@ -1,0 +1,523 @@
+"""Linear static and Newton-Raphson (total Lagrangian) solvers with status reporting.
+
+``solve(problem)`` never returns a non-converged field as if it were a result: non-convergence,
+inverted elements (J <= 0) and singular systems (unconstrained rigid-body motion) give
+``Result.converged = False`` with the reason in ``Result.status``. Bad problem definitions raise
+:class:`twin.errors.InputError`. Geometry in LPS mm; forces N; stresses MPa.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from biomech import bcs as bcmod
+from biomech.assembly import (
+    Assembler,
+    internal_force,
+    linear_element_stiffness,
+    rigid_body_modes,
+    tangent_element_stiffness,
+)
+from biomech.contact import RigidIndenter, build_indenter
+from biomech.elements import ElementGeometry, element_geometry, reorient_cells
+from biomech.linsolve import solve_spd
+from biomech.materials import Material, first_piola_and_tangent, make_material
+from biomech.problem import Problem
+from biomech.results import Result
+from twin.errors import Cancelled, InputError, SolverError
+from twin.meshes import TetMesh
+from twin.progress import Progress, ensure_progress
+
+FloatArray = NDArray[np.float64]
+
+
+class _Failure(Exception):
+    """A numerical failure with a user-facing reason (becomes a failed Result)."""
+
+
+# --------------------------------------------------------------------------- preparation
+def promote_mesh(mesh: TetMesh) -> TetMesh:
+    """Quadratic version of a linear mesh (``biomech.topology.promote_to_tet10`` when available)."""
+    if mesh.order == 2:
+        return mesh
+    try:
+        from biomech.topology import promote_to_tet10
+
+        out = promote_to_tet10(mesh)
+        if out.order == 2 and out.n_cells == mesh.n_cells:
+            return out
+    except ImportError:  # pragma: no cover - topology module not installed
+        pass
+    cells = np.asarray(mesh.cells)
+    from biomech.elements import TET10_EDGES
+
+    e = np.sort(cells[:, TET10_EDGES].reshape(-1, 2), axis=1)
+    edges, inv = np.unique(e, axis=0, return_inverse=True)
+    pts = np.vstack([mesh.points_lps, mesh.points_lps[edges].mean(axis=1)])
+    new_cells = np.hstack([cells, mesh.n_points + inv.reshape(-1, 6)])
+    pdata = {k: np.concatenate([np.asarray(v), np.minimum(np.asarray(v)[edges[:, 0]], np.asarray(v)[edges[:, 1]])])
+             for k, v in mesh.point_data.items()}
+    return TetMesh(pts, new_cells, mesh.region, dict(mesh.region_names), pdata, dict(mesh.cell_data))
+
+
+@dataclass
+class _Model:
+    """Everything the solvers need, precomputed once."""
+
+    problem: Problem
+    mesh: TetMesh
+    cells: NDArray[np.int64]
+    geo: ElementGeometry
+    asm: Assembler
+    groups: list[tuple[Material, NDArray[np.int64]]]
+    lam: FloatArray
+    mu: FloatArray
+    density: FloatArray
+    dirichlet: bcmod.Dirichlet
+    dead_load: FloatArray
+    pressures: list[tuple[NDArray[np.int64], float]]
+    indenters: list[RigidIndenter]
+    nonlinear: bool
+    materials_used: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def n_dofs(self) -> int:
+        return 3 * self.mesh.n_points
+
+
+def _resolve_material(problem: Problem, index: int) -> Material:
+    a = problem.materials[index]
+    if not a.model and a.tissue:
+        from biomech.case import resolve_tissue
+
+        a = resolve_tissue(a)
+    return make_material(a)
+
+
+def prepare(problem: Problem) -> _Model:
+    """Validate the problem and precompute geometry, pattern, BC sets and load vectors."""
+    mesh = problem.mesh
+    if problem.options.element == "tet10":
+        mesh = promote_mesh(mesh)
+    elif problem.options.element != "tet4":
+        raise InputError(f"mesh.element: expected tet4 or tet10, got {problem.options.element!r}")
+    elif mesh.order == 2:
+        raise InputError("mesh.element is tet4 but the mesh is quadratic; use element = \"tet10\"")
+    if mesh.n_cells == 0:
+        raise InputError("the mesh has no cells")
+    cells, _ = reorient_cells(mesh.points_lps, np.asarray(mesh.cells))
+    if not np.array_equal(cells, mesh.cells):
+        mesh = TetMesh(mesh.points_lps, cells, mesh.region, dict(mesh.region_names), dict(mesh.point_data),
+                       dict(mesh.cell_data))
+    geo = element_geometry(mesh.points_lps, cells)
+    # materials: region-specific assignments override the catch-all one
+    if not problem.materials:
+        raise InputError("materials: at least one material is needed")
+    which = np.full(mesh.n_cells, -1)
+    for i, a in enumerate(problem.materials):
+        if a.region is None:
+            which[which < 0] = i
+    for i, a in enumerate(problem.materials):
+        if a.region is not None:
+            sel = np.asarray(mesh.region) == int(a.region)
+            if not sel.any():
+                raise InputError(f"materials[{i}].region: no cell has region {a.region} "
+                                 f"(regions present: {sorted(set(np.asarray(mesh.region).tolist()))})")
+            which[sel] = i
+    if (which < 0).any():
+        missing = sorted(set(np.asarray(mesh.region)[which < 0].tolist()))
+        raise InputError(f"materials: cells of region(s) {missing} have no material")
+    groups, lam, mu, rho = [], np.empty(mesh.n_cells), np.empty(mesh.n_cells), np.empty(mesh.n_cells)
+    used = []
+    for i in np.unique(which):
+        mat = _resolve_material(problem, int(i))
+        idx = np.flatnonzero(which == i)
+        groups.append((mat, idx))
+        lam[idx], mu[idx], rho[idx] = mat.lam, mat.mu, mat.density
+        a = problem.materials[int(i)]
+        used.append({"region": a.region, "model": mat.model, "tissue": a.tissue, "youngs_modulus_mpa":
+                     mat.youngs_modulus, "poisson_ratio": mat.poisson_ratio, "c10": mat.c10, "c01": mat.c01,
+                     "bulk_modulus_mpa": mat.bulk_modulus, "density_tonne_per_mm3": mat.density, "cells": len(idx)})
+    bad = geo.detJ <= 0
+    if bad.any():
+        c = int(np.flatnonzero(bad.any(axis=1))[0])
+        raise _Failure(f"invalid mesh: {int(bad.any(axis=1).sum())} element(s) with J <= 0 in the reference "
+                       f"configuration (first: cell {c})")
+    dirichlet = bcmod.dirichlet(problem.boundary_conditions, mesh)
+    used_nodes = np.zeros(mesh.n_points, bool)
+    used_nodes[cells.ravel()] = True
+    orphan = np.repeat(~used_nodes, 3)
+    dirichlet.fixed |= orphan  # nodes outside every cell carry no stiffness: pin them
+    faces = bcmod.boundary_faces(cells)
+    n = mesh.n_points
+    dead = np.zeros(3 * n)
+    pressures: list[tuple[NDArray[np.int64], float]] = []
+    for i, ld in enumerate(problem.loads):
+        what = f"loads[{i}] ({ld.name})"
+        if ld.kind == "gravity":
+            g = bcmod._vec(ld.value, 3, f"{what}.value")
+            if not (rho > 0).any():
+                raise InputError(f"{what}: gravity needs a material density > 0 (tonne/mm^3)")
+            dead += bcmod.gravity_load(geo.dN_dX, geo.N, geo.dV, cells, rho, g, n)
+            continue
+        if ld.kind not in ("force", "pressure"):
+            raise InputError(f"{what}.kind: unknown kind {ld.kind!r} (expected force, pressure, gravity)")
+        if ld.selector is None:
+            raise InputError(f"{what}.select is required for a {ld.kind} load")
+        mask = bcmod.select_nodes(ld.selector, mesh, f"{what}.select")
+        sel = bcmod.faces_on(faces, mask)
+        if len(sel) == 0:
+            raise InputError(f"{what}.select contains no boundary face (all nodes of a face must be selected)")
+        if ld.kind == "force":
+            dead += bcmod.force_load(mesh.points_lps, sel, bcmod._vec(ld.value, 3, f"{what}.value"))
+        else:
+            try:
+                p = float(ld.value)
+            except (TypeError, ValueError):
+                raise InputError(f"{what}.value: pressure must be one number (MPa)") from None
+            pressures.append((sel, p))
+    modulus = max(m.stiffness_scale_mpa for m, _ in groups)
+    indenters = [build_indenter(c, mesh, faces, modulus, i) for i, c in enumerate(problem.contacts)]
+    return _Model(problem, mesh, cells, geo, Assembler(cells, n), groups, lam, mu, rho, dirichlet, dead, pressures,
+                  indenters, problem.is_nonlinear, used)
+
+
+# --------------------------------------------------------------------------- checks
+_MODE_NAMES = ("translation x", "translation y", "translation z", "rotation about x", "rotation about y",
+               "rotation about z")
+
+
+def check_constraints(model: _Model) -> None:
+    """Raise :class:`_Failure` if a connected part of the mesh can move as a rigid body.
+
+    Contacts are not counted as supports: every part must be held by boundary conditions.
+    """
+    from scipy.sparse.csgraph import connected_components
+
+    cells = model.cells
+    n = model.mesh.n_points
+    rows = np.repeat(cells[:, :1], cells.shape[1] - 1, axis=1).ravel()
+    graph = sp.coo_matrix((np.ones(len(rows)), (rows, cells[:, 1:].ravel())), shape=(n, n))
+    n_comp, labels = connected_components(graph, directed=False)
+    used = np.zeros(n, bool)
+    used[cells.ravel()] = True
+    fixed = model.dirichlet.fixed.reshape(n, 3)
+    for c in range(n_comp):
+        nodes = np.flatnonzero((labels == c) & used)
+        if len(nodes) == 0:
+            continue
+        pts = model.mesh.points_lps[nodes]
+        B = rigid_body_modes(pts).reshape(len(nodes), 3, 6)
+        size = float(np.ptp(pts, axis=0).max()) or 1.0
+        B[:, :, 3:] /= size
+        Bc = B[fixed[nodes]]  # rows of constrained DOFs
+        G = Bc.T @ Bc if len(Bc) else np.zeros((6, 6))
+        w, v = np.linalg.eigh(G)
+        null = w <= 1e-9 * max(1.0, float(len(nodes)))
+        if null.any():
+            vec = v[:, np.argmin(w)]
+            mode = _MODE_NAMES[int(np.argmax(np.abs(vec)))]
+            part = f" (part {c + 1} of {n_comp}, {len(nodes)} nodes)" if n_comp > 1 else ""
+            raise _Failure(f"singular system: the boundary conditions leave {int(null.sum())} rigid-body "
+                           f"motion(s) free{part}, e.g. {mode}; add constraints")
+
+
+# --------------------------------------------------------------------------- internal forces
+def _deformation_gradients(model: _Model, u: FloatArray, idx: NDArray[np.int64]) -> FloatArray:
+    ue = u.reshape(-1, 3)[model.cells[idx]]
+    return np.eye(3) + np.einsum("mai,mqaJ->mqiJ", ue, model.geo.dN_dX[idx])
+
+
+def _group_chunks(model: _Model) -> Iterator[tuple[Material, NDArray[np.int64]]]:
+    nn = model.cells.shape[1]
+    nq = model.geo.dN_dX.shape[1]
+    step = max(1, 6_000_000 // (nq * (81 + 9 * nn * nn)))
+    for mat, idx in model.groups:
+        for s in range(0, len(idx), step):
+            yield mat, idx[s:s + step]
+
+
+def nonlinear_internal(model: _Model, u: FloatArray, tangent: bool) -> tuple[FloatArray, sp.csr_matrix | None]:
+    """Internal force ``(3n,)`` and tangent of the total-Lagrangian formulation; raises on J <= 0."""
+    fe_list, Ke_list = [], []
+    for mat, idx in _group_chunks(model):
+        F = _deformation_gradients(model, u, idx)
+        J = np.linalg.det(F)
+        if (J <= 0).any():
+            c = int(idx[np.flatnonzero((J <= 0).any(axis=1))[0]])
+            raise _Failure(f"inverted element (J <= 0) in cell {c}")
+        m, nq = F.shape[:2]
+        if tangent:
+            P, A = first_piola_and_tangent(mat, F.reshape(-1, 3, 3))
+            Ke_list.append((idx, tangent_element_stiffness(model.geo.dN_dX[idx], model.geo.dV[idx],
+                                                          A.reshape(m, nq, 3, 3, 3, 3))))
+        else:
+            P = _first_piola_only(mat, F.reshape(-1, 3, 3))
+        fe_list.append((idx, internal_force(model.geo.dN_dX[idx], model.geo.dV[idx], P.reshape(m, nq, 3, 3))))
+    f = model.asm.vector(fe_list)
+    return f, (model.asm.matrix(Ke_list) if tangent else None)
+
+
+def _first_piola_only(mat: Material, F: FloatArray) -> FloatArray:
+    S, _ = mat.pk2_and_tangent(F)
+    return np.einsum("miK,mKJ->miJ", F, S)
+
+
+def linear_stiffness(model: _Model) -> sp.csr_matrix:
+    """Small-strain stiffness with per-cell Lame parameters."""
+    g = model.geo
+
+    def blocks() -> Iterator[tuple[slice, FloatArray]]:
+        for sl in model.asm.chunks():
+            yield sl, linear_element_stiffness(g.dN_dX[sl], g.dV[sl], model.lam[sl], model.mu[sl])
+
+    return model.asm.matrix(blocks())
+
+
+# --------------------------------------------------------------------------- Newton machinery
+class _System:
+    """Residual and tangent ``R(u, t) = f_int(u) - f_ext(u, t) - f_contact(u, t)``."""
+
+    def __init__(self, model: _Model) -> None:
+        self.model = model
+        self.K0 = None if model.nonlinear else linear_stiffness(model)
+
+    def current(self, u: FloatArray) -> FloatArray:
+        return self.model.mesh.points_lps + u.reshape(-1, 3)
+
+    def external(self, u: FloatArray, t: float, tangent: bool) -> tuple[FloatArray, sp.csr_matrix | None]:
+        m = self.model
+        f = t * m.dead_load
+        K = None
+        x = self.current(u) if m.nonlinear else m.mesh.points_lps
+        for faces, p in m.pressures:
+            fp, Kp = bcmod.pressure_load(x, faces, t * p, with_tangent=tangent and m.nonlinear)
+            f = f + fp
+            if Kp is not None:
+                K = Kp if K is None else K + Kp
+        return f, K
+
+    def contact(self, u: FloatArray, t: float) -> tuple[FloatArray, sp.csr_matrix | None]:
+        f = np.zeros(self.model.n_dofs)
+        K = None
+        x = self.current(u)
+        for ind in self.model.indenters:
+            fc, Kc = ind.force_and_tangent(x, t, self.model.mesh.n_points)
+            f += fc
+            K = Kc if K is None else K + Kc
+        return f, K
+
+    def internal(self, u: FloatArray, tangent: bool) -> tuple[FloatArray, sp.csr_matrix | None]:
+        if self.K0 is not None:
+            return self.K0 @ u, self.K0
+        return nonlinear_internal(self.model, u, tangent)
+
+    def residual(self, u: FloatArray, t: float, tangent: bool) -> tuple[FloatArray, sp.csr_matrix | None,
+                                                                          FloatArray]:
+        fi, Ki = self.internal(u, tangent)
+        fe, Ke = self.external(u, t, tangent)
+        fc, Kc = self.contact(u, t)
+        R = fi - fe - fc
+        if not tangent:
+            return R, None, fe
+        K = Ki
+        for extra in (Ke, Kc):
+            if extra is not None:
+                K = K + extra
+        return R, K, fe
+
+
+@dataclass
+class _Stats:
+    iterations: int = 0
+    steps: int = 0
+    solver: str = ""
+    warnings: list[str] = field(default_factory=list)
+    residuals: list[float] = field(default_factory=list)
+
+
+def _newton(system: _System, u: FloatArray, t: float, stats: _Stats) -> FloatArray:
+    """Equilibrium at load fraction ``t`` starting from ``u``; raises :class:`_Failure`."""
+    m = system.model
+    opts = m.problem.options
+    fixed = m.dirichlet.fixed
+    free = ~fixed
+    u = u.copy()
+    u[fixed] = t * m.dirichlet.values[fixed]
+    near_null = None
+    ref = None
+    for it in range(opts.max_iterations + 1):
+        R, K, fe = system.residual(u, t, tangent=True)
+        rn = float(np.linalg.norm(R[free]))
+        if not np.isfinite(rn):
+            raise _Failure("residual is not finite")
+        if ref is None:
+            ref = max(rn, float(np.linalg.norm(fe[free])), 1e-300)
+        stats.residuals.append(rn / ref)
+        if rn <= opts.tolerance * ref or rn == 0.0:
+            return u
+        if it == opts.max_iterations:
+            break
+        if rn > 1e8 * ref:
+            raise _Failure(f"Newton diverged (relative residual {rn / ref:.1e})")
+        if near_null is None and m.n_dofs > 20_000:
+            near_null = rigid_body_modes(m.mesh.points_lps)[free]
+        try:
+            du, info = solve_spd(K[free][:, free].tocsr(), -R[free], opts.linear_solver, near_null)
+        except SolverError as exc:
+            raise _Failure(f"singular tangent: {exc}") from None
+        stats.solver = info.method
+        stats.iterations += 1
+        g0 = float(du @ R[free])
+        s = 1.0
+        for ls in range(8):
+            trial = u.copy()
+            trial[free] += s * du
+            try:
+                R1, _, _ = system.residual(trial, t, tangent=False)
+            except _Failure:
+                s *= 0.5
+                continue
+            g1 = float(du @ R1[free])
+            if not opts.line_search or g0 == 0 or g1 * g0 > 0 or abs(g1) <= 0.9 * abs(g0) or ls == 7:
+                u = trial
+                break
+            s = min(max(s * g0 / (g0 - g1), 0.1 * s), 0.9 * s)
+        else:
+            raise _Failure("inverted element (J <= 0) during the Newton update")
+    raise _Failure(f"no convergence in {opts.max_iterations} Newton iterations "
+                   f"(relative residual {rn / ref:.1e} > {opts.tolerance:.0e})")
+
+
+def _step_with_contact(system: _System, u: FloatArray, t: float, stats: _Stats) -> FloatArray:
+    m = system.model
+    u = _newton(system, u, t, stats)
+    active = [ind for ind in m.indenters if ind.contact.augmented]
+    for _ in range(max([ind.contact.max_augmentations for ind in active], default=0)):
+        x = system.current(u)
+        pen = [ind.max_penetration(x, t) > ind.gap_tolerance_mm for ind in active]
+        if not any(pen):
+            return u
+        for ind in active:
+            ind.augment(x, t)
+        u = _newton(system, u, t, stats)
+    if active:
+        x = system.current(u)
+        worst = max(ind.max_penetration(x, t) for ind in active)
+        if any(ind.max_penetration(x, t) > ind.gap_tolerance_mm for ind in active):
+            stats.warnings.append(f"contact penetration {worst:.2e} mm above tolerance after augmentations")
+    return u
+
+
+def _incremental(model: _Model, stats: _Stats, progress: Progress) -> tuple[FloatArray, float, str | None]:
+    """Load stepping with cutback. Returns (u, reached load fraction, failure reason or None)."""
+    system = _System(model)
+    opts = model.problem.options
+    steps = max(1, int(opts.steps))
+    dt = 1.0 / steps
+    t = 0.0
+    u = np.zeros(model.n_dofs)
+    cutbacks = 0
+    while t < 1.0 - 1e-12:
+        progress.raise_if_cancelled()
+        t_new = min(1.0, t + dt)
+        saved = [ind.multipliers_mpa.copy() for ind in model.indenters]
+        try:
+            u_new = _step_with_contact(system, u, t_new, stats)
+        except _Failure as exc:
+            for ind, lam in zip(model.indenters, saved):
+                ind.multipliers_mpa = lam
+            cutbacks += 1
+            if cutbacks > opts.max_cutbacks:
+                return u, t, f"{exc} at load fraction {t_new:.4g} after {opts.max_cutbacks} cutbacks"
+            dt *= 0.5
+            continue
+        u, t = u_new, t_new
+        stats.steps += 1
+        cutbacks = 0
+        dt = min(1.0 / steps, dt * 2.0)
+        progress.update(0.1 + 0.8 * t, f"load {t:.0%}")
+    return u, t, None
+
+
+def _linear(model: _Model, stats: _Stats) -> FloatArray:
+    K = linear_stiffness(model)
+    fixed = model.dirichlet.fixed
+    free = ~fixed
+    u = np.zeros(model.n_dofs)
+    u[fixed] = model.dirichlet.values[fixed]
+    f = model.dead_load.copy()
+    for faces, p in model.pressures:
+        f += bcmod.pressure_load(model.mesh.points_lps, faces, p)[0]
+    Kfree = K[free]
+    rhs = f[free] - Kfree[:, fixed] @ u[fixed]
+    near_null = rigid_body_modes(model.mesh.points_lps)[free] if model.n_dofs > 20_000 else None
+    try:
+        uf, info = solve_spd(Kfree[:, free].tocsr(), rhs, model.problem.options.linear_solver, near_null)
+    except SolverError as exc:
+        raise _Failure(f"singular system: {exc}") from None
+    u[free] = uf
+    stats.solver, stats.steps, stats.iterations = info.method, 1, 0
+    return u
+
+
+# --------------------------------------------------------------------------- public API
+def solve(problem: Problem, progress: Progress | None = None) -> Result:
+    """Solve a :class:`~biomech.problem.Problem`.
+
+    Returns
+    -------
+    Result
+        ``converged`` False with the reason in ``status`` on non-convergence, inverted elements or a
+        singular system (the fields then hold the last converged state, ``load_fraction`` < 1).
+
+    Raises
+    ------
+    InputError
+        The problem is ill-defined (unknown model, empty selection, missing material...).
+    """
+    progress = ensure_progress(progress)
+    t0 = time.perf_counter()
+    progress.update(0.0, "preparing")
+    stats = _Stats()
+    try:
+        model = prepare(problem)
+    except _Failure as exc:
+        return Result.failed(problem.mesh, f"failed: {exc}", time.perf_counter() - t0)
+    u = np.zeros(model.n_dofs)
+    reached, reason = 0.0, None
+    try:
+        check_constraints(model)
+        progress.update(0.05, "assembling")
+        if model.nonlinear or model.indenters:
+            u, reached, reason = _incremental(model, stats, progress)
+        else:
+            u, reached = _linear(model, stats), 1.0
+    except _Failure as exc:
+        reason = str(exc)
+    except Cancelled:
+        raise
+    progress.update(0.92, "stresses")
+    from biomech.results import build_result
+
+    result = build_result(model, u, stats, reached, reason, time.perf_counter() - t0)
+    progress.update(1.0, result.status)
+    return result
+
+
+def run_case(case: dict[str, Any], mesh: TetMesh, progress: Progress | None = None,
+             base_dir: str | None = None) -> Result:
+    """Build a problem from a case dictionary (``vht simulate`` schema) and an in-memory mesh, and solve it."""
+    from biomech.case import problem_from_dict
+
+    return solve(problem_from_dict(case, mesh, base_dir=base_dir), progress=progress)
+
+
+__all__ = ["Result", "check_constraints", "prepare", "promote_mesh", "run_case", "solve"]
