@@ -1,0 +1,681 @@
+"""Reading DICOM image series as :class:`twin.volume.Volume` (frame LPS, mm).
+
+Inputs: a folder (searched recursively), a single file (its series is read from the
+files beside it, as 3D Slicer and ITK-SNAP do; a multi-frame file is read alone), or a
+DICOMDIR. Several series: :func:`list_series` describes them; :func:`read_dicom` reads
+the largest unless ``series_uid`` says otherwise.
+
+Pipeline (each file is parsed once for headers and decoded once):
+
+1. headers with pydicom (``stop_before_pixels``), grouped by ``SeriesInstanceUID``;
+2. per-frame geometry from ``ImagePositionPatient``/``ImageOrientationPatient`` (or the
+   enhanced multi-frame functional groups), sorted along the slice normal and checked
+   by :mod:`twin.io.dicom_geometry` (irregular spacing, missing slices, gantry tilt are
+   resampled onto a regular grid with a warning in ``volume.metadata["warnings"]``);
+3. pixels decoded by :mod:`twin.io.dicom_pixels`, modality rescale applied per frame
+   (CT -> Hounsfield units).
+
+DICOM's patient coordinate system is LPS, so no axis flips are involved: voxel
+``[i, j, k]`` is column ``i``, row ``j`` of the ``k``-th plane along the normal.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from twin.errors import InputError
+from twin.geometry import ImageGeometry
+from twin.io.dicom_geometry import plan_stack, regularise_stack
+from twin.io.dicom_pixels import decode_file, stored_dtype
+from twin.progress import Progress, SubProgress, ensure_progress
+from twin.volume import Volume
+
+MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
+_BINARY_VRS = {"OB", "OW", "OF", "OD", "OL", "OV", "UN", "SQ"}
+_PER_FRAME_KEYWORDS = {
+    "SOPInstanceUID", "MediaStorageSOPInstanceUID", "ImagePositionPatient", "SliceLocation", "InstanceNumber",
+    "ImageIndex", "WindowCenter", "WindowWidth", "LargestImagePixelValue", "SmallestImagePixelValue",
+    "AcquisitionNumber", "ContentTime", "InstanceCreationTime", "AcquisitionTime", "TriggerTime",
+    "RescaleSlope", "RescaleIntercept", "PixelData", "FloatPixelData", "DoubleFloatPixelData",
+}
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    """One image series found in a DICOM folder.
+
+    Attributes
+    ----------
+    uid : str
+        SeriesInstanceUID.
+    description : str
+        SeriesDescription (may be empty).
+    modality : str
+        DICOM Modality (``CT``, ``MR``, ...).
+    size : tuple of int
+        Voxels (i, j, k): columns, rows, frames of its largest consistent stack.
+    n_files : int
+        Number of files in the series.
+    files : tuple of Path
+        The files, in no particular order.
+    """
+
+    uid: str
+    description: str
+    modality: str
+    size: tuple[int, int, int]
+    n_files: int
+    files: tuple[Path, ...] = field(repr=False, default=())
+
+    @property
+    def n_voxels(self) -> int:
+        """Number of voxels of the stack."""
+        return int(np.prod(self.size))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (without the file list)."""
+        return {
+            "uid": self.uid,
+            "description": self.description,
+            "modality": self.modality,
+            "size": list(self.size),
+            "n_files": self.n_files,
+        }
+
+
+@dataclass
+class _Frame:
+    """One 2-D plane: which file/frame, where, and how to rescale it."""
+
+    file: int
+    index: int
+    rows: int
+    cols: int
+    iop: tuple[float, ...] | None
+    ipp: tuple[float, float, float] | None
+    pixel_spacing: tuple[float, float] | None  # (along i, along j) mm
+    slope: float
+    intercept: float
+    volume_key: tuple[float, ...]
+    instance: int
+
+
+@dataclass
+class _Image:
+    path: Path
+    ds: Any  # pydicom Dataset, header only
+    frames: list[_Frame]
+
+
+# ------------------------------------------------------------------ file discovery
+def _looks_like_dicom(path: Path) -> tuple[bool, bool]:
+    """(is DICOM, needs force) from the first bytes of a regular file."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(132)
+    except OSError:
+        return False, False
+    if len(head) >= 132 and head[128:132] == b"DICM":
+        return True, False
+    # no preamble: raw data set starting with a group 0x0002 or 0x0008 element (little endian)
+    if len(head) >= 8 and head[:2] in (b"\x02\x00", b"\x08\x00") and head[3:4] == b"\x00":
+        return True, True
+    return False, False
+
+
+def _dicomdir_files(path: Path) -> list[Path]:
+    import pydicom
+
+    try:
+        ds = pydicom.dcmread(str(path), force=True)
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(f"cannot read DICOMDIR ({type(exc).__name__}: {exc})", path) from None
+    records = ds.get("DirectoryRecordSequence")
+    if records is None:
+        raise InputError("DICOMDIR has no directory records", path)
+    base = path.parent
+    files: list[Path] = []
+    for rec in records:
+        ref = rec.get("ReferencedFileID")
+        if not ref:
+            continue
+        parts = [str(ref)] if isinstance(ref, str) else [str(x) for x in ref]
+        f = base.joinpath(*parts)
+        if not f.exists():  # media written in upper case but copied to a case-sensitive disk
+            alt = [p for p in base.rglob("*") if p.relative_to(base).as_posix().upper() == "/".join(parts).upper()]
+            if alt:
+                f = alt[0]
+            else:
+                continue
+        files.append(f)
+    if not files:
+        raise InputError("DICOMDIR references no existing image files", path)
+    return files
+
+
+def _is_dicomdir(path: Path) -> bool:
+    if path.name.upper() == "DICOMDIR":
+        return True
+    try:
+        import pydicom
+
+        meta = pydicom.filereader.read_file_meta_info(str(path))
+        return str(meta.get("MediaStorageSOPClassUID", "")) == MEDIA_STORAGE_DIRECTORY
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _candidate_files(path: Path) -> tuple[list[Path], Path | None]:
+    """Files to scan and, for a single-file input, the file the user named."""
+    if not path.exists():
+        raise InputError("no such file or folder", path)
+    if path.is_dir():
+        dicomdir = [p for p in (path / "DICOMDIR", path / "dicomdir") if p.is_file()]
+        if dicomdir:
+            return _dicomdir_files(dicomdir[0]), None
+        files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        return files, None
+    if not path.is_file():
+        raise InputError("not a regular file or folder", path)
+    if path.stat().st_size == 0:
+        raise InputError("file is empty", path)
+    if _is_dicomdir(path):
+        return _dicomdir_files(path), None
+    siblings = sorted(p for p in path.parent.iterdir() if p.is_file() and not p.name.startswith("."))
+    return siblings, path
+
+
+# ------------------------------------------------------------------ header parsing
+def _float_list(value: Any) -> list[float] | None:
+    if value is None:
+        return None
+    try:
+        out = [float(v) for v in (value if hasattr(value, "__iter__") and not isinstance(value, str) else [value])]
+    except (TypeError, ValueError):
+        return None
+    return out if all(math.isfinite(v) for v in out) else None
+
+
+def _first_item(ds: Any, keyword: str) -> Any:
+    seq = ds.get(keyword) if ds is not None else None
+    return seq[0] if seq else None
+
+
+def _group_attr(per_frame: Any, shared: Any, seq: str, attr: str) -> Any:
+    for group in (per_frame, shared):
+        item = _first_item(group, seq)
+        if item is not None and attr in item:
+            return item.get(attr)
+    return None
+
+
+def _number(value: Any, default: float) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return default
+    return v if math.isfinite(v) else default
+
+
+def _frames_of(ds: Any, file_index: int) -> list[_Frame]:
+    rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+    n_frames = int(_number(ds.get("NumberOfFrames", 1), 1) or 1)
+    instance = int(_number(ds.get("InstanceNumber", 0), 0))
+    slope = _number(ds.get("RescaleSlope", 1.0), 1.0) or 1.0
+    intercept = _number(ds.get("RescaleIntercept", 0.0), 0.0)
+    if "DoseGridScaling" in ds:
+        slope = _number(ds.get("DoseGridScaling"), 1.0) or 1.0
+    iop = _float_list(ds.get("ImageOrientationPatient"))
+    ipp = _float_list(ds.get("ImagePositionPatient"))
+    ps = _float_list(ds.get("PixelSpacing")) or _float_list(ds.get("ImagerPixelSpacing"))
+    key_base = (
+        _number(ds.get("TemporalPositionIdentifier", 0), 0),
+        _number(ds.get("AcquisitionNumber", 0), 0),
+        _number(ds.get("EchoNumbers", 0), 0) if not hasattr(ds.get("EchoNumbers"), "__len__") else 0.0,
+        _number(ds.get("TriggerTime", 0), 0),
+    )
+    per_frame_seq = ds.get("PerFrameFunctionalGroupsSequence")
+    shared = _first_item(ds, "SharedFunctionalGroupsSequence")
+    frames: list[_Frame] = []
+    if per_frame_seq is not None:  # enhanced multi-frame
+        for f in range(n_frames):
+            pf = per_frame_seq[f] if f < len(per_frame_seq) else None
+            f_iop = _float_list(_group_attr(pf, shared, "PlaneOrientationSequence", "ImageOrientationPatient"))
+            f_ipp = _float_list(_group_attr(pf, shared, "PlanePositionSequence", "ImagePositionPatient"))
+            f_ps = _float_list(_group_attr(pf, shared, "PixelMeasuresSequence", "PixelSpacing"))
+            f_slope = _number(_group_attr(pf, shared, "PixelValueTransformationSequence", "RescaleSlope"), slope)
+            f_icpt = _number(_group_attr(pf, shared, "PixelValueTransformationSequence", "RescaleIntercept"), intercept)
+            content = _first_item(pf, "FrameContentSequence")
+            key = (
+                _number(content.get("TemporalPositionIndex", 0), 0) if content is not None else 0.0,
+                _number(content.get("StackID", 0), 0) if content is not None else 0.0,
+            ) + key_base
+            frames.append(_Frame(file_index, f, rows, cols, tuple(f_iop) if f_iop else None,
+                                 tuple(f_ipp[:3]) if f_ipp and len(f_ipp) >= 3 else None,  # type: ignore[arg-type]
+                                 (f_ps[1], f_ps[0]) if f_ps and len(f_ps) >= 2 else None,
+                                 f_slope or 1.0, f_icpt, key, instance))
+        return frames
+    ps_ij = (ps[1], ps[0]) if ps and len(ps) >= 2 else None
+    ipp3 = tuple(ipp[:3]) if ipp and len(ipp) >= 3 else None
+    if n_frames == 1 or ipp3 is None or not iop or len(iop) != 6:
+        return [_Frame(file_index, f, rows, cols, tuple(iop) if iop else None, ipp3 if n_frames == 1 else None,  # type: ignore[arg-type]
+                       ps_ij, slope, intercept, key_base, instance) for f in range(n_frames)]
+    # legacy multi-frame (NM, RT dose, some MR): positions along the normal
+    normal = np.cross(np.asarray(iop[:3]), np.asarray(iop[3:]))
+    offsets = _float_list(ds.get("GridFrameOffsetVector"))
+    if offsets and len(offsets) == n_frames:
+        rel = np.asarray(offsets) - (offsets[0] if offsets[0] != 0 else 0.0)
+    else:
+        step = _number(ds.get("SpacingBetweenSlices"), 0.0) or _number(ds.get("SliceThickness"), 0.0) or 1.0
+        rel = np.arange(n_frames) * step
+    return [_Frame(file_index, f, rows, cols, tuple(iop), tuple((np.asarray(ipp3) + rel[f] * normal).tolist()),  # type: ignore[arg-type]
+                   ps_ij, slope, intercept, key_base, instance) for f in range(n_frames)]
+
+
+def _scan(files: list[Path], progress: Progress | None, strict: Path | None = None) -> tuple[list[_Image], int]:
+    """Read the headers of every DICOM image among ``files``.
+
+    Returns the images and the number of files that looked like DICOM but could not be parsed.
+    """
+    import pydicom
+
+    prog = ensure_progress(progress)
+    images: list[_Image] = []
+    bad = 0
+    for n, f in enumerate(files):
+        if n % 32 == 0:
+            prog.update(n / max(len(files), 1), f"reading headers ({n}/{len(files)})")
+        ok, force = _looks_like_dicom(f)
+        if not ok:
+            if strict is not None and f == strict:
+                raise InputError("not a DICOM file or supported image", f)
+            continue
+        try:
+            ds = pydicom.dcmread(str(f), stop_before_pixels=True, force=force)
+            if force and "SOPClassUID" not in ds and "Rows" not in ds:
+                continue
+        except Exception as exc:  # noqa: BLE001 - corrupt files are skipped (or refused if named)
+            if strict is not None and f == strict:
+                raise InputError(f"cannot read DICOM header ({type(exc).__name__}: {exc})", f) from None
+            bad += 1
+            continue
+        sop_class = str(getattr(getattr(ds, "file_meta", None), "MediaStorageSOPClassUID", "") or "")
+        if sop_class == MEDIA_STORAGE_DIRECTORY or "Rows" not in ds or "Columns" not in ds:
+            continue  # DICOMDIR, structured reports, RT structures ...
+        images.append(_Image(f, ds, _frames_of(ds, len(images))))
+    prog.update(1.0, "headers read")
+    return images, bad
+
+
+def _series_groups(images: list[_Image]) -> dict[str, list[_Image]]:
+    groups: dict[str, list[_Image]] = defaultdict(list)
+    for im in images:
+        groups[str(im.ds.get("SeriesInstanceUID", "") or "unknown")].append(im)
+    return dict(groups)
+
+
+def _stack_key(fr: _Frame) -> tuple[Any, ...]:
+    iop = tuple(round(v, 3) for v in fr.iop) if fr.iop else None
+    ps = tuple(round(v, 4) for v in fr.pixel_spacing) if fr.pixel_spacing else None
+    return (fr.rows, fr.cols, iop, ps)
+
+
+def _main_stack(images: list[_Image]) -> tuple[list[_Frame], int]:
+    """Frames of the largest set sharing size, orientation and pixel spacing; and how many were left out."""
+    frames = [fr for im in images for fr in im.frames]
+    counts = Counter(_stack_key(fr) for fr in frames)
+    key = max(counts, key=lambda k: (counts[k], k[0] * k[1]))
+    chosen = [fr for fr in frames if _stack_key(fr) == key]
+    return chosen, len(frames) - len(chosen)
+
+
+def _describe(uid: str, images: list[_Image]) -> SeriesInfo:
+    frames, _ = _main_stack(images)
+    ds = images[0].ds
+    return SeriesInfo(
+        uid=uid,
+        description=str(ds.get("SeriesDescription", "") or ""),
+        modality=str(ds.get("Modality", "") or "OT"),
+        size=(frames[0].cols, frames[0].rows, len(frames)),
+        n_files=len(images),
+        files=tuple(im.path for im in images),
+    )
+
+
+def _gather(path: str | Path, progress: Progress | None) -> tuple[dict[str, list[_Image]], Path | None, int]:
+    p = Path(path)
+    files, named = _candidate_files(p)
+    images, bad = _scan(files, progress, strict=named)
+    if not images:
+        extra = f"; {bad} unreadable DICOM file(s)" if bad else ""
+        raise InputError(f"no DICOM images found ({len(files)} file(s) looked at{extra})", p)
+    groups = _series_groups(images)
+    if named is not None:  # a single file: its own series (or the file alone when multi-frame)
+        mine = next(im for im in images if im.path == named) if any(im.path == named for im in images) else None
+        if mine is None:
+            raise InputError("DICOM file holds no image", named)
+        uid = str(mine.ds.get("SeriesInstanceUID", "") or "unknown")
+        if len(mine.frames) > 1:
+            groups = {uid: [mine]}
+        else:
+            groups = {uid: [im for im in groups[uid] if len(im.frames) == 1]}
+    return groups, named, bad
+
+
+def list_series(path: str | Path, progress: Progress | None = None) -> list[SeriesInfo]:
+    """Describe every image series under ``path`` (largest first).
+
+    Parameters
+    ----------
+    path : str or Path
+        Folder (recursive), DICOM file or DICOMDIR.
+
+    Raises
+    ------
+    InputError
+        Missing path or no DICOM images.
+    """
+    groups, _, _ = _gather(path, progress)
+    infos = [_describe(uid, ims) for uid, ims in groups.items()]
+    return sorted(infos, key=lambda s: (-s.n_voxels, s.uid))
+
+
+# ------------------------------------------------------------------ reading
+def _select_volume(frames: list[_Frame], normal: NDArray[np.float64], warnings: list[str],
+                   path: Path) -> list[_Frame]:
+    """When several frames share a position (echoes, time points), keep the first volume."""
+    pos = np.array([fr.ipp for fr in frames], dtype=np.float64)
+    t = pos @ normal
+    order = np.argsort(t, kind="stable")
+    clusters: list[list[int]] = []
+    for idx in order:
+        if clusters and abs(t[idx] - t[clusters[-1][0]]) <= 0.01:
+            clusters[-1].append(int(idx))
+        else:
+            clusters.append([int(idx)])
+    sizes = {len(c) for c in clusters}
+    if sizes == {1}:
+        return frames
+    if len(sizes) != 1:
+        raise InputError(
+            f"series has a varying number of images per slice position ({sorted(sizes)}); "
+            "it mixes several acquisitions and cannot be read as one volume", path)
+    m = sizes.pop()
+    keys = sorted({fr.volume_key for fr in frames})
+    first_key = keys[0]
+    chosen = [min((frames[i] for i in c), key=lambda fr: (fr.volume_key, fr.instance, fr.index)) for c in clusters]
+    if len(keys) >= m and all(fr.volume_key == first_key for fr in chosen):
+        warnings.append(f"series holds {m} volumes at the same slice positions (time points, echoes or "
+                        f"acquisitions); read the first one")
+    else:
+        warnings.append(f"series holds {m} images per slice position; read the one with the lowest instance number")
+    return chosen
+
+
+def _stored(ds: Any) -> np.dtype[Any]:
+    return stored_dtype(int(ds.get("BitsAllocated", 16) or 16), int(ds.get("PixelRepresentation", 0) or 0))
+
+
+def _worst_dtype(ds: Any, frames: list[_Frame]) -> np.dtype[Any]:
+    """Output dtype for the full stored range (BitsStored), as ITK/GDCM choose it: the memory bound."""
+    ba = int(ds.get("BitsAllocated", 16) or 16)
+    bs = int(ds.get("BitsStored", ba) or ba)
+    pr = int(ds.get("PixelRepresentation", 0) or 0)
+    lo, hi = (-(2 ** (bs - 1)), 2 ** (bs - 1) - 1) if pr == 1 else (0, 2**bs - 1)
+    return _fit_dtype(frames, [(lo, hi)] * len(frames), _stored(ds))
+
+
+def _fit_dtype(frames: list[_Frame], ranges: list[tuple[float, float]], stored: np.dtype[Any]) -> np.dtype[Any]:
+    """Smallest dtype holding every rescaled value ``stored * slope + intercept``."""
+    if all(fr.slope == 1 and fr.intercept == 0 for fr in frames):
+        return stored
+    if not all(float(fr.slope).is_integer() and float(fr.intercept).is_integer() for fr in frames):
+        return np.dtype(np.float32)
+    ends = [v * fr.slope + fr.intercept for fr, rng in zip(frames, ranges) for v in rng]
+    vmin, vmax = min(ends), max(ends)
+    for dt in (np.int16, np.int32, np.int64):
+        info = np.iinfo(dt)
+        if info.min <= vmin and vmax <= info.max:
+            return np.dtype(dt)
+    return np.dtype(np.float64)
+
+
+def _read_pixels(frames: list[_Frame], scan_index: dict[int, _Image], ref: Any,
+                 progress: Progress) -> NDArray[Any]:
+    """Decode every file once into stored values ``(n, rows, cols)``, then apply the modality rescale.
+
+    The output dtype is the smallest one holding the actual rescaled values (int16 for
+    ordinary CT); the rescale runs in place when the sizes allow.
+    """
+    rows, cols = frames[0].rows, frames[0].cols
+    stored = _stored(ref)
+    buf = np.empty((len(frames), rows, cols), dtype=stored)
+    ranges: list[tuple[float, float]] = [(0.0, 0.0)] * len(frames)
+    slot: dict[int, list[tuple[int, _Frame]]] = defaultdict(list)
+    for k, fr in enumerate(frames):
+        slot[fr.file].append((k, fr))
+    for n, (file_idx, placed) in enumerate(slot.items()):
+        im = scan_index[file_idx]
+        decoded = decode_file(im.path, len(im.frames), rows, cols)
+        for k, fr in placed:
+            plane = decoded.frames[fr.index]
+            if decoded.rescaled:  # GDCM applied the rescale: back to stored values (exact for integers)
+                plane = np.rint((plane.astype(np.float64) - fr.intercept) / fr.slope)
+            buf[k] = plane
+            ranges[k] = (float(buf[k].min()), float(buf[k].max()))
+        if n % 16 == 0:
+            progress.update(n / len(slot), f"decoding pixels ({n}/{len(slot)})")
+            progress.raise_if_cancelled()
+    out_dtype = _fit_dtype(frames, ranges, stored)
+    if out_dtype == stored:
+        return buf
+    pairs = {(fr.slope, fr.intercept) for fr in frames}
+    if out_dtype.kind == "i" and out_dtype.itemsize == stored.itemsize:
+        # modular integer arithmetic in place: exact because every result fits out_dtype
+        view = buf.view(out_dtype)
+        if len(pairs) == 1:
+            slope, icpt = pairs.pop()
+            if slope != 1:
+                np.multiply(view, np.array(int(slope)).astype(out_dtype), out=view, casting="unsafe")
+            np.add(view, np.array(int(icpt)).astype(out_dtype), out=view, casting="unsafe")
+        else:
+            for k, fr in enumerate(frames):
+                np.multiply(view[k], np.array(int(fr.slope)).astype(out_dtype), out=view[k], casting="unsafe")
+                np.add(view[k], np.array(int(fr.intercept)).astype(out_dtype), out=view[k], casting="unsafe")
+        return view
+    out = np.empty(buf.shape, dtype=out_dtype)
+    work = np.float64 if out_dtype.kind == "f" else np.int64
+    for k, fr in enumerate(frames):
+        out[k] = buf[k].astype(work) * fr.slope + fr.intercept
+    return out
+
+
+def _json_value(elem: Any) -> Any:
+    from pydicom.multival import MultiValue
+    from pydicom.valuerep import PersonName
+
+    v = elem.value
+    if isinstance(v, PersonName):
+        return str(v)
+    if isinstance(v, MultiValue) or isinstance(v, list):
+        return [_json_scalar(x) for x in v]
+    return _json_scalar(v)
+
+
+def _json_scalar(v: Any) -> Any:
+    if v is None or isinstance(v, (bool, str)):
+        return v
+    if isinstance(v, int):
+        return int(v)
+    if isinstance(v, float):
+        return float(v) if math.isfinite(v) else str(v)
+    if isinstance(v, bytes):
+        return None
+    return str(v)
+
+
+def dicom_metadata(ds: Any) -> dict[str, Any]:
+    """Series-level attributes of a header, by keyword, JSON-serialisable (may identify the patient)."""
+    meta: dict[str, Any] = {}
+    for elem in ds:
+        if elem.tag.is_private or elem.VR in _BINARY_VRS or not elem.keyword:
+            continue
+        if elem.keyword in _PER_FRAME_KEYWORDS or elem.tag.group in (0x0002, 0x7FE0, 0x6000):
+            continue
+        value = _json_value(elem)
+        if value is not None and value != "" and value != []:
+            meta[elem.keyword] = value
+    fm = getattr(ds, "file_meta", None)
+    if fm is not None and "TransferSyntaxUID" in fm:
+        meta["TransferSyntaxUID"] = str(fm.TransferSyntaxUID)
+    return meta
+
+
+def _units(ds: Any, modality: str) -> str:
+    if modality == "CT":
+        rtype = str(ds.get("RescaleType", "") or "HU").upper()
+        return "HU" if rtype in ("HU", "") else rtype
+    if modality == "PT":
+        return str(ds.get("Units", "") or "")
+    if modality == "RTDOSE":
+        return str(ds.get("DoseUnits", "") or "")
+    return ""
+
+
+def read_dicom(
+    path: str | Path,
+    series_uid: str | None = None,
+    progress: Progress | None = None,
+    max_bytes: int | None = None,
+) -> Volume:
+    """Read one DICOM series as a :class:`Volume` (LPS mm, rescaled values).
+
+    Parameters
+    ----------
+    path : str or Path
+        Folder (recursive), single DICOM file (its series is read) or DICOMDIR.
+    series_uid : str, optional
+        SeriesInstanceUID to read; default the series with the most voxels.
+    progress : Progress, optional
+        Progress sink (headers, pixels, resampling).
+    max_bytes : int, optional
+        Refuse series whose voxels would need more bytes (default 75% of available memory);
+        checked from the headers before any pixel is decoded.
+
+    Returns
+    -------
+    Volume
+        ``array[i, j, k]`` (columns, rows, slices sorted along the normal); ``units`` ``"HU"``
+        for CT; ``metadata`` holds series-level tags by keyword, ``SeriesInstanceUID``,
+        ``source_format`` ``"DICOM"`` and ``warnings`` (irregular spacing, tilt, ...).
+
+    Raises
+    ------
+    InputError
+        Missing path, no images, unknown ``series_uid`` (the message lists the UIDs),
+        inconsistent or undecodable series, not enough memory.
+    """
+    p = Path(path)
+    prog = ensure_progress(progress)
+    groups, _, bad = _gather(p, SubProgress(prog, 0.0, 0.25, ""))
+    if series_uid is not None:
+        if series_uid not in groups:
+            raise InputError(f"series {series_uid} not found; available: {', '.join(sorted(groups))}", p)
+        uid = series_uid
+    else:
+        uid = max(groups, key=lambda u: (_describe(u, groups[u]).n_voxels, u))
+    images = groups[uid]
+    warnings: list[str] = []
+    if bad:
+        warnings.append(f"{bad} unreadable DICOM file(s) were skipped")
+    if len(groups) > 1 and series_uid is None:
+        warnings.append(f"{len(groups)} series found; read the largest ({uid}); choose another with --series")
+    frames, dropped = _main_stack(images)
+    if dropped:
+        warnings.append(f"{dropped} image(s) of this series with another size or orientation (e.g. localizers) "
+                        "were left out")
+    # frame.file indexes the scan order of all images; map back to this series' images
+    scan_index = {im.frames[0].file: im for im in images}
+    ref = scan_index[frames[0].file].ds
+    modality = str(ref.get("Modality", "") or "OT")
+    rows, cols = frames[0].rows, frames[0].cols
+    if rows <= 0 or cols <= 0:
+        raise InputError("DICOM images have no rows or columns", p)
+    if frames[0].pixel_spacing is None:
+        warnings.append("no PixelSpacing: 1 mm pixels assumed")
+    ps = np.asarray(frames[0].pixel_spacing or (1.0, 1.0), dtype=np.float64)
+    if np.any(ps <= 0):
+        raise InputError(f"PixelSpacing must be positive, got {ps[::-1].tolist()}", p)
+    has_geometry = all(fr.ipp is not None for fr in frames) and frames[0].iop is not None and len(frames[0].iop) == 6
+    nominal = (_number(ref.get("SpacingBetweenSlices"), 0.0) or _number(ref.get("SliceThickness"), 0.0)
+               or _number(_group_attr(None, _first_item(ref, "SharedFunctionalGroupsSequence"),
+                                      "PixelMeasuresSequence", "SliceThickness"), 0.0) or None)
+    if has_geometry:
+        from twin.io.dicom_geometry import orientation_axes
+
+        try:
+            normal = orientation_axes(np.asarray(frames[0].iop))[2]
+        except ValueError as exc:
+            raise InputError(str(exc), p) from None
+        frames = _select_volume(frames, normal, warnings, p)
+        try:
+            plan = plan_stack(np.array([fr.ipp for fr in frames]), np.asarray(frames[0].iop), ps, (cols, rows),
+                              nominal_spacing=nominal)
+        except ValueError as exc:
+            raise InputError(str(exc), p) from None
+        frames = [frames[i] for i in plan.order]
+        warnings.extend(plan.warnings)
+    else:
+        frames = sorted(frames, key=lambda fr: (fr.instance, fr.file, fr.index))
+        warnings.append("no ImagePositionPatient/ImageOrientationPatient: slices ordered by InstanceNumber, "
+                        "identity orientation and nominal slice spacing assumed (not patient coordinates)")
+        plan = None
+    n_in = len(frames)
+    from twin.io.validate import available_memory_bytes
+
+    out_ij = plan.out_shape_ij if plan is not None and not plan.regular else (cols, rows)
+    itemsize = max(_worst_dtype(ref, frames).itemsize, _stored(ref).itemsize)
+    need = n_in * rows * cols * itemsize
+    if plan is not None and not plan.regular:
+        need += plan.n_out * out_ij[0] * out_ij[1] * itemsize
+    limit = max_bytes if max_bytes is not None else int(0.75 * available_memory_bytes())
+    if need > limit:
+        raise InputError(f"series {uid} needs {need / 2**30:.2f} GiB ({cols}x{rows}x{n_in} voxels), more than the "
+                         f"{limit / 2**30:.2f} GiB memory allows", p)
+    buf = _read_pixels(frames, scan_index, ref, SubProgress(prog, 0.25, 0.9, ""))
+    if buf.dtype.kind == "f" and not np.all(np.isfinite(buf)):
+        raise InputError("DICOM pixel data contains NaN or infinite values", p)
+    # ---- geometry
+    if plan is None:
+        step = nominal or 1.0
+        geometry = ImageGeometry((cols, rows, n_in), [ps[0], ps[1], step], np.zeros(3), np.eye(3))
+        data = buf
+    elif plan.regular:
+        geometry = ImageGeometry((cols, rows, n_in), plan.spacing, plan.origin, plan.direction)
+        data = buf
+    else:
+        fill = float(buf.min()) if buf.size else 0.0
+        data = regularise_stack(buf, plan, fill, SubProgress(prog, 0.9, 1.0, ""))
+        del buf
+        geometry = ImageGeometry((out_ij[0], out_ij[1], plan.n_out), plan.spacing, plan.origin, plan.direction)
+    meta = dicom_metadata(ref)
+    meta.update({
+        "SeriesInstanceUID": uid,
+        "source_format": "DICOM",
+        "source_file": p.name,
+        "n_files": len(images),
+        "warnings": warnings,
+    })
+    if plan is not None and plan.tilt_deg:
+        meta["gantry_tilt_deg"] = plan.tilt_deg
+    name = str(ref.get("SeriesDescription", "") or modality or "dicom")
+    prog.update(1.0, "read")
+    return Volume(data.transpose(2, 1, 0), geometry, modality=modality, units=_units(ref, modality),
+                  name=name, metadata=meta)

@@ -1,0 +1,130 @@
+"""Decoding DICOM pixel data, once per file, into stored values.
+
+Order of preference (measured on a 400-file 512x512 int16 series: pydicom header
+parse + ``numpy.frombuffer`` is ~4x faster than SimpleITK's ImageSeriesReader):
+
+1. uncompressed little-endian: ``numpy.frombuffer`` on the Pixel Data bytes;
+2. any other transfer syntax pydicom has a decoder for (JPEG 2000 via
+   pylibjpeg-openjpeg, JPEG-LS via pyjpegls, RLE, deflate, baseline JPEG via Pillow);
+3. otherwise GDCM through SimpleITK (e.g. JPEG lossless process 14), which returns
+   values with the modality rescale already applied.
+
+Arrays are returned ``(frames, rows, cols)``, i.e. ``[k, j, i]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from twin.errors import InputError
+
+_NATIVE_LE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
+
+
+@dataclass
+class DecodedFrames:
+    """Pixels of one file.
+
+    Attributes
+    ----------
+    frames : ndarray, (n_frames, rows, cols)
+    rescaled : bool
+        True when the values already include RescaleSlope/Intercept (GDCM path).
+    """
+
+    frames: NDArray[Any]
+    rescaled: bool = False
+
+
+def stored_dtype(bits_allocated: int, pixel_representation: int) -> np.dtype[Any]:
+    """NumPy dtype of stored pixel values."""
+    if bits_allocated not in (8, 16, 32):
+        raise ValueError(f"unsupported BitsAllocated {bits_allocated}")
+    kind = "i" if pixel_representation == 1 else "u"
+    return np.dtype(f"<{kind}{bits_allocated // 8}")
+
+
+def decode_file(path: Path, n_frames: int, rows: int, cols: int) -> DecodedFrames:
+    """Read and decode every frame of one DICOM file.
+
+    Raises
+    ------
+    InputError
+        Truncated or undecodable pixel data, colour images.
+    """
+    import pydicom
+
+    try:
+        ds = pydicom.dcmread(str(path), force=True)
+    except Exception as exc:  # noqa: BLE001 - pydicom raises many types on corrupt files
+        raise InputError(f"cannot read DICOM file ({type(exc).__name__}: {exc})", path) from None
+    if "PixelData" not in ds:
+        raise InputError("DICOM file has no pixel data", path)
+    spp = int(ds.get("SamplesPerPixel", 1) or 1)
+    if spp != 1:
+        raise InputError(f"colour DICOM images ({spp} samples per pixel) are not supported as volumes", path)
+    ts = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "1.2.840.10008.1.2") or "1.2.840.10008.1.2")
+    ba = int(ds.get("BitsAllocated", 16))
+    bs = int(ds.get("BitsStored", ba) or ba)
+    pr = int(ds.get("PixelRepresentation", 0) or 0)
+    if ts in _NATIVE_LE and ba in (8, 16, 32) and not ds["PixelData"].is_undefined_length:
+        dtype = stored_dtype(ba, pr)
+        raw = ds.PixelData
+        need = n_frames * rows * cols * dtype.itemsize
+        if len(raw) < need:
+            raise InputError(f"pixel data is truncated ({len(raw)} of {need} bytes)", path)
+        arr = np.frombuffer(raw, dtype=dtype, count=n_frames * rows * cols).reshape(n_frames, rows, cols)
+        return DecodedFrames(_fix_bits(arr, bs, ba, pr))
+    from pydicom.pixels import get_decoder
+
+    try:
+        decoder = get_decoder(ts)
+        usable = decoder.is_available
+    except Exception:  # noqa: BLE001 - unknown transfer syntax
+        usable = False
+    if usable:
+        try:
+            arr = np.asarray(ds.pixel_array)
+        except Exception as exc:  # noqa: BLE001
+            raise InputError(f"cannot decode pixel data ({type(exc).__name__}: {exc})", path) from None
+        return DecodedFrames(arr.reshape(n_frames, rows, cols))
+    return _decode_gdcm(path, n_frames, rows, cols)
+
+
+def _fix_bits(arr: NDArray[Any], bits_stored: int, bits_allocated: int, pixel_representation: int) -> NDArray[Any]:
+    """Mask unused high bits (unsigned) or sign-extend (signed) when BitsStored < BitsAllocated."""
+    if bits_stored >= bits_allocated:
+        return arr
+    if pixel_representation == 1:
+        shift = bits_allocated - bits_stored
+        return (arr << shift) >> shift
+    mask = (1 << bits_stored) - 1
+    if int(arr.max(initial=0)) <= mask:
+        return arr
+    return arr & np.asarray(mask, dtype=arr.dtype)
+
+
+def _decode_gdcm(path: Path, n_frames: int, rows: int, cols: int) -> DecodedFrames:
+    import SimpleITK as sitk
+
+    reader = sitk.ImageFileReader()
+    reader.SetImageIO("GDCMImageIO")
+    reader.SetFileName(str(path))
+    try:
+        image = reader.Execute()
+    except RuntimeError as exc:
+        msg = str(exc).strip().splitlines()[-1][-160:] if str(exc).strip() else "GDCM failed"
+        raise InputError(f"cannot decode pixel data with pydicom or GDCM ({msg})", path) from None
+    if image.GetNumberOfComponentsPerPixel() != 1:
+        raise InputError("colour DICOM images are not supported as volumes", path)
+    arr = sitk.GetArrayFromImage(image)
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.shape != (n_frames, rows, cols):
+        raise InputError(f"decoded pixel data has shape {arr.shape}, header says {(n_frames, rows, cols)}", path)
+    return DecodedFrames(arr, rescaled=True)
