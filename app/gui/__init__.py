@@ -1,0 +1,1 @@
+"""PySide6 desktop application (the only Qt code). Start with :func:`app.gui.application.run_gui`."""

@@ -1,0 +1,103 @@
+"""Start the desktop application: ``vht gui [PATH]`` and ``vht demo`` (GUI part).
+
+With ``screenshot`` set, the window loads, renders every view, saves a PNG of
+the whole window and returns 0 without entering the interactive loop (works
+under Xvfb and with ``QT_QPA_PLATFORM=offscreen``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def _qt_app() -> Any:
+    from rendering.offscreen import prepare_offscreen_gl
+
+    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+        prepare_offscreen_gl()
+        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        QApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+        app = QApplication(sys.argv[:1])
+        app.setApplicationName("VHT Planner")
+        app.setOrganizationName("VHT Planner")
+        app.setStyle("Fusion")
+        _dark_palette(app)
+    return app
+
+
+def _dark_palette(app: Any) -> None:
+    from PySide6.QtGui import QColor, QPalette
+
+    pal = QPalette()
+    base, window, text = QColor(30, 32, 38), QColor(43, 45, 52), QColor(225, 225, 228)
+    for role, color in (
+        (QPalette.ColorRole.Window, window), (QPalette.ColorRole.WindowText, text),
+        (QPalette.ColorRole.Base, base), (QPalette.ColorRole.AlternateBase, window),
+        (QPalette.ColorRole.Text, text), (QPalette.ColorRole.Button, window),
+        (QPalette.ColorRole.ButtonText, text), (QPalette.ColorRole.ToolTipBase, base),
+        (QPalette.ColorRole.ToolTipText, text), (QPalette.ColorRole.Highlight, QColor(52, 110, 180)),
+        (QPalette.ColorRole.HighlightedText, QColor(255, 255, 255)),
+    ):
+        pal.setColor(role, color)
+    pal.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor(120, 120, 120))
+    pal.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor(120, 120, 120))
+    app.setPalette(pal)
+
+
+def run_gui(
+    path: str | None = None,
+    screenshot: str | None = None,
+    setup: Callable[[Any], None] | None = None,
+    timing: bool = False,
+) -> int:
+    """Open the main window, optionally on ``path``; ``setup(window)`` runs once the window exists.
+
+    Returns the process exit code (0 ok, 2 bad input when taking a screenshot).
+    """
+    t0 = time.perf_counter()
+    app = _qt_app()
+    from app.gui.main_window import MainWindow
+    from app.gui.scene3d import Scene3DController
+
+    window = MainWindow(autosave=screenshot is None)
+    window.scene3d = Scene3DController(window)
+    if screenshot:
+        window.interactive_dialogs = False
+    window.show()
+    app.processEvents()
+    if screenshot is None and path is None and setup is None:
+        window.offer_recovery()
+    if path:
+        window.open_path(path)
+    if setup is not None:
+        setup(window)
+    if timing or screenshot:
+        window.wait_for_workers(600)
+        for v in window.slice_views.values():
+            v.repaint()
+        if timing:
+            print(f"time to first image: {time.perf_counter() - t0:.2f} s", file=sys.stderr)
+    if screenshot:
+        window.wait_for_workers(600)
+        window.view3d.render_now()
+        app.processEvents()
+        if window.messages:
+            print(f"vht: error: {window.messages[0]}", file=sys.stderr)
+            window.close()
+            return 2
+        window.screenshot(Path(screenshot))
+        window.project.undo_stack.set_clean()
+        window.close()
+        app.processEvents()
+        return 0
+    return int(app.exec())

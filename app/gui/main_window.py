@@ -1,0 +1,756 @@
+"""The VHT Planner main window: 2x2 MPR + 3D layout, panels, undo/redo, workers, autosave.
+
+Frame: patient LPS, mm. The window owns the open :class:`twin.project.Project`
+and the view state (crosshair, window/level, overlay style); panels and views
+read it from here. Public API for panels (see :mod:`app.gui.panels.base`):
+
+* ``window.project`` - the open project (never None);
+* ``window.volume`` / ``window.labelmap`` - the shown image and segmentation;
+* ``window.push_command(cmd)`` - run an undoable :class:`twin.commands.Command`;
+* ``window.run_worker(fn, on_done, label, on_error=None)`` - ``fn(progress)`` in a thread;
+* ``window.current_position_lps`` / ``window.set_position(p)`` - the crosshair;
+* ``window.set_slice_tool(tool)`` - let a tool take the left button in slice views;
+* ``window.view3d.plotter`` - a pyvista plotter for :mod:`rendering.scene` (call ``window.view3d.refresh()``);
+* signals ``project_changed``, ``labelmap_changed``, ``position_changed(object)``,
+  ``selected_segment_changed(object)``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from PySide6.QtCore import QSettings, QThreadPool, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QGridLayout,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QWidget,
+)
+
+from app.gui.recovery import Autosaver, find_recoverable
+from app.gui.slice_view import SliceView
+from app.gui.view3d import View3D
+from app.gui.workers import Worker
+from rendering.overlay import OverlayStyle
+from rendering.windowing import WindowLevel, default_window
+from twin.commands import Command, FunctionCommand
+from twin.labelmap import LabelMap
+from twin.project import Project
+from twin.volume import Volume
+
+IMAGE_FILTER = "Images (*.nii *.nii.gz *.nrrd *.nhdr *.mha *.mhd);;All files (*)"
+AUTOSAVE_SECONDS = 180
+
+
+class SliceTool(Protocol):
+    """A left-button tool in the slice views (brush, seed placement...). Return True from ``press`` to consume."""
+
+    def press(self, view: SliceView, point_lps: np.ndarray, event: Any) -> bool: ...
+    def move(self, view: SliceView, point_lps: np.ndarray, event: Any) -> None: ...
+    def release(self, view: SliceView, point_lps: np.ndarray, event: Any) -> None: ...
+
+
+def settings() -> QSettings:
+    """Application settings (``$VHT_SETTINGS_FILE`` overrides the per-user location, for tests)."""
+    path = os.environ.get("VHT_SETTINGS_FILE")
+    if path:
+        return QSettings(path, QSettings.Format.IniFormat)
+    return QSettings("VHT Planner", "vht")
+
+
+class MainWindow(QMainWindow):
+    """Main window; see the module docstring for the API used by panels."""
+
+    project_changed = Signal()
+    labelmap_changed = Signal()
+    position_changed = Signal(object)
+    selected_segment_changed = Signal(object)
+
+    def __init__(self, panels: list[type] | None = None, autosave: bool = True) -> None:
+        super().__init__()
+        self.setObjectName("main_window")
+        self.resize(1500, 950)
+        self.setAcceptDrops(True)
+        self.project = Project(name="untitled")
+        self.current_position_lps = np.zeros(3)
+        self.window_level = WindowLevel(400, 40)
+        self.volume_min = 0.0
+        self.overlay = OverlayStyle()
+        self.overlay_revision = 0
+        self.crosshair_visible = True
+        self.show_identity = False
+        self.slice_tool: SliceTool | None = None
+        self.active_view: SliceView | None = None
+        self.selected_segment: str | None = None
+        self.workers: list[Worker] = []
+        self.messages: list[str] = []  # errors shown (kept for tests and the log)
+        self.interactive_dialogs = True
+        self._maximised: QWidget | None = None
+        self._stack_subscribed: set[int] = set()
+
+        self._build_views()
+        self._build_status_bar()
+        self._build_actions()
+        self.panels: dict[str, Any] = {}
+        from app.gui.panels import PANEL_CLASSES
+
+        for cls in panels if panels is not None else PANEL_CLASSES:
+            self.add_panel(cls)
+        self.autosaver = Autosaver() if autosave else None
+        self._autosave_timer = QTimer(self)
+        self._autosave_timer.timeout.connect(self.autosave)
+        if autosave:
+            self._autosave_timer.start(int(float(os.environ.get("VHT_AUTOSAVE_SECONDS", AUTOSAVE_SECONDS)) * 1000))
+        self._watch_stack()
+        self._update_title()
+
+    # ================================================================ layout
+    def _build_views(self) -> None:
+        central = QWidget()
+        self.grid = QGridLayout(central)
+        self.grid.setContentsMargins(2, 2, 2, 2)
+        self.grid.setSpacing(3)
+        self.slice_views = {o: SliceView(self, o) for o in ("axial", "coronal", "sagittal")}
+        self.view3d = View3D()
+        cells = [(self.slice_views["axial"], 0, 0), (self.view3d, 0, 1),
+                 (self.slice_views["coronal"], 1, 0), (self.slice_views["sagittal"], 1, 1)]
+        for w, r, c in cells:
+            self.grid.addWidget(w, r, c)
+        for v in self.slice_views.values():
+            v.maximise_requested.connect(lambda v=v: self.toggle_maximise(v))
+        self.setCentralWidget(central)
+
+    def views(self) -> list[QWidget]:
+        """The four views in layout order (axial, 3D, coronal, sagittal)."""
+        return [self.slice_views["axial"], self.view3d, self.slice_views["coronal"], self.slice_views["sagittal"]]
+
+    def toggle_maximise(self, view: QWidget | None = None) -> None:
+        """Show one view alone, or go back to 2x2."""
+        view = view or self.active_view or self.slice_views["axial"]
+        if self._maximised is not None:
+            for w in self.views():
+                w.show()
+            self._maximised = None
+        else:
+            for w in self.views():
+                w.setVisible(w is view)
+            self._maximised = view
+        self.view3d.refresh()
+
+    def _build_status_bar(self) -> None:
+        sb = self.statusBar()
+        self.cursor_label = QLabel("")
+        self.cursor_label.setObjectName("cursor_label")
+        self.cursor_label.setMinimumWidth(520)
+        sb.addWidget(self.cursor_label, 1)
+        self.job_label = QLabel("")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setMaximumWidth(220)
+        self.progress_bar.setRange(0, 1000)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancel_button")
+        self.cancel_button.clicked.connect(self.cancel_workers)
+        for w in (self.job_label, self.progress_bar, self.cancel_button):
+            sb.addPermanentWidget(w)
+            w.hide()
+
+    def _action(self, text: str, slot: Callable[[], Any], shortcut: Any = None, menu: Any = None,
+                checkable: bool = False) -> QAction:
+        a = QAction(text, self)
+        if shortcut is not None:
+            a.setShortcut(QKeySequence(shortcut))
+        a.setCheckable(checkable)
+        a.triggered.connect(slot)
+        if menu is not None:
+            menu.addAction(a)
+        return a
+
+    def _build_actions(self) -> None:
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        self._action("Open image...", self.open_image_dialog, QKeySequence.StandardKey.Open, f)
+        self._action("Open DICOM folder...", self.open_dicom_dialog, "Ctrl+D", f)
+        self._action("Open project...", self.open_project_dialog, "Ctrl+Shift+O", f)
+        self.recent_menu = f.addMenu("Open recent")
+        self._refresh_recent_menu()
+        f.addSeparator()
+        self._action("Save project", self.save_project, QKeySequence.StandardKey.Save, f)
+        self._action("Save project as...", self.save_project_as, QKeySequence.StandardKey.SaveAs, f)
+        f.addSeparator()
+        self._action("Save screenshot...", self._screenshot_dialog, "Ctrl+P", f)
+        self._action("Quit", self.close, QKeySequence.StandardKey.Quit, f)
+        e = mb.addMenu("&Edit")
+        self.undo_action = self._action("Undo", self.undo, QKeySequence.StandardKey.Undo, e)
+        self.redo_action = self._action("Redo", self.redo, "Ctrl+Shift+Z", e)
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        v = mb.addMenu("&View")
+        self._action("Maximise / restore active view", lambda: self.toggle_maximise(), "F11", v)
+        for n, o in enumerate(("axial", "coronal", "sagittal"), start=1):
+            self._action(f"Maximise {o}", lambda o=o: self.toggle_maximise(self.slice_views[o]), f"Ctrl+{n}", v)
+        self._action("Maximise 3D", lambda: self.toggle_maximise(self.view3d), "Ctrl+4", v)
+        self._action("Reset views", self.reset_views, "Ctrl+R", v)
+        v.addSeparator()
+        self.crosshair_action = self._action("Show crosshair", self._toggle_crosshair, "C", v, checkable=True)
+        self.crosshair_action.setChecked(True)
+        self.overlay_action = self._action("Show segmentation overlay", self._toggle_overlay, "O", v, checkable=True)
+        self.overlay_action.setChecked(True)
+        self.identity_action = self._action("Show patient identity", self._toggle_identity, "Ctrl+I", v,
+                                            checkable=True)
+        wl = v.addMenu("Window / level preset")
+        from rendering.windowing import CT_PRESETS
+
+        for n, name in enumerate([*CT_PRESETS, "auto"], start=1):
+            self._action(name.capitalize(), lambda name=name: self.apply_window_preset(name), f"Alt+{n}", wl)
+        self.panels_menu = mb.addMenu("&Panels")
+        h = mb.addMenu("&Help")
+        self._action("Mouse and keyboard", self._show_help, "F1", h)
+        self.undo_action.setEnabled(False)
+        self.redo_action.setEnabled(False)
+
+    # ================================================================ panels
+    def add_panel(self, cls: type) -> Any:
+        """Instantiate a :class:`app.gui.panels.base.Panel` subclass in a dock; returns the panel."""
+        panel = cls(self)
+        dock = QDockWidget(cls.title, self)
+        dock.setObjectName(f"dock_{panel.objectName()}")
+        dock.setWidget(panel)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(cls.area, dock)
+        tab_with = getattr(cls, "tab_with", None)
+        if tab_with and f"dock_{tab_with}" in {d.objectName() for d in self.findChildren(QDockWidget)}:
+            self.tabifyDockWidget(self.findChild(QDockWidget, f"dock_{tab_with}"), dock)
+        self.panels_menu.addAction(dock.toggleViewAction())
+        self.project_changed.connect(panel.on_project_changed)
+        self.labelmap_changed.connect(panel.on_labelmap_changed)
+        self.position_changed.connect(panel.on_position_changed)
+        self.selected_segment_changed.connect(panel.on_selected_segment_changed)
+        self.panels[panel.objectName()] = panel
+        return panel
+
+    # ================================================================ model access
+    @property
+    def volume(self) -> Volume | None:
+        """The shown image (the project's first volume)."""
+        return self.project.main_volume
+
+    @property
+    def labelmap(self) -> LabelMap | None:
+        """The edited segmentation (the project's first label map)."""
+        return self.project.main_labelmap
+
+    def set_project(self, project: Project, position_lps: np.ndarray | None = None) -> None:
+        """Show another project (after open / load); resets views and the crosshair."""
+        self.project = project
+        vol = project.main_volume
+        if vol is not None and project.main_labelmap is None:
+            project.labelmaps["segmentation"] = LabelMap.empty(vol.geometry)
+        if vol is not None:
+            self.volume_min = float(vol.array.min()) if vol.array.size else 0.0
+            self.window_level = default_window(vol.array, vol.modality)
+            corners = vol.geometry.corners_lps()
+            self.current_position_lps = (corners.min(axis=0) + corners.max(axis=0)) / 2 if position_lps is None \
+                else np.asarray(position_lps, float)
+        self.overlay = OverlayStyle()
+        from app.gui.scene3d import CONTAINERS
+
+        for lm in project.labelmaps.values():
+            for s in lm.segments:
+                if s.name.lower() in CONTAINERS:  # enclosing segments: faint fill, organs stay readable
+                    self.overlay.style(s.name).opacity = 0.1
+        self.overlay_revision += 1
+        self.selected_segment = None
+        self._watch_stack()
+        for v in self.slice_views.values():
+            v.reset_view()
+        self._update_title()
+        self.project_changed.emit()
+        self.labelmap_changed.emit()
+        self.position_changed.emit(self.current_position_lps.copy())
+
+    def _watch_stack(self) -> None:
+        stack = self.project.undo_stack
+        if id(stack) not in self._stack_subscribed:
+            stack.subscribe(lambda s=stack: self._on_stack_changed(s))
+            self._stack_subscribed.add(id(stack))
+        self._on_stack_changed(stack)
+
+    def _on_stack_changed(self, stack: Any) -> None:
+        if stack is not self.project.undo_stack:
+            return
+        self.undo_action.setEnabled(stack.can_undo)
+        self.redo_action.setEnabled(stack.can_redo)
+        self.undo_action.setText(f"Undo {stack.undo_text}" if stack.can_undo else "Undo")
+        self.redo_action.setText(f"Redo {stack.redo_text}" if stack.can_redo else "Redo")
+        self._update_title()
+
+    def _update_title(self) -> None:
+        where = f" - {self.project.path}" if self.project.path else ""
+        self.setWindowTitle(f"VHT Planner - {self.project.name}[*]{where}")
+        self.setWindowModified(self.project.modified)
+
+    # ================================================================ commands
+    def push_command(self, cmd: Command, merge: bool = False) -> bool:
+        """Run an undoable command on the project; errors are shown, not raised. Returns success."""
+        try:
+            self.project.undo_stack.push(cmd, merge=merge)
+        except Exception as exc:  # noqa: BLE001 - user-facing message instead of a traceback
+            self.show_error(f"{getattr(cmd, 'text', 'Edit')} failed: {exc}")
+            return False
+        self._after_edit()
+        return True
+
+    def undo(self) -> None:
+        """Undo the last command (Ctrl+Z)."""
+        if self.project.undo_stack.undo():
+            self._after_edit()
+
+    def redo(self) -> None:
+        """Redo (Ctrl+Shift+Z)."""
+        if self.project.undo_stack.redo():
+            self._after_edit()
+
+    def _after_edit(self) -> None:
+        self.refresh_slices()
+        self.labelmap_changed.emit()
+
+    # ================================================================ view state
+    def set_position(self, point_lps: np.ndarray) -> None:
+        """Move the crosshair (clamped to the volume); every view follows."""
+        p = np.asarray(point_lps, float).copy()
+        vol = self.volume
+        if vol is not None:
+            b = vol.geometry.bounds_lps()
+            p = np.clip(p, b[0], b[1])
+        self.current_position_lps = p
+        self.refresh_slices()
+        self.report_cursor(p, from_crosshair=True)
+        self.position_changed.emit(p.copy())
+
+    def set_window(self, wl: WindowLevel) -> None:
+        """Change window/level in all slice views."""
+        self.window_level = wl
+        self.refresh_slices()
+
+    def apply_window_preset(self, name: str) -> None:
+        """A preset of :data:`rendering.windowing.CT_PRESETS` or ``"auto"`` (percentiles)."""
+        from rendering.windowing import CT_PRESETS, auto_window
+
+        if self.volume is None:
+            return
+        self.set_window(CT_PRESETS[name] if name in CT_PRESETS else auto_window(self.volume.array))
+
+    def overlay_changed(self) -> None:
+        """Call after editing ``window.overlay`` (visibility, opacity, colours, mode)."""
+        self.overlay_revision += 1
+        self.refresh_slices()
+
+    def refresh_slices(self) -> None:
+        """Repaint the slice views."""
+        for v in self.slice_views.values():
+            v.update()
+
+    def reset_views(self) -> None:
+        """Fit every view."""
+        for v in self.slice_views.values():
+            v.reset_view()
+        from rendering.scene import set_camera
+
+        if self.view3d.plotter.renderer.actors:
+            set_camera(self.view3d.plotter, "anterior")
+        self.view3d.refresh()
+
+    def _toggle_crosshair(self) -> None:
+        self.crosshair_visible = self.crosshair_action.isChecked()
+        self.refresh_slices()
+
+    def _toggle_overlay(self) -> None:
+        self.overlay.visible = self.overlay_action.isChecked()
+        self.overlay_changed()
+
+    def _toggle_identity(self) -> None:
+        self.show_identity = self.identity_action.isChecked()
+        self.refresh_slices()
+
+    def set_slice_tool(self, tool: SliceTool | None) -> None:
+        """Install (or remove with None) a left-button tool in the slice views."""
+        self.slice_tool = tool
+
+    def select_segment(self, name: str | None) -> None:
+        """Make ``name`` the current segment (panels listen to ``selected_segment_changed``)."""
+        if name != self.selected_segment:
+            self.selected_segment = name
+            self.selected_segment_changed.emit(name)
+
+    def patient_info_text(self) -> str:
+        """Corner text: modality / series, with patient identity only when enabled (de-identified by default)."""
+        vol = self.volume
+        if vol is None:
+            return ""
+        md = vol.metadata
+        lines = []
+        if self.show_identity:
+            name = str(md.get("PatientName", "") or "").replace("^", " ").strip()
+            pid = str(md.get("PatientID", "") or "")
+            if name or pid:
+                lines.append(f"{name}  {pid}".strip())
+            if md.get("StudyDate"):
+                lines.append(str(md["StudyDate"]))
+        else:
+            lines.append("(de-identified)")
+        desc = md.get("SeriesDescription") or vol.name
+        lines.append(f"{vol.modality}  {desc}")
+        return "\n".join(lines)
+
+    def report_cursor(self, point_lps: np.ndarray | None, from_crosshair: bool = False) -> None:
+        """Status bar: LPS mm, voxel ijk and value at a point."""
+        vol = self.volume
+        if point_lps is None or vol is None:
+            return
+        ijk = np.rint(vol.geometry.lps_to_index(np.asarray(point_lps, float)[None])[0]).astype(int)
+        inside = bool(vol.geometry.contains_index(ijk[None])[0])
+        text = "Crosshair" if from_crosshair else "Cursor"
+        text += f"  LPS ({point_lps[0]:.1f}, {point_lps[1]:.1f}, {point_lps[2]:.1f}) mm"
+        if inside:
+            value = vol.array[tuple(ijk)]
+            text += f"  ijk ({ijk[0]}, {ijk[1]}, {ijk[2]})  value {float(value):g} {vol.units}".rstrip()
+            lm = self.labelmap
+            if lm is not None and lm.geometry.is_same_grid(vol.geometry):
+                names = [s.name for s in lm.segments if lm.layers[s.layer][tuple(ijk)] == s.value]
+                if names:
+                    text += "  segment " + ", ".join(names)
+        else:
+            text += "  (outside the image)"
+        self.cursor_label.setText(text)
+
+    # ================================================================ workers
+    def run_worker(self, fn: Callable[[Any], Any], on_done: Callable[[Any], None] | None = None,
+                   label: str = "Working", on_error: Callable[[str], None] | None = None,
+                   on_cancel: Callable[[], None] | None = None) -> Worker:
+        """Run ``fn(progress)`` in the thread pool with a progress bar and Cancel.
+
+        ``on_done(result)`` runs on the GUI thread.
+
+        Errors are shown as a message box (or passed to ``on_error``). Returns the :class:`Worker`
+        (``worker.cancel()`` stops it at its next progress check).
+        """
+        w = Worker(fn, label)
+        self.workers.append(w)
+
+        def finish() -> None:
+            if w in self.workers:
+                self.workers.remove(w)
+            self._update_job_widgets()
+
+        def done(result: Any) -> None:
+            finish()
+            if on_done is not None:
+                try:
+                    on_done(result)
+                except Exception as exc:  # noqa: BLE001
+                    self.show_error(f"{label}: {type(exc).__name__}: {exc}")
+
+        def failed(msg: str, details: str) -> None:
+            finish()
+            (on_error or self.show_error)(msg)
+
+        def cancelled() -> None:
+            finish()
+            self.statusBar().showMessage(f"{label}: cancelled", 5000)
+            if on_cancel is not None:
+                on_cancel()
+
+        w.signals.finished.connect(done)
+        w.signals.failed.connect(failed)
+        w.signals.cancelled.connect(cancelled)
+        w.signals.progress.connect(lambda f, m: self._on_progress(w, f, m))
+        self._update_job_widgets()
+        QThreadPool.globalInstance().start(w)
+        return w
+
+    def _on_progress(self, w: Worker, fraction: float, message: str) -> None:
+        if self.workers and self.workers[-1] is w:
+            self.progress_bar.setValue(int(fraction * 1000))
+            self.job_label.setText(f"{w.label}: {message}" if message else w.label)
+
+    def _update_job_widgets(self) -> None:
+        busy = bool(self.workers)
+        for wdg in (self.job_label, self.progress_bar, self.cancel_button):
+            wdg.setVisible(busy)
+        if busy:
+            self.job_label.setText(self.workers[-1].label)
+            self.progress_bar.setValue(0)
+
+    def cancel_workers(self) -> None:
+        """Cancel every running job."""
+        for w in list(self.workers):
+            w.cancel()
+
+    def wait_for_workers(self, timeout_s: float = 120.0) -> bool:
+        """Process events until no job is running (scripts, screenshots, tests). Returns False on timeout."""
+        import time
+
+        t0 = time.monotonic()
+        app = QApplication.instance()
+        while self.workers:
+            app.processEvents()
+            if time.monotonic() - t0 > timeout_s:
+                return False
+            time.sleep(0.005)
+        app.processEvents()
+        return True
+
+    def show_error(self, message: str) -> None:
+        """A readable error message (dialog when interactive; always in the status bar and ``messages``)."""
+        self.messages.append(message)
+        self.statusBar().showMessage(message, 15000)
+        if self.interactive_dialogs:
+            QMessageBox.warning(self, "VHT Planner", message)
+
+    # ================================================================ opening
+    def open_path(self, path: str | Path, series_uid: str | None = None, on_done: Callable[[], None] | None = None,
+                  add_recent: bool = True) -> None:
+        """Open an image file, a DICOM folder/file or a project folder (in a worker)."""
+        p = Path(path)
+        if not p.exists():
+            self.show_error(f"{p}: no such file or folder")
+            return
+        if not self.maybe_discard_changes():
+            return
+        if p.is_dir() and (p / "manifest.json").is_file():
+            def work(progress: Any) -> Project:
+                return Project.load(p, progress=progress)
+        else:
+            if p.is_dir() and series_uid is None:
+                series_uid = self._choose_series(p)
+                if series_uid == "":
+                    return
+
+            def work(progress: Any) -> Project:
+                from twin.io.images import read_image
+
+                vol = read_image(p, series_uid=series_uid, progress=progress)
+                proj = Project(name=vol.name or p.stem)
+                proj.volumes[vol.name or "image"] = vol
+                return proj
+
+        def done(proj: Project) -> None:
+            self.set_project(proj)
+            if add_recent:
+                self.add_recent(p)
+            self.statusBar().showMessage(f"Opened {p}", 5000)
+            if on_done is not None:
+                on_done()
+
+        self.run_worker(work, done, f"Opening {p.name}")
+
+    def _choose_series(self, folder: Path) -> str | None:
+        """Series UID picked by the user when a DICOM folder holds several; None = default; "" = cancelled."""
+        try:
+            from twin.io.dicom import list_series
+
+            series = list_series(folder)
+        except Exception:  # noqa: BLE001 - the reader will report a readable error itself
+            return None
+        if len(series) <= 1 or not self.interactive_dialogs:
+            return None
+        items = [f"{s.modality} {s.description or '(no description)'}  {s.size}  [{s.uid}]" for s in series]
+        item, ok = QInputDialog.getItem(self, "Choose a series", f"{len(series)} series in {folder.name}:", items, 0,
+                                        False)
+        if not ok:
+            return ""
+        return series[items.index(item)].uid
+
+    def open_image_dialog(self) -> None:
+        """File > Open image."""
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", "", IMAGE_FILTER)
+        if path:
+            self.open_path(path)
+
+    def open_dicom_dialog(self) -> None:
+        """File > Open DICOM folder."""
+        path = QFileDialog.getExistingDirectory(self, "Open DICOM folder")
+        if path:
+            self.open_path(path)
+
+    def open_project_dialog(self) -> None:
+        """File > Open project."""
+        path = QFileDialog.getExistingDirectory(self, "Open VHT project folder")
+        if path:
+            self.open_path(path)
+
+    # ---------------------------------------------------------------- recent
+    def recent_files(self) -> list[str]:
+        """Recently opened paths, newest first."""
+        value = settings().value("recent", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def add_recent(self, path: Path) -> None:
+        """Remember an opened path (max 10)."""
+        items = [str(path.resolve())] + [r for r in self.recent_files() if r != str(path.resolve())]
+        s = settings()
+        s.setValue("recent", items[:10])
+        s.sync()
+        self._refresh_recent_menu()
+        for panel in self.panels.values() if hasattr(self, "panels") else ():
+            if hasattr(panel, "refresh_recent"):
+                panel.refresh_recent()
+
+    def _refresh_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for r in self.recent_files():
+            self._action(r, lambda r=r: self.open_path(r), None, self.recent_menu)
+        self.recent_menu.setEnabled(bool(self.recent_files()))
+
+    # ---------------------------------------------------------------- drag and drop
+    def dragEnterEvent(self, ev) -> None:  # noqa: N802, ANN001
+        if ev.mimeData().hasUrls():
+            ev.acceptProposedAction()
+
+    def dropEvent(self, ev) -> None:  # noqa: N802, ANN001
+        urls = [u.toLocalFile() for u in ev.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            self.open_path(urls[0])
+
+    # ================================================================ saving
+    def save_project(self, on_done: Callable[[], None] | None = None) -> None:
+        """Save to the project's folder (asks for one the first time)."""
+        if self.project.path is None:
+            self.save_project_as(on_done)
+            return
+        self._save_to(self.project.path, on_done)
+
+    def save_project_as(self, on_done: Callable[[], None] | None = None) -> None:
+        """Choose a folder and save there."""
+        path = QFileDialog.getSaveFileName(self, "Save project as (a folder)", self.project.name)[0]
+        if path:
+            self._save_to(Path(path), on_done)
+
+    def _save_to(self, folder: Path, on_done: Callable[[], None] | None = None) -> None:
+        project = self.project
+
+        def done(path: Any) -> None:
+            self.add_recent(Path(path))
+            self._update_title()
+            if self.autosaver is not None:
+                self.autosaver.clear()
+            self.statusBar().showMessage(f"Saved {path}", 5000)
+            if on_done is not None:
+                on_done()
+
+        # Saving reads label maps: run it on the GUI thread's snapshot to stay consistent with edits.
+        self.run_worker(lambda progress: project.save(folder, progress=progress), done, "Saving project")
+
+    def autosave(self) -> None:
+        """Write a recovery copy if there are unsaved changes (timer-driven)."""
+        if self.autosaver is None or not self.project.modified or self.volume is None:
+            return
+        snap = self.autosaver.snapshot(self.project)
+        path = self.project.path
+        self.run_worker(lambda progress: self.autosaver.write(snap, path), None, "Autosave",
+                        on_error=lambda m: self.statusBar().showMessage(f"Autosave failed: {m}", 10000))
+
+    def offer_recovery(self) -> bool:
+        """At start-up: offer autosaves of crashed sessions; returns True if one was restored."""
+        sessions = find_recoverable(self.autosaver.root if self.autosaver else None)
+        if not sessions:
+            return False
+        s = sessions[0]
+        ans = QMessageBox.question(
+            self, "Recover unsaved work?",
+            f"VHT Planner did not close properly last time.\n\nRecover {s.describe()}?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No | QMessageBox.StandardButton.Discard,
+        )
+        if ans == QMessageBox.StandardButton.Yes:
+            self.restore_session(s)
+            return True
+        if ans == QMessageBox.StandardButton.Discard:
+            s.discard()
+        return False
+
+    def restore_session(self, session: Any) -> None:
+        """Load an autosave; it stays marked modified (it was never saved to its real place)."""
+        proj = Project.load(session.project_folder)
+        proj.path = Path(session.original_path) if session.original_path else None
+        proj.undo_stack.push(FunctionCommand("Recovered session", lambda: None, lambda: None))
+        self.set_project(proj)
+        session.discard()
+
+    def maybe_discard_changes(self) -> bool:
+        """Ask before throwing away unsaved changes; True if it is OK to continue."""
+        if not self.project.modified:
+            return True
+        answer = self.ask_save_changes()
+        if answer == "save":
+            self.save_project()
+            self.wait_for_workers()
+            return not self.project.modified
+        return answer == "discard"
+
+    def ask_save_changes(self) -> str:
+        """``"save"``, ``"discard"`` or ``"cancel"`` (a dialog; tests replace this method)."""
+        if not self.interactive_dialogs:
+            return "discard"
+        ans = QMessageBox.question(
+            self, "Unsaved changes", f"Save the changes to {self.project.name}?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+        )
+        return {QMessageBox.StandardButton.Save: "save", QMessageBox.StandardButton.Discard: "discard"}.get(ans,
+                                                                                                         "cancel")
+
+    def closeEvent(self, ev) -> None:  # noqa: N802, ANN001
+        if not self.maybe_discard_changes():
+            ev.ignore()
+            return
+        self.cancel_workers()
+        self.wait_for_workers(10)
+        self._autosave_timer.stop()
+        if self.autosaver is not None:
+            self.autosaver.clear()
+        self.view3d.close_view()
+        ev.accept()
+
+    # ================================================================ misc
+    def screenshot(self, path: str | Path) -> Path:
+        """Render every view and save an image of the whole window (PNG)."""
+        from rendering.offscreen import save_png
+
+        app = QApplication.instance()
+        for _ in range(3):
+            app.processEvents()
+        self.view3d.render_now()
+        self.refresh_slices()
+        app.processEvents()
+        img = self.grab().toImage().convertToFormat(self.grab().toImage().Format.Format_RGB888)
+        w, h = img.width(), img.height()
+        arr = np.frombuffer(img.constBits(), np.uint8, count=img.bytesPerLine() * h).reshape(h, img.bytesPerLine())
+        arr = arr[:, : 3 * w].reshape(h, w, 3)
+        return save_png(arr, path)
+
+    def _screenshot_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save screenshot", "vht.png", "PNG (*.png)")
+        if path:
+            self.screenshot(path)
+
+    def _show_help(self) -> None:
+        from app.gui import slice_view
+
+        QMessageBox.information(self, "Mouse and keyboard", slice_view.__doc__.split("Mouse:")[1].strip()
+                                + "\n\nCtrl+Z / Ctrl+Shift+Z undo / redo, Ctrl+S save, Ctrl+O open, Ctrl+1..4 maximise "
+                                  "a view, F11 maximise the active view, Alt+1..6 window presets, C crosshair, "
+                                  "O overlay, Ctrl+I patient identity.")

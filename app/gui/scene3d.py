@@ -1,0 +1,130 @@
+"""Keeps the 3-D view in sync with the project: segment surfaces, volume rendering, FE results, plan objects.
+
+Surfaces of the label map are recomputed in a worker (debounced) after edits;
+surfaces stored in the project (``project.surfaces``) are shown as they are.
+Scene frame: LPS mm.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, QTimer
+
+from rendering import scene
+
+if TYPE_CHECKING:
+    from app.gui.main_window import MainWindow
+
+
+CONTAINERS = {"body", "skin", "body_surface", "torso"}
+"""Segments that enclose the others: drawn translucent so the organs inside stay visible."""
+CONTAINER_OPACITY = 0.15
+
+
+class Scene3DController(QObject):
+    """Owns what the 3-D view shows."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.main = window
+        self.show_surfaces = True
+        self.volume_preset: str | None = None
+        self.surfaces: dict[str, Any] = {}
+        self._shown: set[str] = set()
+        self._revision: tuple[int, int] | None = None
+        self._camera_set = False
+        self._pending = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(600)
+        self._timer.timeout.connect(self.update_surfaces)
+        window.project_changed.connect(self._on_project)
+        window.labelmap_changed.connect(lambda: self._timer.start())
+
+    def _on_project(self) -> None:
+        p = self.main.view3d.plotter
+        for name in list(self._shown):
+            p.remove_actor(name, render=False)
+        self._shown.clear()
+        self.surfaces = {}
+        self._revision = None
+        self._camera_set = False
+        p.remove_actor("volume", render=False)
+        if self.volume_preset and self.main.volume is not None:
+            self.set_volume_preset(self.volume_preset)
+        self.update_surfaces()
+
+    def update_surfaces(self) -> None:
+        """Recompute display surfaces of the label map if it changed (worker), then redraw."""
+        lm = self.main.labelmap
+        if lm is None or not self.show_surfaces:
+            self._draw()
+            return
+        key = (id(lm), lm.revision)
+        if key == self._revision:
+            return
+        self._revision = key
+        snapshot = lm.copy()
+
+        def work(progress: Any) -> dict[str, Any]:
+            from rendering.surfaces import labelmap_surfaces
+
+            return labelmap_surfaces(snapshot, progress=progress)
+
+        def done(result: dict[str, Any]) -> None:
+            if self._revision == key:
+                self.surfaces = result
+                self._draw()
+
+        self.main.run_worker(work, done, "Updating 3D surfaces")
+
+    def _draw(self) -> None:
+        p = self.main.view3d.plotter
+        for name in list(self._shown):
+            p.remove_actor(name, render=False)
+        self._shown.clear()
+        overlay = self.main.overlay
+        items = dict(self.surfaces) if self.show_surfaces else {}
+        for key, surf in self.main.project.surfaces.items():
+            items.setdefault(surf.name or key, surf)
+        lm = self.main.labelmap
+        colors = {}
+        if lm is not None:
+            for s in lm.segments:
+                st = overlay.segments.get(s.name)
+                colors[s.name] = (st.color if st and st.color else s.color)
+        for name, surf in items.items():
+            if not overlay.is_visible(name):
+                continue
+            actor_name = f"surface:{name}"
+            opacity = CONTAINER_OPACITY if name.lower() in CONTAINERS else 1.0
+            scene.add_surface(p, surf, colors.get(name), opacity=opacity, name=actor_name, render=False)
+            self._shown.add(actor_name)
+        if not self._camera_set and (self._shown or self.volume_preset):
+            scene.set_camera(p, "anterior")
+            self._camera_set = True
+        self.main.view3d.refresh()
+
+    def set_show_surfaces(self, on: bool) -> None:
+        """Toggle the segment surfaces."""
+        self.show_surfaces = on
+        self._revision = None
+        self.update_surfaces()
+        self._draw()
+
+    def set_volume_preset(self, preset: str | None) -> None:
+        """Volume rendering with a preset of :data:`rendering.scene.VOLUME_PRESETS`, or None to hide it."""
+        p = self.main.view3d.plotter
+        self.volume_preset = preset
+        p.remove_actor("volume", render=False)
+        if preset and self.main.volume is not None:
+            scene.add_volume_rendering(p, self.main.volume, preset)
+            if not self._camera_set:
+                scene.set_camera(p, "anterior")
+                self._camera_set = True
+        self.main.view3d.refresh()
+
+    def restyle(self) -> None:
+        """Redraw after visibility / colour changes."""
+        self._draw()

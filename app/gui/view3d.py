@@ -1,0 +1,145 @@
+"""The 3-D view: a pyvistaqt ``QtInteractor``, or an off-screen VTK render shown in a QLabel.
+
+With ``QT_QPA_PLATFORM=offscreen`` a QOpenGLWidget cannot render, so the
+fallback renders the same pyvista scene off-screen (EGL) and shows the image;
+mouse drags rotate the camera and re-render. Both expose ``plotter`` (a pyvista
+plotter for :mod:`rendering.scene`), ``refresh()``, ``grab_rgb()`` and ``close_view()``.
+Scene frame: LPS mm.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QGuiApplication, QImage, QPixmap
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from rendering.offscreen import BACKGROUND, prepare_offscreen_gl
+
+
+def can_use_qt_opengl() -> bool:
+    """Whether a QOpenGLWidget can render on this Qt platform."""
+    if os.environ.get("VHT_NO_QT_GL") == "1":
+        return False
+    return QGuiApplication.platformName() not in ("offscreen", "minimal")
+
+
+class View3D(QWidget):
+    """Container of the 3-D renderer (interactive when the platform allows)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("view_3d")
+        self.setMinimumSize(120, 120)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.interactive = can_use_qt_opengl()
+        self._closed = False
+        if self.interactive:
+            from pyvistaqt import QtInteractor
+
+            self.interactor = QtInteractor(self, auto_update=False)
+            self.plotter = self.interactor
+            layout.addWidget(self.interactor.interactor)
+            self.label = None
+        else:
+            prepare_offscreen_gl()
+            import pyvista as pv
+
+            self.interactor = None
+            self.plotter = pv.Plotter(off_screen=True, window_size=(400, 300))
+            self.label = _RenderLabel(self)
+            layout.addWidget(self.label)
+            self._timer = QTimer(self)
+            self._timer.setSingleShot(True)
+            self._timer.setInterval(30)
+            self._timer.timeout.connect(self._render_to_label)
+        self.plotter.set_background(BACKGROUND)
+        self.plotter.add_axes(xlabel="L", ylabel="P", zlabel="S", line_width=2)
+
+    def refresh(self) -> None:
+        """Redraw after the scene changed."""
+        if self._closed:
+            return
+        if self.interactive:
+            self.plotter.render()
+        else:
+            self._timer.start()
+
+    def render_now(self) -> None:
+        """Render synchronously (used before screenshots)."""
+        if self._closed:
+            return
+        if self.interactive:
+            self.plotter.render()
+        else:
+            self._render_to_label()
+
+    def _render_to_label(self) -> None:
+        if self._closed or self.label is None:
+            return
+        w, h = max(self.label.width(), 64), max(self.label.height(), 64)
+        self.plotter.window_size = (w, h)
+        img = np.ascontiguousarray(self.plotter.screenshot(return_img=True)[..., :3])
+        self._img = img
+        qimg = QImage(img.data, img.shape[1], img.shape[0], 3 * img.shape[1], QImage.Format.Format_RGB888)
+        self.label.setPixmap(QPixmap.fromImage(qimg.copy()))
+
+    def grab_rgb(self) -> np.ndarray:
+        """The current 3-D image as RGB ``(h, w, 3)``."""
+        if self.interactive:
+            return np.asarray(self.plotter.screenshot(return_img=True))[..., :3]
+        self._render_to_label()
+        return self._img
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802, ANN001
+        super().resizeEvent(ev)
+        if not self.interactive:
+            self.refresh()
+
+    def close_view(self) -> None:
+        """Release the VTK render window (must be called when the main window closes)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.plotter.close()
+        except Exception:  # noqa: BLE001 - closing twice or after GL loss is harmless
+            pass
+
+
+class _RenderLabel(QLabel):
+    """Shows the off-screen image; drag rotates (left) or zooms (right)."""
+
+    def __init__(self, view: View3D) -> None:
+        super().__init__()
+        self.view = view
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(64, 64)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.setStyleSheet("background: #1a1c24;")
+        self._last = None
+
+    def mousePressEvent(self, ev) -> None:  # noqa: N802, ANN001
+        self._last = ev.position()
+
+    def mouseMoveEvent(self, ev) -> None:  # noqa: N802, ANN001
+        if self._last is None:
+            return
+        d = ev.position() - self._last
+        self._last = ev.position()
+        cam = self.view.plotter.camera
+        if ev.buttons() & Qt.MouseButton.LeftButton:
+            cam.Azimuth(-d.x() * 0.5)
+            cam.Elevation(d.y() * 0.5)
+            cam.OrthogonalizeViewUp()
+        elif ev.buttons() & Qt.MouseButton.RightButton:
+            cam.Zoom(1.0 + d.y() * 0.01)
+        self.view.plotter.reset_camera_clipping_range()
+        self.view.refresh()
+
+    def mouseReleaseEvent(self, ev) -> None:  # noqa: N802, ANN001
+        self._last = None

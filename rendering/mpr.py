@@ -1,0 +1,103 @@
+"""Multi-planar reformat: one displayable RGB slice from a volume and a label map (LPS mm).
+
+Pure numpy: used by the Qt slice views (which paint the result) and by the
+off-screen renderer (which annotates it with Pillow). Nothing here draws on a
+screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from rendering.overlay import OverlayStyle, composite, label_rgba
+from rendering.slicing import SliceImage, SlicePlane, direction_letter, resample_like, reslice
+from rendering.windowing import WindowLevel, default_window
+from twin.labelmap import LabelMap
+from twin.volume import Volume
+
+
+@dataclass(frozen=True)
+class RenderedSlice:
+    """An RGB slice and where it is.
+
+    Attributes
+    ----------
+    rgb : ndarray (rows, cols, 3) uint8
+        Grey image with the overlay blended in.
+    slice : SliceImage
+        Geometry (LPS placement, pixel spacing) of the grey values; ``slice.pixels`` are the raw values.
+    """
+
+    rgb: NDArray[np.uint8]
+    slice: SliceImage
+
+
+def label_slices(labelmap: LabelMap, target: SliceImage, plane: SlicePlane) -> list[NDArray[Any]]:
+    """Each layer of ``labelmap`` sampled on the pixel grid of ``target`` (nearest neighbour)."""
+    out = []
+    for layer in labelmap.layers:
+        s = reslice(layer, labelmap.geometry, plane, order=0, fill=0)
+        if s.shape != target.shape or not np.allclose(s.origin_lps, target.origin_lps, atol=1e-3):
+            out.append(resample_like(layer, labelmap.geometry, target, order=0))
+        else:
+            out.append(s.pixels)
+    return out
+
+
+def render_slice(
+    volume: Volume,
+    plane: SlicePlane,
+    window: WindowLevel | None = None,
+    labelmap: LabelMap | None = None,
+    overlay: OverlayStyle | None = None,
+) -> RenderedSlice:
+    """Reslice, window and overlay in one call.
+
+    Parameters
+    ----------
+    volume : Volume
+        Image (LPS mm).
+    plane : SlicePlane
+        Cut plane; e.g. ``SlicePlane.standard("axial", point_lps)``.
+    window : WindowLevel, optional
+        Default: soft tissue for CT, percentiles otherwise.
+    labelmap : LabelMap, optional
+        Segments to overlay (any grid; resampled when it differs from the volume's).
+    overlay : OverlayStyle, optional
+        Opacity, fill/outline, per-segment visibility.
+    """
+    from rendering.windowing import apply_window
+
+    window = window or default_window(volume.array, volume.modality)
+    fill = float(volume.array.min()) if volume.array.size else 0.0
+    sl = reslice(volume.array, volume.geometry, plane, order=1, fill=fill)
+    gray = apply_window(sl.pixels, window)
+    rgba = None
+    if labelmap is not None and labelmap.segments:
+        rgba = label_rgba(label_slices(labelmap, sl, plane), labelmap, overlay)
+    return RenderedSlice(composite(gray, rgba), sl)
+
+
+def screen_letters(plane: SlicePlane) -> dict[str, str]:
+    """Orientation letters at the screen edges: keys ``left, right, top, bottom``."""
+    return {
+        "right": direction_letter(plane.col_dir),
+        "left": direction_letter(-plane.col_dir),
+        "bottom": direction_letter(plane.row_dir),
+        "top": direction_letter(-plane.row_dir),
+    }
+
+
+def nice_scale_length(max_mm: float) -> float:
+    """Largest 1-2-5 x 10^n length (mm) not above ``max_mm`` (for scale bars)."""
+    if max_mm <= 0:
+        return 0.0
+    exp = np.floor(np.log10(max_mm))
+    for m in (5.0, 2.0, 1.0):
+        if m * 10**exp <= max_mm:
+            return float(m * 10**exp)
+    return float(10 ** (exp - 1) * 5)

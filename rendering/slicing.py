@@ -1,0 +1,309 @@
+"""Reslicing a volume along a plane in physical space (patient LPS, mm).
+
+A slice view shows a plane through the patient. Its screen axes are two
+orthonormal LPS vectors: ``col_dir`` points to the screen right, ``row_dir``
+to the screen bottom. The standard planes follow the radiological convention
+used by 3D Slicer and ITK-SNAP:
+
+* axial: screen right = patient left (+L), screen down = posterior (+P), seen from the feet;
+* coronal: screen right = patient left (+L), screen down = inferior (-S);
+* sagittal: screen right = posterior (+P), screen down = inferior (-S) (anterior on the left).
+
+When the plane is parallel to the image axes (the usual case), the slice is a
+view of the voxel array at the native in-plane spacing (no interpolation, no
+copy): pixels may be anisotropic and the display scales them by
+``pixel_spacing_mm``. Oblique planes are sampled with trilinear (or nearest,
+for labels) interpolation on an isotropic grid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from twin.geometry import ImageGeometry
+
+ORIENTATIONS = ("axial", "coronal", "sagittal")
+
+_AXES: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
+    # orientation: (col_dir = screen right, row_dir = screen down), LPS unit vectors
+    "axial": ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0)),
+    "coronal": ((1.0, 0.0, 0.0), (0.0, 0.0, -1.0)),
+    "sagittal": ((0.0, 1.0, 0.0), (0.0, 0.0, -1.0)),
+}
+
+_LETTERS = (("L", "R"), ("P", "A"), ("S", "I"))
+
+
+@dataclass(frozen=True)
+class SlicePlane:
+    """An oriented plane in LPS mm.
+
+    Parameters
+    ----------
+    point_lps : ndarray (3,)
+        Any point on the plane (e.g. the crosshair position), mm.
+    col_dir : ndarray (3,)
+        Unit LPS vector pointing to the screen right.
+    row_dir : ndarray (3,)
+        Unit LPS vector pointing to the screen bottom (orthogonal to ``col_dir``).
+    """
+
+    point_lps: NDArray[np.float64]
+    col_dir: NDArray[np.float64]
+    row_dir: NDArray[np.float64]
+
+    def __post_init__(self) -> None:
+        c = np.asarray(self.col_dir, float)
+        c = c / np.linalg.norm(c)
+        r = np.asarray(self.row_dir, float)
+        r = r - c * float(r @ c)
+        r = r / np.linalg.norm(r)
+        object.__setattr__(self, "col_dir", c)
+        object.__setattr__(self, "row_dir", r)
+        object.__setattr__(self, "point_lps", np.asarray(self.point_lps, float).reshape(3))
+
+    @property
+    def normal(self) -> NDArray[np.float64]:
+        """Unit normal ``col_dir x row_dir`` (scrolling direction: +1 slice moves along it)."""
+        return np.cross(self.col_dir, self.row_dir)
+
+    @property
+    def offset_mm(self) -> float:
+        """Signed distance of the plane from the LPS origin along :attr:`normal`, mm."""
+        return float(self.point_lps @ self.normal)
+
+    def moved_to(self, point_lps: ArrayLike) -> SlicePlane:
+        """Same orientation through another point."""
+        return SlicePlane(np.asarray(point_lps, float), self.col_dir, self.row_dir)
+
+    def to_plane_coords(self, points_lps: ArrayLike) -> NDArray[np.float64]:
+        """LPS points ``(n, 3)`` -> in-plane coordinates ``(n, 2)`` = (along col_dir, along row_dir), mm."""
+        p = np.asarray(points_lps, float).reshape(-1, 3)
+        return np.stack([p @ self.col_dir, p @ self.row_dir], axis=1)
+
+    def from_plane_coords(self, uv_mm: ArrayLike) -> NDArray[np.float64]:
+        """In-plane coordinates ``(n, 2)`` (mm) -> LPS points ``(n, 3)`` on this plane."""
+        uv = np.asarray(uv_mm, float).reshape(-1, 2)
+        return self.offset_mm * self.normal + uv[:, :1] * self.col_dir + uv[:, 1:] * self.row_dir
+
+    @classmethod
+    def standard(cls, orientation: str, point_lps: ArrayLike) -> SlicePlane:
+        """Axial, coronal or sagittal plane through ``point_lps`` (radiological convention)."""
+        if orientation not in _AXES:
+            raise ValueError(f"orientation must be one of {ORIENTATIONS} or an oblique SlicePlane, got {orientation!r}")
+        col, row = _AXES[orientation]
+        return cls(np.asarray(point_lps, float), np.array(col), np.array(row))
+
+    @classmethod
+    def oblique(cls, point_lps: ArrayLike, normal: ArrayLike, up_hint: ArrayLike = (0.0, 0.0, 1.0)) -> SlicePlane:
+        """A plane through ``point_lps`` with a given normal; screen up follows ``up_hint`` as far as possible."""
+        n = np.asarray(normal, float)
+        n = n / np.linalg.norm(n)
+        up = np.asarray(up_hint, float)
+        if abs(float(up @ n)) > 0.95:
+            up = np.array([0.0, -1.0, 0.0]) if abs(n[1]) < 0.95 else np.array([0.0, 0.0, 1.0])
+        down = -(up - n * float(up @ n))
+        down /= np.linalg.norm(down)
+        col = np.cross(down, n)  # so that col x down = n
+        return cls(np.asarray(point_lps, float), col, down)
+
+
+def direction_letter(vec_lps: ArrayLike) -> str:
+    """Patient direction letter(s) of a vector: ``L/R, P/A, S/I``; two letters when oblique (e.g. ``"LA"``)."""
+    v = np.asarray(vec_lps, float)
+    order = np.argsort(-np.abs(v))
+    out = ""
+    for ax in order[:2]:
+        if abs(v[ax]) < 0.3 * abs(v[order[0]]) or abs(v[ax]) < 1e-6:
+            break
+        out += _LETTERS[ax][0] if v[ax] > 0 else _LETTERS[ax][1]
+    return out
+
+
+@dataclass(frozen=True)
+class SliceImage:
+    """A 2-D resampled slice with its placement in LPS.
+
+    Attributes
+    ----------
+    pixels : ndarray (rows, cols)
+        Sampled values (a view of the volume when the plane is axis-aligned).
+    origin_lps : ndarray (3,)
+        LPS mm of the centre of pixel ``[0, 0]`` (top-left on screen).
+    col_dir, row_dir : ndarray (3,)
+        Unit LPS vectors of increasing column (screen right) and row (screen down).
+    pixel_spacing_mm : tuple (row_spacing, col_spacing)
+        Pixel size in mm.
+    inside : bool
+        False when the plane misses the volume (pixels are then all ``fill``).
+    """
+
+    pixels: NDArray[Any]
+    origin_lps: NDArray[np.float64]
+    col_dir: NDArray[np.float64]
+    row_dir: NDArray[np.float64]
+    pixel_spacing_mm: tuple[float, float]
+    inside: bool = True
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, cols)."""
+        return int(self.pixels.shape[0]), int(self.pixels.shape[1])
+
+    def pixel_to_lps(self, rc: ArrayLike) -> NDArray[np.float64]:
+        """Continuous pixel coordinates ``(n, 2)`` as (row, col) -> LPS mm ``(n, 3)``."""
+        rc = np.asarray(rc, float).reshape(-1, 2)
+        dr, dc = self.pixel_spacing_mm
+        return self.origin_lps + rc[:, 1:] * dc * self.col_dir + rc[:, :1] * dr * self.row_dir
+
+    def lps_to_pixel(self, points_lps: ArrayLike) -> NDArray[np.float64]:
+        """LPS points ``(n, 3)`` -> continuous (row, col) ``(n, 2)`` (projected onto the plane)."""
+        d = np.asarray(points_lps, float).reshape(-1, 3) - self.origin_lps
+        dr, dc = self.pixel_spacing_mm
+        return np.stack([d @ self.row_dir / dr, d @ self.col_dir / dc], axis=1)
+
+    def extent_plane_mm(self) -> tuple[float, float, float, float]:
+        """Pixel-edge extent in plane coordinates: ``(u0, u1, v0, v1)`` mm along (col_dir, row_dir)."""
+        dr, dc = self.pixel_spacing_mm
+        u0 = float(self.origin_lps @ self.col_dir) - 0.5 * dc
+        v0 = float(self.origin_lps @ self.row_dir) - 0.5 * dr
+        return u0, u0 + self.shape[1] * dc, v0, v0 + self.shape[0] * dr
+
+
+def _axis_match(geometry: ImageGeometry, vec: NDArray[np.float64], tol: float = 1e-4) -> tuple[int, float] | None:
+    """Image axis parallel to ``vec`` and the sign (+1/-1), or None."""
+    dots = geometry.direction.T @ vec
+    ax = int(np.argmax(np.abs(dots)))
+    if abs(abs(dots[ax]) - 1.0) > tol:
+        return None
+    return ax, float(np.sign(dots[ax]))
+
+
+def reslice(
+    array: NDArray[Any],
+    geometry: ImageGeometry,
+    plane: SlicePlane,
+    order: int = 1,
+    fill: float = 0.0,
+    spacing_mm: float | None = None,
+) -> SliceImage:
+    """Sample ``array`` (on ``geometry``) on ``plane``.
+
+    Parameters
+    ----------
+    array : ndarray (ni, nj, nk)
+        Voxels indexed ``[i, j, k]``.
+    geometry : ImageGeometry
+        Grid of ``array`` (LPS mm).
+    plane : SlicePlane
+        Where to cut; its point sets the slice position.
+    order : int
+        0 nearest (labels), 1 trilinear. Ignored on the axis-aligned fast path (nearest slice).
+    fill : float
+        Value outside the volume.
+    spacing_mm : float, optional
+        Pixel size for oblique planes (default: smallest voxel spacing).
+
+    Returns
+    -------
+    SliceImage
+        Covering the whole projected volume, so that scrolling keeps the frame fixed.
+    """
+    cm = _axis_match(geometry, plane.col_dir)
+    rm = _axis_match(geometry, plane.row_dir)
+    nm = _axis_match(geometry, plane.normal)
+    if cm is not None and rm is not None and nm is not None:
+        return _reslice_aligned(array, geometry, plane, cm, rm, nm, fill)
+    return _reslice_oblique(array, geometry, plane, order, fill, spacing_mm)
+
+
+def _reslice_aligned(
+    array: NDArray[Any],
+    geometry: ImageGeometry,
+    plane: SlicePlane,
+    cm: tuple[int, float],
+    rm: tuple[int, float],
+    nm: tuple[int, float],
+    fill: float,
+) -> SliceImage:
+    cax, csign = cm
+    rax, rsign = rm
+    nax = nm[0]
+    k = float(geometry.lps_to_index(plane.point_lps[None])[0][nax])
+    ki = int(np.floor(k + 0.5))
+    n = geometry.shape
+    inside = 0 <= ki < n[nax]
+    index: list[Any] = [slice(None)] * 3
+    index[nax] = min(max(ki, 0), n[nax] - 1)
+    sl = array[tuple(index)]
+    # remaining axes in increasing order; make rows = rax, cols = cax
+    remaining = [a for a in range(3) if a != nax]
+    if remaining.index(rax) != 0:
+        sl = sl.T
+    if rsign < 0:
+        sl = sl[::-1, :]
+    if csign < 0:
+        sl = sl[:, ::-1]
+    if not inside:
+        sl = np.full(sl.shape, fill, dtype=array.dtype)
+    corner = np.zeros(3)
+    corner[nax] = ki
+    corner[rax] = 0 if rsign > 0 else n[rax] - 1
+    corner[cax] = 0 if csign > 0 else n[cax] - 1
+    origin = geometry.index_to_lps(corner[None])[0]
+    spacing = (float(geometry.spacing[rax]), float(geometry.spacing[cax]))
+    return SliceImage(sl, origin, plane.col_dir, plane.row_dir, spacing, inside)
+
+
+def _reslice_oblique(
+    array: NDArray[Any],
+    geometry: ImageGeometry,
+    plane: SlicePlane,
+    order: int,
+    fill: float,
+    spacing_mm: float | None,
+) -> SliceImage:
+    from scipy.ndimage import map_coordinates
+
+    h = float(spacing_mm or geometry.spacing.min())
+    corners = plane.to_plane_coords(geometry.corners_lps())
+    lo = corners.min(axis=0)
+    hi = corners.max(axis=0)
+    ncols = int(np.ceil((hi[0] - lo[0]) / h)) + 1
+    nrows = int(np.ceil((hi[1] - lo[1]) / h)) + 1
+    origin = plane.from_plane_coords(lo[None])[0]
+    cols = np.arange(ncols) * h
+    rows = np.arange(nrows) * h
+    pts = origin + rows[:, None, None] * plane.row_dir + cols[None, :, None] * plane.col_dir
+    ijk = geometry.lps_to_index(pts.reshape(-1, 3))
+    out = map_coordinates(array, ijk.T, order=order, mode="constant", cval=fill, prefilter=False)
+    out = out.reshape(nrows, ncols).astype(array.dtype if order == 0 else np.float32, copy=False)
+    margin = 0.5
+    inside = bool(np.any(np.all((ijk > -margin) & (ijk < np.asarray(geometry.shape) - 1 + margin), axis=1)))
+    return SliceImage(out, origin, plane.col_dir, plane.row_dir, (h, h), inside)
+
+
+def resample_like(
+    array: NDArray[Any], geometry: ImageGeometry, target: SliceImage, order: int = 0, fill: float = 0
+) -> NDArray[Any]:
+    """Sample ``array`` on the pixel grid of another slice (e.g. a label map on a different grid)."""
+    from scipy.ndimage import map_coordinates
+
+    rows, cols = target.shape
+    rr, cc = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
+    pts = target.pixel_to_lps(np.stack([rr.ravel(), cc.ravel()], axis=1))
+    ijk = geometry.lps_to_index(pts)
+    out = map_coordinates(array, ijk.T, order=order, mode="constant", cval=fill, prefilter=False)
+    return out.reshape(rows, cols).astype(array.dtype, copy=False)
+
+
+def slice_range_mm(geometry: ImageGeometry, plane: SlicePlane) -> tuple[float, float, float]:
+    """(min offset, max offset, step) of the plane along its normal that still cuts the volume, mm."""
+    offs = geometry.corners_lps() @ plane.normal
+    m = _axis_match(geometry, plane.normal)
+    step = float(geometry.spacing[m[0]]) if m is not None else float(geometry.spacing.min())
+    return float(offs.min()), float(offs.max()), step

@@ -1,0 +1,105 @@
+"""Display surfaces of segments (LPS mm), quick enough for interactive use.
+
+These are for viewing: discrete flying edges on the segment's bounding box,
+light windowed-sinc smoothing and decimation to a triangle budget (software GL
+draws about a million triangles per second). The watertight, analysed meshes
+used for simulation come from :mod:`segmentation`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from twin.labelmap import LabelMap
+from twin.meshes import SurfaceModel
+from twin.progress import Progress, ensure_progress
+
+
+def mask_surface(
+    mask: NDArray[np.bool_],
+    ijk_to_lps: NDArray[np.float64],
+    name: str = "surface",
+    color: tuple[float, float, float] = (0.8, 0.8, 0.8),
+    smoothing_iterations: int = 25,
+    max_triangles: int = 60_000,
+) -> SurfaceModel | None:
+    """Surface of a boolean mask ``(ni, nj, nk)``; vertices mapped to LPS with ``ijk_to_lps`` (4x4).
+
+    Returns None for an empty mask.
+    """
+    import pyvista as pv
+    import vtk
+
+    if not mask.any():
+        return None
+    box = []
+    for axis in range(3):
+        other = tuple(a for a in range(3) if a != axis)
+        nz = np.flatnonzero(mask.any(axis=other))
+        box.append((max(int(nz[0]) - 1, 0), min(int(nz[-1]) + 2, mask.shape[axis])))
+    sub = mask[box[0][0]:box[0][1], box[1][0]:box[1][1], box[2][0]:box[2][1]]
+    sub = np.pad(sub, 1).astype(np.uint8)  # closed surfaces at the volume border
+    offset = np.array([b[0] - 1 for b in box], float)
+    img = pv.ImageData(dimensions=sub.shape, origin=offset, spacing=(1.0, 1.0, 1.0))
+    img.point_data["m"] = sub.ravel(order="F")
+    fe = vtk.vtkDiscreteFlyingEdges3D()
+    fe.SetInputData(img)
+    fe.SetValue(0, 1)
+    fe.ComputeNormalsOff()
+    fe.ComputeGradientsOff()
+    fe.ComputeScalarsOff()
+    fe.Update()
+    poly = pv.wrap(fe.GetOutput())
+    if poly.n_cells == 0:
+        return None
+    if smoothing_iterations > 0:
+        sm = vtk.vtkWindowedSincPolyDataFilter()
+        sm.SetInputData(poly)
+        sm.SetNumberOfIterations(smoothing_iterations)
+        sm.SetPassBand(0.02)
+        sm.NormalizeCoordinatesOn()
+        sm.BoundarySmoothingOff()
+        sm.FeatureEdgeSmoothingOff()
+        sm.NonManifoldSmoothingOn()
+        sm.Update()
+        poly = pv.wrap(sm.GetOutput())
+    poly = poly.triangulate()
+    if poly.n_cells > max_triangles:
+        try:
+            import fast_simplification
+
+            pts, tri = fast_simplification.simplify(
+                np.asarray(poly.points, np.float32),
+                poly.faces.reshape(-1, 4)[:, 1:],
+                1.0 - max_triangles / poly.n_cells,
+            )
+            poly = pv.PolyData.from_regular_faces(pts, tri)
+        except Exception:  # noqa: BLE001 - decimation is cosmetic; fall back to VTK's
+            poly = poly.decimate_pro(1.0 - max_triangles / poly.n_cells, preserve_topology=True)
+    pts_ijk = np.asarray(poly.points, float)
+    pts_lps = pts_ijk @ ijk_to_lps[:3, :3].T + ijk_to_lps[:3, 3]
+    tri = poly.faces.reshape(-1, 4)[:, 1:]
+    if np.linalg.det(ijk_to_lps[:3, :3]) < 0:  # keep outward orientation under a mirroring affine
+        tri = tri[:, ::-1]
+    return SurfaceModel(pts_lps, tri, name=name, color=color)
+
+
+def labelmap_surfaces(
+    labelmap: LabelMap,
+    names: list[str] | None = None,
+    max_triangles: int = 60_000,
+    progress: Progress | None = None,
+) -> dict[str, SurfaceModel]:
+    """Display surfaces of segments (default: all non-empty ones), keyed by segment name."""
+    prog = ensure_progress(progress)
+    segs = [s for s in labelmap.segments if names is None or s.name in names]
+    out: dict[str, SurfaceModel] = {}
+    affine = labelmap.geometry.ijk_to_lps
+    for n, s in enumerate(segs):
+        prog.update(n / max(len(segs), 1), f"surface of {s.name}")
+        surf = mask_surface(labelmap.mask(s), affine, s.name, s.color, max_triangles=max_triangles)
+        if surf is not None:
+            out[s.name] = surf
+    prog.update(1.0, "surfaces ready")
+    return out
