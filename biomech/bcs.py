@@ -1,8 +1,8 @@
 """Node selectors, Dirichlet boundary conditions and external loads (LPS mm, N, MPa).
 
 Face loads act on the boundary faces (outward oriented tri3/tri6) whose nodes are all selected.
-Pressure is a follower load in large deformation (its tangent is symmetrized, as FEBio's
-``symmetric_stiffness``); the force load is a dead load spread uniformly by reference area.
+Pressure is a follower load in large deformation (with its exact, non-symmetric load stiffness);
+the force load is a dead load spread uniformly by reference area.
 """
 
 from __future__ import annotations
@@ -122,12 +122,13 @@ def force_load(x: FloatArray, faces: IntArray, total_force_n: FloatArray) -> Flo
     return _scatter(faces, fe, len(x))
 
 
-def pressure_load(x: FloatArray, faces: IntArray, pressure_mpa: float,
-                  with_tangent: bool = False) -> tuple[FloatArray, sp.csr_matrix | None]:
+def pressure_load(x: FloatArray, faces: IntArray, pressure_mpa: float, with_tangent: bool = False,
+                  symmetric: bool = False) -> tuple[FloatArray, sp.csr_matrix | None]:
     """Follower pressure on the current configuration ``x``; positive pushes against the outward normal.
 
-    Returns the nodal force vector ``(3 n,)`` and, if asked, the symmetrized load stiffness
-    ``-sym(d f / d x)`` to add to the tangent (CSR, ``(3 n, 3 n)``).
+    Returns the nodal force vector ``(3 n,)`` and, if asked, the load stiffness ``-d f / d x`` to add
+    to the tangent (CSR, ``(3 n, 3 n)``): the exact, non-symmetric one, or its symmetric part
+    (FEBio's ``symmetric_stiffness``; exact for a closed surface under uniform pressure).
     """
     rule = face_rule(faces.shape[1])
     av = face_area_vectors(x, faces, rule)  # (k, nq, 3)
@@ -147,9 +148,9 @@ def pressure_load(x: FloatArray, faces: IntArray, pressure_mpa: float,
         return s
 
     # D_ab = d f_a / d x_b = -p sum_q w N_a (-dN_b/dxi skew(t2) + dN_b/deta skew(t1))
-    D = -pressure_mpa * (np.einsum("q,qa,qb,kqik->kabik", rule.w, rule.N, -rule.dN[:, :, 0], skew(t2))
-                         + np.einsum("q,qa,qb,kqik->kabik", rule.w, rule.N, rule.dN[:, :, 1], skew(t1)))
-    Ks = -0.5 * (D + D.transpose(0, 2, 1, 4, 3))
+    D = -pressure_mpa * (np.einsum("q,qa,qb,fqik->fabik", rule.w, rule.N, -rule.dN[:, :, 0], skew(t2))
+                         + np.einsum("q,qa,qb,fqik->fabik", rule.w, rule.N, rule.dN[:, :, 1], skew(t1)))
+    Ks = -0.5 * (D + D.transpose(0, 2, 1, 4, 3)) if symmetric else -D
     asm = Assembler(faces, len(x))
     return f, asm.matrix([(slice(0, len(faces)), Ks)])
 

@@ -51,12 +51,17 @@ def choose_method(n_dofs: int, requested: str = "auto") -> list[str]:
     return [m for m in order if available(m)] or ["scipy"]
 
 
-def _pardiso(K: sp.csr_matrix, b: FloatArray) -> FloatArray:
+def _pardiso(K: sp.csr_matrix, b: FloatArray, symmetric: bool = True) -> FloatArray:
+    import os
+
     from pypardiso import PyPardisoSolver
     from pypardiso.pardiso_wrapper import PyPardisoError
+    from pypardiso.scipy_aliases import pypardiso_solver
 
-    solver = PyPardisoSolver(mtype=2)
-    upper = sp.triu(K, format="csr")
+    # PyPardisoSolver() globs the whole venv for libmkl_rt (~0.3 s) unless told where it is
+    os.environ.setdefault("PYPARDISO_MKL_RT", pypardiso_solver.libmkl._name)
+    solver = PyPardisoSolver(mtype=2 if symmetric else 11)
+    upper = sp.triu(K, format="csr") if symmetric else K.tocsr()
     upper.sort_indices()
     try:
         x = solver.solve(upper, b)
@@ -77,12 +82,13 @@ def _cholmod(K: sp.csr_matrix, b: FloatArray) -> FloatArray:
     return factor(b)
 
 
-def _amg(K: sp.csr_matrix, b: FloatArray, near_null: FloatArray | None, rtol: float) -> tuple[FloatArray, int]:
+def _amg(K: sp.csr_matrix, b: FloatArray, near_null: FloatArray | None, rtol: float,
+         symmetric: bool = True) -> tuple[FloatArray, int]:
     import pyamg
 
     A = K.tobsr(blocksize=(3, 3)) if K.shape[0] % 3 == 0 else K
-    ml = pyamg.smoothed_aggregation_solver(A, B=near_null, symmetry="hermitian", strength="symmetric",
-                                           max_coarse=500)
+    ml = pyamg.smoothed_aggregation_solver(A, B=near_null, symmetry="hermitian" if symmetric else "nonsymmetric",
+                                           strength="symmetric", max_coarse=500)
     M = ml.aspreconditioner(cycle="V")
     it = [0]
 
@@ -90,15 +96,20 @@ def _amg(K: sp.csr_matrix, b: FloatArray, near_null: FloatArray | None, rtol: fl
         it[0] += 1
 
     maxiter = max(200, min(5000, K.shape[0] // 10))
-    x, info = spla.cg(K, b, rtol=rtol, maxiter=maxiter, M=M, callback=count)
+    if symmetric:
+        x, info = spla.cg(K, b, rtol=rtol, maxiter=maxiter, M=M, callback=count)
+    else:
+        x, info = spla.gmres(K, b, rtol=rtol, maxiter=maxiter, M=M, restart=50, callback=count,
+                             callback_type="pr_norm")
     if info != 0:
-        raise SolverError(f"AMG-preconditioned CG did not converge in {maxiter} iterations (singular system?)")
+        raise SolverError(f"AMG-preconditioned Krylov solver did not converge in {maxiter} iterations "
+                          "(singular system?)")
     return x, it[0]
 
 
 def solve_spd(K: sp.csr_matrix, b: FloatArray, method: str = "auto", near_null: FloatArray | None = None,
-              rtol: float = 1e-10) -> tuple[FloatArray, LinearSolveInfo]:
-    """Solve ``K x = b`` for a symmetric positive-definite ``K``.
+              rtol: float = 1e-10, symmetric: bool = True) -> tuple[FloatArray, LinearSolveInfo]:
+    """Solve ``K x = b`` for a symmetric positive-definite ``K`` (or a general one if ``symmetric=False``).
 
     Parameters
     ----------
@@ -108,6 +119,9 @@ def solve_spd(K: sp.csr_matrix, b: FloatArray, method: str = "auto", near_null: 
         One of :data:`METHODS`; ``auto`` picks by size and falls back if a backend is missing or fails.
     near_null : (n, k), optional
         Near-null-space vectors for AMG (rigid-body modes restricted to the free DOFs).
+    symmetric : bool
+        False for non-symmetric tangents (follower pressure): PARDISO mtype 11, AMG-GMRES, SuperLU;
+        CHOLMOD is skipped.
     rtol : float
         Relative residual target for the iterative solver; direct results are checked against
         ``sqrt(rtol)`` to catch singular factorizations.
@@ -123,13 +137,15 @@ def solve_spd(K: sp.csr_matrix, b: FloatArray, method: str = "auto", near_null: 
     bnorm = float(np.linalg.norm(b)) or 1.0
     for m in choose_method(K.shape[0], method):
         iterations = 0
+        if m == "cholmod" and not symmetric:
+            continue
         try:
             if m == "pardiso":
-                x = _pardiso(K, b)
+                x = _pardiso(K, b, symmetric)
             elif m == "cholmod":
                 x = _cholmod(K, b)
             elif m == "amg":
-                x, iterations = _amg(K, b, near_null, rtol)
+                x, iterations = _amg(K, b, near_null, rtol, symmetric)
             else:
                 x = spla.spsolve(K.tocsc(), b)
         except SolverError as exc:

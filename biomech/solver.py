@@ -370,7 +370,8 @@ def _newton(system: _System, u: FloatArray, t: float, stats: _Stats) -> FloatArr
         if near_null is None and m.n_dofs > 20_000:
             near_null = rigid_body_modes(m.mesh.points_lps)[free]
         try:
-            du, info = solve_spd(K[free][:, free].tocsr(), -R[free], opts.linear_solver, near_null)
+            du, info = solve_spd(K[free][:, free].tocsr(), -R[free], opts.linear_solver, near_null,
+                                 symmetric=not (m.pressures and m.nonlinear))
         except SolverError as exc:
             raise _Failure(f"singular tangent: {exc}") from None
         stats.solver = info.method

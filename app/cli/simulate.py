@@ -1,0 +1,51 @@
+"""``vht simulate CASE.(toml|json) -o RESULT.vtu [--summary SUMMARY.json] [--export-feb OUT.feb]``.
+
+Exit codes: 0 converged; 1 the solve failed (reason printed and written to the summary as
+``status``; no result mesh is written); 2 bad case file (one line naming the file and the key).
+Outputs are written atomically. Geometry in the patient LPS frame, mm.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the case, optionally export FEBio, solve, write the result mesh and summary."""
+    from app.cli.progressbar import StderrProgress
+    from biomech.case import load_case
+    from biomech.solver import solve
+    from twin.errors import InputError
+    from twin.io.atomic import atomic_path, atomic_write_text
+
+    out = Path(args.output)
+    if out.suffix.lower() not in (".vtu", ".vtk"):
+        raise InputError("output must be a .vtu (or .vtk) file", out)
+    problem = load_case(args.case)
+    if args.export_feb:
+        from biomech.febio import export_feb
+
+        export_feb(problem, args.export_feb)
+    progress = StderrProgress("simulate", quiet=args.quiet)
+    result = solve(problem, progress=progress)
+    progress.close()
+    summary = result.summary()
+    summary["case"] = str(Path(args.case))
+    if args.summary:
+        atomic_write_text(args.summary, json.dumps(summary, indent=2) + "\n")
+    if not result.converged:
+        print(f"vht simulate: failed: {result.status.removeprefix('failed: ')}", file=sys.stderr)
+        return 1
+    grid = result.to_mesh().to_pyvista()
+    with atomic_path(out) as tmp:
+        grid.save(str(tmp))
+    if not args.quiet:
+        rf = ", ".join(f"{k}=[{', '.join(f'{x:.4g}' for x in v)}] N" for k, v in summary["reaction_forces"].items())
+        print(f"converged: {summary['steps']} step(s), {summary['newton_iterations']} Newton iteration(s), "
+              f"max displacement {summary['max_displacement_mm']:.4g} mm, max von Mises "
+              f"{summary['max_von_mises_mpa']:.4g} MPa, {summary['dofs']} DOFs, {summary['solver']}, "
+              f"{summary['wall_seconds']:.2f} s" + (f"; reactions {rf}" if rf else ""))
+    return 0
