@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from twin.errors import InputError
-from twin.geometry import FRAME
+from twin.geometry import FRAME, ImageGeometry
 from twin.io.atomic import atomic_path, atomic_write_text, full_suffix
 from twin.labelmap import LabelMap, Segment
 from twin.progress import Progress, ensure_progress
@@ -66,29 +66,103 @@ def read_image(
         Progress sink.
     max_bytes : int, optional
         Refuse images whose voxel data would exceed this many bytes
-        (default: 75% of available memory).
+        (default: 75% of available memory). Checked from the header, before allocating.
 
     Raises
     ------
     InputError
-        Missing, empty, truncated or non-image file; invalid geometry; NaN voxels.
+        Missing, empty, truncated or non-image file; invalid geometry; NaN voxels;
+        too large for memory; a folder without images. The message names the file.
     """
+    from twin.io.validate import available_memory_bytes
+
     p = Path(path)
     if not p.exists():
         raise InputError("no such file or folder", p)
-    if is_dicom_path(p):
+    if not p.is_dir() and not p.is_file():
+        raise InputError("not a regular file or folder", p)
+    limit = max_bytes if max_bytes is not None else int(0.75 * available_memory_bytes())
+    if p.is_dir() or is_dicom_path(p):
         from twin.io.dicom import read_dicom
 
-        return read_dicom(p, series_uid=series_uid, progress=progress, max_bytes=max_bytes)
+        if p.is_dir():
+            _refuse_folder_without_dicom(p)
+        return read_dicom(p, series_uid=series_uid, progress=progress, max_bytes=limit)
     fmt = image_format(p)
     if fmt not in IMAGE_SUFFIXES:
-        raise InputError(f"unsupported image format {fmt or '(no suffix)'}; use one of {', '.join(IMAGE_SUFFIXES)} or DICOM", p)
+        if p.stat().st_size == 0:
+            raise InputError("file is empty", p)
+        raise InputError(f"not a supported image (suffix {fmt or '(none)'}; use one of "
+                         f"{', '.join(IMAGE_SUFFIXES)} or DICOM)", p)
     if p.stat().st_size == 0:
         raise InputError("file is empty", p)
+    prog = ensure_progress(progress)
+    prog.update(0.05, f"reading {p.name}")
+    warnings: list[str] = []
+    modality = "OT"
+    if fmt in (".nrrd", ".nhdr"):
+        from twin.io.nrrd import NrrdUnsupported, read_nrrd
+
+        try:
+            array, hdr = read_nrrd(p, limit)
+        except NrrdUnsupported:
+            vol = _read_with_itk(p, limit)
+        else:
+            warnings = hdr.warnings
+            modality = hdr.keyvalues.get("vht_modality", "OT")
+            vol = _volume(p, array, ImageGeometry(tuple(array.shape), hdr.spacing, hdr.origin, hdr.direction),
+                          modality)
+    elif fmt in (".nii", ".nii.gz"):
+        from twin.io.nifti import NiftiUnsupported, read_nifti_voxels
+        from twin.io.validate import check_header
+
+        info = check_header(p, max_bytes=limit)
+        try:
+            array = read_nifti_voxels(p, info["dtype"], limit)
+        except NiftiUnsupported:
+            vol = _read_with_itk(p, limit)
+        else:
+            vol = _volume(p, array, info["geometry"], info.get("modality", "OT"))
+    else:
+        vol = _read_with_itk(p, limit)
+    vol.metadata.update({"source_file": p.name, "source_format": fmt})
+    if warnings:
+        vol.metadata["warnings"] = list(warnings)
+    if vol.modality == "CT" or (vol.modality == "OT" and _looks_like_ct(vol)):
+        object.__setattr__(vol, "modality", "CT")
+        object.__setattr__(vol, "units", "HU")
+    prog.update(1.0, "read")
+    return vol
+
+
+def _refuse_folder_without_dicom(folder: Path) -> None:
+    """A folder is read as DICOM; say clearly when it holds none but other images."""
+    entries = [q for q in folder.rglob("*") if q.is_file() and not q.name.startswith(".")]
+    if not entries:
+        raise InputError("folder is empty (no images)", folder)
+    from twin.io.dicom import _looks_like_dicom
+
+    if any(_looks_like_dicom(q)[0] for q in entries):
+        return
+    images = sorted(q.name for q in entries if image_format(q).lower() in IMAGE_SUFFIXES)
+    if images:
+        raise InputError(f"folder holds no DICOM images; pass one of its image files ({', '.join(images[:5])})",
+                         folder)
+    raise InputError(f"folder holds no images ({len(entries)} file(s), none DICOM, NIfTI, NRRD or MetaImage)",
+                     folder)
+
+
+def _volume(p: Path, array: Any, geometry: ImageGeometry, modality: str) -> Volume:
+    try:
+        return Volume(array, geometry, modality=modality, name=_stem(p))
+    except InputError as exc:
+        raise InputError(exc.reason, p) from None
+
+
+def _read_with_itk(p: Path, limit: int) -> Volume:
     from twin.io.validate import check_header
 
-    ensure_progress(progress).update(0.05, f"reading {p.name}")
-    reader_info = check_header(p, max_bytes=max_bytes)
+    info = check_header(p, max_bytes=limit)
     import SimpleITK as sitk
 
     try:
@@ -98,15 +172,9 @@ def read_image(
     if image.GetDimension() == 4 and image.GetSize()[3] == 1:
         image = image[:, :, :, 0]
     try:
-        vol = Volume.from_sitk(image, modality=reader_info.get("modality", "OT"), name=_stem(p))
+        return Volume.from_sitk(image, modality=info.get("modality", "OT"), name=_stem(p))
     except InputError as exc:
         raise InputError(exc.reason, p) from None
-    vol.metadata.update({"source_file": p.name, "source_format": fmt})
-    if vol.modality == "CT" or _looks_like_ct(vol):
-        object.__setattr__(vol, "modality", "CT")
-        object.__setattr__(vol, "units", "HU")
-    ensure_progress(progress).update(1.0, "read")
-    return vol
 
 
 def _looks_like_ct(vol: Volume) -> bool:
@@ -135,7 +203,15 @@ def write_image(volume: Volume, path: str | Path, compress: bool = True) -> Path
     """Write a volume atomically to NIfTI/NRRD/MetaImage, geometry exact.
 
     The frame is recorded: NRRD ``space: left-posterior-superior``; NIfTI by its
-    qform/sform (RAS by definition, converted by ITK); MetaImage ``AnatomicalOrientation``.
+    qform/sform (RAS by definition, converted by ITK; positions stored as float32, so
+    exact to ~1e-5 mm at 500 mm from the origin); MetaImage ``AnatomicalOrientation``.
+    No patient-identifying metadata is ever written into the file; a de-identified
+    volume records ``PatientIdentityRemoved``/``DeidentificationMethod`` (NRRD/MetaImage
+    header fields, NIfTI ``descrip``).
+
+    ``.mhd`` writes a header and a data file: both are written to a temporary folder,
+    the old header is removed, then the data file and the header are renamed into
+    place, so a failure never leaves a header pointing at mismatched data.
     """
     p = Path(path)
     fmt = image_format(p)
@@ -146,10 +222,18 @@ def write_image(volume: Volume, path: str | Path, compress: bool = True) -> Path
     image = array_to_sitk(volume.array, volume.geometry)
     image.SetMetaData("vht_frame", FRAME)
     if volume.modality:
-        image.SetMetaData("vht_modality", volume.modality)
+        image.SetMetaData("vht_modality", _clean_field(volume.modality))
+    meta = volume.metadata or {}
+    if str(meta.get("PatientIdentityRemoved", "")).upper() == "YES":
+        image.SetMetaData("PatientIdentityRemoved", "YES")
+        image.SetMetaData("DeidentificationMethod", _clean_field(str(meta.get("DeidentificationMethod", ""))))
+        if meta.get("pseudonym"):
+            image.SetMetaData("vht_pseudonym", _clean_field(str(meta["pseudonym"])))
+        if fmt in (".nii", ".nii.gz"):
+            note = f"PatientIdentityRemoved=YES PS3.15 E.1 {meta.get('pseudonym', '')}"
+            image.SetMetaData("ITK_FileNotes", note[:79])
     if fmt == ".mhd":
-        # header + separate raw file: write both next to each other, atomically per file
-        sitk.WriteImage(image, str(p), compress)
+        _write_mhd(image, p, compress)
         return p
     with atomic_path(p) as tmp:
         try:
@@ -157,6 +241,38 @@ def write_image(volume: Volume, path: str | Path, compress: bool = True) -> Path
         except RuntimeError as exc:
             raise InputError(f"cannot write image ({_first_line(exc)})", p) from None
     return p
+
+
+def _clean_field(text: str) -> str:
+    """A header value on one line, without NRRD/MetaImage separators."""
+    return " ".join(text.replace(":=", ": ").replace("=", ":").split())[:500]
+
+
+def _write_mhd(image: Any, p: Path, compress: bool) -> None:
+    import os
+    import shutil
+    import tempfile
+
+    import SimpleITK as sitk
+
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmpdir = Path(tempfile.mkdtemp(prefix=f".{p.name}.", dir=p.parent))
+    try:
+        try:
+            sitk.WriteImage(image, str(tmpdir / p.name), compress)
+        except RuntimeError as exc:
+            raise InputError(f"cannot write image ({_first_line(exc)})", p) from None
+        header = tmpdir / p.name
+        data = [f for f in tmpdir.iterdir() if f != header]
+        if not header.exists() or not data or any(f.stat().st_size == 0 for f in data):
+            raise InputError("cannot write image (writer produced no data)", p)
+        if p.exists():
+            p.unlink()  # no old header may ever point at the new data
+        for f in data:
+            os.replace(f, p.parent / f.name)
+        os.replace(header, p)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
 
 
 def _sidecar(path: Path) -> Path:

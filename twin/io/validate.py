@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from twin.errors import GeometryError, InputError
+from twin.geometry import ImageGeometry
 
 
 def available_memory_bytes() -> int:
@@ -27,7 +28,14 @@ def check_header(path: Path, max_bytes: int | None = None) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``{"size": [...], "spacing": [...], "bytes": int}``.
+        ``size``, ``spacing``, ``bytes`` (voxel data), ``dtype`` (ITK's pixel type),
+        ``geometry`` (:class:`ImageGeometry`, LPS mm) and ``modality`` when recorded.
+
+    Raises
+    ------
+    InputError
+        Unparseable header, not 3-D, zero/negative/NaN spacing, more voxels than ``max_bytes``
+        (default 75% of available memory).
     """
     import SimpleITK as sitk
 
@@ -52,16 +60,42 @@ def check_header(path: Path, max_bytes: int | None = None) -> dict[str, Any]:
     limit = max_bytes if max_bytes is not None else int(0.75 * available_memory_bytes())
     if n_bytes > limit:
         raise InputError(
-            f"header claims {size} voxels ({n_bytes / 2**30:.1f} GiB), more than the {limit / 2**30:.1f} GiB memory allows",
+            f"header claims {size} voxels ({n_bytes / 2**30:.1f} GiB), "
+            f"more than the {limit / 2**30:.1f} GiB memory allows",
             path,
         )
-    info: dict[str, Any] = {"size": size, "spacing": spacing, "bytes": n_bytes}
+    info: dict[str, Any] = {"size": size, "spacing": spacing, "bytes": n_bytes, "dtype": _pixel_dtype(reader)}
+    if int(reader.GetNumberOfComponents()) != 1:
+        raise InputError(f"expected a scalar image, got {reader.GetNumberOfComponents()} components per voxel", path)
+    nd = len(size)
+    direction = np.eye(3)
+    direction[: min(nd, 3), : min(nd, 3)] = np.asarray(reader.GetDirection(), dtype=np.float64).reshape(nd, nd)[:3, :3]
+    origin = np.zeros(3)
+    origin[: min(nd, 3)] = reader.GetOrigin()[:3]
+    sp3 = np.ones(3)
+    sp3[: min(nd, 3)] = sp
+    try:
+        info["geometry"] = ImageGeometry(tuple((size + [1])[:3]), sp3, origin, direction)
+    except (GeometryError, ValueError) as exc:
+        raise GeometryError(getattr(exc, "reason", str(exc)), path) from None
     try:
         if reader.HasMetaDataKey("vht_modality"):
             info["modality"] = reader.GetMetaData("vht_modality")
     except RuntimeError:
         pass
     return info
+
+
+def _pixel_dtype(reader: Any) -> np.dtype[Any]:
+    """NumPy dtype of the pixel type ITK will produce (float64 if not a scalar type)."""
+    import SimpleITK as sitk
+
+    table = {
+        sitk.sitkUInt8: np.uint8, sitk.sitkInt8: np.int8, sitk.sitkUInt16: np.uint16, sitk.sitkInt16: np.int16,
+        sitk.sitkUInt32: np.uint32, sitk.sitkInt32: np.int32, sitk.sitkFloat32: np.float32,
+        sitk.sitkUInt64: np.uint64, sitk.sitkInt64: np.int64, sitk.sitkFloat64: np.float64,
+    }
+    return np.dtype(table.get(reader.GetPixelID(), np.float64))
 
 
 def _pixel_bytes(reader: Any) -> int:
