@@ -33,7 +33,8 @@ SLICER_FILE = {
          "controlPoints": [
              {"id": "1", "label": "L-1", "position": [10.0, 20.0, 30.0], "positionStatus": "defined"},
              {"id": "2", "label": "L-2", "position": [13.0, 24.0, 30.0], "positionStatus": "defined"}],
-         "measurements": [{"name": "length", "enabled": True, "value": 5.0, "units": "mm", "printFormat": "%-#4.4g%s"}]},
+         "measurements": [{"name": "length", "enabled": True, "value": 5.0, "units": "mm",
+                           "printFormat": "%-#4.4g%s"}]},
         {"type": "Angle", "name": "A", "coordinateSystem": "LPS", "coordinateUnits": "mm",
          "controlPoints": [{"position": [1.0, 0.0, 0.0]}, {"position": [0.0, 0.0, 0.0]},
                            {"position": [1.0, 1.0, 0.0]}],
