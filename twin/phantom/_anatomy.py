@@ -126,7 +126,9 @@ DIAPHRAGM_THICKNESS_MM = 5.0
 def mediastinum(x: ArrayLike, y: ArrayLike) -> Array:
     """Field of the mediastinum column (heart, oesophagus) above the diaphragm (2-D, any z)."""
     x, y = _f(x), _f(y)
-    return ellipsoid(x, y, F32(0.0), (10.0, -8.0, 0.0), (48.0, 80.0, 1.0))
+    heart = ellipsoid(x, y, F32(0.0), (18.0, -30.0, 0.0), (62.0, 48.0, 1.0e6))
+    posterior = ellipsoid(x, y, F32(0.0), (6.0, 22.0, 0.0), (24.0, 34.0, 1.0e6))
+    return smooth_union(heart, posterior, 10.0)
 
 
 # ----------------------------------------------------------------- vessels
@@ -205,6 +207,9 @@ def _below_diaphragm(x: Array, y: Array, z: Array) -> Array:
     return (z - (diaphragm_z(x, y) - F32(DIAPHRAGM_THICKNESS_MM))).astype(F32)
 
 
+_VISCERAL_NORMAL = np.array([0.42, 0.28, -0.86]) / np.linalg.norm([0.42, 0.28, -0.86])
+_VISCERAL_RADIUS_MM = 150.0
+_VISCERAL_CENTRE = np.array([-40.0, 10.0, -10.0]) + _VISCERAL_RADIUS_MM * _VISCERAL_NORMAL
 _LIVER_RIGHT_R = rotation_z(np.deg2rad(-12.0)) @ rotation_y(np.deg2rad(-8.0))
 _LIVER_LEFT_R = rotation_z(np.deg2rad(-18.0)) @ rotation_x(np.deg2rad(10.0))
 
@@ -218,11 +223,11 @@ def liver(x: ArrayLike, y: ArrayLike, z: ArrayLike) -> Array:
     f = smooth_union(smooth_union(right, left, 18.0), caudate, 12.0)
     # gentle lobulation
     f = f + F32(2.5) * np.sin(x / F32(23.0)) * np.sin(y / F32(29.0) + F32(1.0)) * np.sin(z / F32(26.0) + F32(2.0))
-    # visceral surface: sloping cut that thins the inferomedial liver into an edge
-    nv = np.array([0.42, 0.28, -0.86])
-    nv = nv / np.linalg.norm(nv)
-    cut = F32(nv[0]) * (x + F32(40.0)) + F32(nv[1]) * (y - F32(10.0)) + F32(nv[2]) * (z + F32(10.0))
-    f = np.maximum(f, cut)
+    f = f + F32(3.0) * np.sin((x + y) / F32(37.0) + F32(0.7)) * np.cos((y - z) / F32(41.0))
+    # visceral surface: a large sphere below-medially gives the concave face over kidney, bowel and stomach
+    f = np.maximum(f, F32(_VISCERAL_RADIUS_MM) - np.sqrt((x - F32(_VISCERAL_CENTRE[0])) ** 2
+                                                        + (y - F32(_VISCERAL_CENTRE[1])) ** 2
+                                                        + (z - F32(_VISCERAL_CENTRE[2])) ** 2))
     f = np.maximum(f, _below_diaphragm(x, y, z))
     f = np.maximum(f, F32(0.5) - cavity_depth(x, y, z))
     f = np.maximum(f, F32(5.0) - kidney(x, y, z, "right"))
@@ -315,7 +320,7 @@ def posterior_elements(x: ArrayLike, y: ArrayLike, z: ArrayLike) -> Array:
     pedicle = _box(ax, y, dz, (10.0, yv + 12.0, -7.0), (16.5, yv + 30.0, 7.0))
     tilt = F32(0.35) * (y - yv - F32(40.0))
     spinous = _box(ax, y, dz + tilt, (-1.0, yv + 40.0, -9.0), (3.5, yv + 56.0, 5.0))
-    transverse = _box(ax, y, dz, (14.0, yv + 22.0, -6.0), (42.0, yv + 31.0, 5.0))
+    transverse = _box(ax, y + F32(0.12) * ax, dz, (14.0, yv + 25.0, -5.0), (40.0, yv + 31.0, 4.0))
     return np.minimum(np.minimum(arch, pedicle), np.minimum(spinous, transverse)).astype(F32)
 
 
@@ -324,7 +329,7 @@ def paraspinal_muscles(x: ArrayLike, y: ArrayLike, z: ArrayLike) -> Array:
     """Erector spinae either side of the spinous processes."""
     x, y, z = _f(x), _f(y), _f(z)
     yv = spine_y(z)
-    return ellipsoid(np.abs(x), y - yv, F32(0.0), (32.0, 42.0, 0.0), (27.0, 19.0, 1.0))
+    return ellipsoid(np.abs(x), y - yv, F32(0.0), (32.0, 42.0, 0.0), (27.0, 19.0, 1.0e6))
 
 
 def psoas_muscles(x: ArrayLike, y: ArrayLike, z: ArrayLike) -> Array:
@@ -342,5 +347,5 @@ def quadratus_muscles(x: ArrayLike, y: ArrayLike, z: ArrayLike) -> Array:
     """Quadratus lumborum posterolateral to the psoas, below the 12th rib."""
     x, y, z = _f(x), _f(y), _f(z)
     yv = spine_y(z)
-    f = ellipsoid(np.abs(x), y - yv, F32(0.0), (62.0, 30.0, 0.0), (18.0, 9.0, 1.0))
+    f = ellipsoid(np.abs(x), y - yv, F32(0.0), (62.0, 30.0, 0.0), (18.0, 9.0, 1.0e6))
     return np.where(z < F32(10.0), f, F32(100.0)).astype(F32)

@@ -136,7 +136,7 @@ def hepatic_vessel_tubes() -> tuple[list[Tube], list[Tube]]:
     rng = np.random.default_rng(20261128)
     hilum = np.asarray(A.LIVER_HILUM_MM)
     confluence = np.asarray(A.PORTAL_CONFLUENCE_MM)
-    portal: list[Tube] = [Tube(tuple(confluence), tuple(hilum), 7.0, 6.5)]  # type: ignore[arg-type]
+    portal: list[Tube] = [Tube(tuple(confluence), tuple(hilum), 6.2, 6.0)]  # type: ignore[arg-type]
     # right portal vein: lateral, posterior, superior; left: anterior-left along the umbilical portion
     for target, radius, length, depth in (
         ((-1.0, 0.25, 0.35), 5.5, 30.0, 4),
