@@ -82,12 +82,15 @@ def bcc_lattice(
     return pts, t.astype(np.int64), np.concatenate(axes) if axes else np.zeros(0, np.int64)
 
 
-def clean_labels(cells: NDArray[np.int64], label: NDArray[np.int64], max_iter: int = 20) -> NDArray[np.int64]:
+def clean_labels(
+    cells: NDArray[np.int64], label: NDArray[np.int64], max_iter: int = 20, nb: NDArray[np.int64] | None = None
+) -> NDArray[np.int64]:
     """Relabel spikes: a cell with >= 3 faces against other labels takes its neighbours' majority label.
 
     Missing neighbours count as background (label index 0). Iterates to a fixed point.
+    ``nb`` (from :func:`biomech.topology.face_neighbors`) may be passed to save time.
     """
-    nb = face_neighbors(cells)
+    nb = face_neighbors(cells) if nb is None else nb
     lab = label.copy()
     for _ in range(max_iter):
         nlab = np.where(nb >= 0, lab[np.maximum(nb, 0)], 0)
@@ -106,13 +109,13 @@ def clean_labels(cells: NDArray[np.int64], label: NDArray[np.int64], max_iter: i
 
 
 def drop_small_components(
-    cells: NDArray[np.int64], label: NDArray[np.int64], min_cells: int
+    cells: NDArray[np.int64], label: NDArray[np.int64], min_cells: int, nb: NDArray[np.int64] | None = None
 ) -> NDArray[np.int64]:
     """Relabel face-connected same-label islands with fewer than ``min_cells`` cells to their surroundings.
 
     Background islands enclosed by a region (tiny voids) are filled the same way.
     """
-    nb = face_neighbors(cells)
+    nb = face_neighbors(cells) if nb is None else nb
     lab = label.copy()
     i = np.repeat(np.arange(len(cells)), 4)
     j = nb.reshape(-1)
@@ -169,9 +172,10 @@ def labelled_lattice(
     keep = (node_lab[tets] > 0).any(axis=1)
     tets = tets[keep]
     lab = fields.argmax_label(pts_lps[tets].mean(axis=1))
-    lab = clean_labels(tets, lab)
-    lab = drop_small_components(tets, lab, min_component_cells)
-    lab = clean_labels(tets, lab)
+    nb = face_neighbors(tets)
+    lab = clean_labels(tets, lab, nb=nb)
+    lab = drop_small_components(tets, lab, min_component_cells, nb=nb)
+    lab = clean_labels(tets, lab, nb=nb)
     fgc = lab > 0
     tets, lab = tets[fgc], lab[fgc]
     used = np.unique(tets)

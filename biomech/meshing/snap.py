@@ -20,8 +20,19 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from biomech.meshing.fields import RegionFields
-from biomech.quality import mean_ratio
 from biomech.topology import TET_FACES, cell_faces, unique_edges
+
+
+def _shape_measures(p: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Mean ratio ``6 sqrt2 V / l_rms^3`` and signed volume of corner arrays ``(m, 4, 3)``."""
+    a, b, c = p[:, 1] - p[:, 0], p[:, 2] - p[:, 0], p[:, 3] - p[:, 0]
+    d, e, f = p[:, 2] - p[:, 1], p[:, 3] - p[:, 1], p[:, 3] - p[:, 2]
+    l2 = (a * a + b * b + c * c + d * d + e * e + f * f).sum(axis=1) / 6.0
+    vol = (a[:, 0] * (b[:, 1] * c[:, 2] - b[:, 2] * c[:, 1]) - a[:, 1] * (b[:, 0] * c[:, 2] - b[:, 2] * c[:, 0])
+           + a[:, 2] * (b[:, 0] * c[:, 1] - b[:, 1] * c[:, 0])) / 6.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.nan_to_num(6.0 * np.sqrt(2.0) * vol / l2**1.5)
+    return q, vol
 
 
 def guarded_move(
@@ -31,8 +42,12 @@ def guarded_move(
     targets: NDArray[np.float64],
     quality_floor: float,
     halvings: int = 4,
+    max_volume: float | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Move ``nodes`` towards ``targets`` without pushing any cell below ``min(old quality, floor)``.
+
+    With ``max_volume`` (mm^3) a move may also not make a cell larger than ``max(old volume, max_volume)``.
+    Cells are re-checked only where a step changed, so repeated calls stay cheap.
 
     Returns
     -------
@@ -52,21 +67,38 @@ def guarded_move(
     moving = np.zeros(len(points), bool)
     moving[nodes] = True
     ac = cells[moving[cells].any(axis=1)]
-    limit = np.minimum(mean_ratio(points, ac), quality_floor) - 1e-12
+    q0, v0 = _shape_measures(points[ac])
+    limit = np.minimum(q0, quality_floor) - 1e-12
+    vlimit = None if max_volume is None else np.maximum(v0, max_volume) * (1 + 1e-9)
+    check = np.arange(len(ac))
     it = 0
-    while True:
+    while len(check):
         pts[nodes] = old + alpha[:, None] * step
-        bad = mean_ratio(pts, ac) < limit
+        q, v = _shape_measures(pts[ac[check]])
+        bad = q < limit[check]
+        if vlimit is not None:
+            bad |= v > vlimit[check]
         if not bad.any():
             break
-        culprits = pos[np.unique(ac[bad])]
+        culprits = pos[np.unique(ac[check[bad]])]
         culprits = culprits[culprits >= 0]
+        culprits = culprits[alpha[culprits] > 0]
         if it < halvings:
             alpha[culprits] *= 0.5
         else:
             alpha[culprits] = 0.0
         it += 1
+        changed = np.zeros(len(points), bool)
+        changed[nodes[culprits]] = True
+        check = np.nonzero(changed[ac].any(axis=1))[0]
+    pts[nodes] = old + alpha[:, None] * step
     return pts, alpha
+
+
+def _volumes(points: NDArray[np.float64], cells: NDArray[np.int64]) -> NDArray[np.float64]:
+    p = points[cells]
+    d = p[:, 1:] - p[:, :1]
+    return np.einsum("ij,ij->i", d[:, 0], np.cross(d[:, 1], d[:, 2])) / 6.0
 
 
 def node_label_sets(
@@ -98,7 +130,8 @@ def snap_interfaces(
     fields: RegionFields,
     h: float,
     quality_floor: float = 0.25,
-    iterations: int = 4,
+    iterations: int = 6,
+    max_volume: float | None = None,
 ) -> NDArray[np.float64]:
     """Move interface nodes onto the field interfaces (label indices into ``fields.labels``)."""
     pairs, count = node_label_sets(cells, cell_label, len(points))
@@ -130,7 +163,9 @@ def snap_interfaces(
             targets_all.append(target)
         if not nodes_all:
             break
-        pts, _ = guarded_move(pts, cells, np.concatenate(nodes_all), np.vstack(targets_all), quality_floor)
+        pts, _ = guarded_move(
+            pts, cells, np.concatenate(nodes_all), np.vstack(targets_all), quality_floor, max_volume=max_volume
+        )
     return pts
 
 
@@ -149,7 +184,8 @@ def restore_volumes(
     cell_label: NDArray[np.int64],
     target_mm3: dict[int, float],
     quality_floor: float = 0.25,
-    iterations: int = 3,
+    iterations: int = 8,
+    max_volume: float | None = None,
 ) -> NDArray[np.float64]:
     """Offset each region's free boundary along its normal to match ``target_mm3`` (label index -> mm^3).
 
@@ -168,9 +204,8 @@ def restore_volumes(
         if len(bf) == 0:
             continue
         nodes = np.unique(bf)
-        nodes = nodes[(count[nodes] == 2) & ~done[nodes]]
-        free = nodes[(pairs[start[nodes], 1] == lab) | (pairs[start[nodes] + 1, 1] == lab)]
-        nodes = np.unique(bf)
+        cand = nodes[(count[nodes] == 2) & ~done[nodes]]
+        free = cand[(pairs[start[cand], 1] == lab) | (pairs[start[cand] + 1, 1] == lab)]
         for _ in range(iterations):
             vol = region_volumes(pts, cells, cell_label, n_lab)[lab]
             a, b, c = pts[bf[:, 0]], pts[bf[:, 1]], pts[bf[:, 2]]
@@ -183,7 +218,7 @@ def restore_volumes(
             delta = (target_mm3[lab] - vol) / max(area, 1e-12)
             if abs(target_mm3[lab] - vol) <= 1e-4 * target_mm3[lab]:
                 break
-            pts, _ = guarded_move(pts, cells, free, pts[free] + delta * nn, quality_floor)
+            pts, _ = guarded_move(pts, cells, free, pts[free] + delta * nn, quality_floor, max_volume=max_volume)
         done[nodes] = True
     return pts
 
@@ -195,6 +230,7 @@ def smooth_interior(
     iterations: int = 3,
     quality_floor: float = 0.5,
     rings: int = 2,
+    max_volume: float | None = None,
 ) -> NDArray[np.float64]:
     """Guarded Laplacian smoothing of nodes inside a single region near interfaces (interfaces stay put)."""
     _, count = node_label_sets(cells, cell_label, len(points))
@@ -212,7 +248,7 @@ def smooth_interior(
     pts = points.copy()
     for _ in range(iterations):
         avg = (adj @ pts) / deg[:, None]
-        pts, _ = guarded_move(pts, cells, inner, 0.5 * (pts[inner] + avg[inner]), quality_floor)
+        pts, _ = guarded_move(pts, cells, inner, 0.5 * (pts[inner] + avg[inner]), quality_floor, max_volume=max_volume)
     return pts
 
 
