@@ -17,7 +17,7 @@ from twin.phantom import _anatomy as A
 from twin.phantom._shapes import Tube, polyline_tubes
 
 RIB_RADIUS_MM = 5.0
-MIN_VESSEL_RADIUS_MM = 2.0
+MIN_VESSEL_RADIUS_MM = 1.8
 """Thinnest hepatic vessel branch: about one in-plane voxel of the default grid."""
 # (vertebra index of the rib's head, angle from the posterior midline where it ends (fraction of pi), drop mm)
 _RIBS = {
@@ -107,7 +107,7 @@ def _grow(p0: NDArray[np.float64], d: NDArray[np.float64], length: float, radius
             break
     else:
         return
-    r1 = radius * 0.85
+    r1 = radius * 0.9
     out.append(Tube(tuple(p0), tuple(p1), radius, r1))  # type: ignore[arg-type]
     if depth == 0:
         return
@@ -139,8 +139,8 @@ def hepatic_vessel_tubes() -> tuple[list[Tube], list[Tube]]:
     portal: list[Tube] = [Tube(tuple(confluence), tuple(hilum), 6.2, 6.0)]  # type: ignore[arg-type]
     # right portal vein: lateral, posterior, superior; left: anterior-left along the umbilical portion
     for target, radius, length, depth in (
-        ((-1.0, 0.25, 0.35), 5.5, 30.0, 4),
-        ((0.75, -0.65, 0.35), 4.8, 32.0, 4),
+        ((-1.0, 0.25, 0.35), 5.5, 30.0, 5),
+        ((0.75, -0.65, 0.35), 4.8, 32.0, 5),
     ):
         _grow(hilum, _unit(np.asarray(target)), length, radius, depth, rng, _liver_points, portal)
     hepatic: list[Tube] = []
@@ -151,5 +151,5 @@ def hepatic_vessel_tubes() -> tuple[list[Tube], list[Tube]]:
         d = _unit(np.asarray(target))
         start = junction + d * 8.0
         hepatic.append(Tube(tuple(junction), tuple(start), radius, radius))  # type: ignore[arg-type]
-        _grow(start, d, 34.0, radius, 4, rng, _liver_points, hepatic)
+        _grow(start, d, 34.0, radius, 5, rng, _liver_points, hepatic)
     return portal, hepatic
