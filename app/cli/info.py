@@ -1,34 +1,76 @@
-"""``vht info PATH [--json] [--series UID]``: geometry and value range of an image."""
+"""``vht info PATH [--json] [--series UID]``: geometry and value range of an image.
+
+JSON contract (one object on stdout): ``size`` [i, j, k], ``spacing`` [mm x3],
+``origin`` [LPS mm x3], ``direction`` [9 floats, row-major, LPS], ``modality``,
+``dtype``, ``min``, ``max``; for DICOM also ``series_uid`` and ``series`` (every
+series found, largest first). ``warnings`` when the reader had to resample or guess.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
+from typing import Any
+
+
+class DelayedProgress:
+    """Forwards to a terminal progress bar once the work has lasted ``delay_s`` seconds.
+
+    Nothing is drawn when stderr is not a terminal (scripts, logs, tests) or for quick
+    work, and a bar is erased again on failure, so that an error is the one line left
+    on stderr.
+    """
+
+    def __init__(self, target: Any, delay_s: float = 1.0) -> None:
+        self.target = target
+        self.delay_s = delay_s
+        self.start = time.monotonic()
+        stream = getattr(target, "stream", sys.stderr)
+        self.enabled = bool(getattr(stream, "isatty", lambda: False)()) and not getattr(target, "quiet", False)
+        self.drawn = False
+
+    def update(self, fraction: float, message: str = "") -> None:  # noqa: D102
+        if self.enabled and time.monotonic() - self.start >= self.delay_s:
+            self.drawn = True
+            self.target.update(fraction, message)
+
+    def raise_if_cancelled(self) -> None:  # noqa: D102
+        self.target.raise_if_cancelled()
+
+    def close(self, failed: bool = False) -> None:
+        """End the bar's line; on failure erase it."""
+        if not self.drawn:
+            return
+        if failed:
+            stream = self.target.stream
+            stream.write("\r\033[K")
+            stream.flush()
+        else:
+            self.target.close()
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the image description; JSON keys per the CLI contract."""
     from app.cli.progressbar import StderrProgress
-    from twin.io.images import is_dicom_path, read_image
+    from twin.io.images import read_image_with_series
 
     path = Path(args.path)
-    info: dict[str, object] = {}
-    series_list = None
-    if path.exists() and is_dicom_path(path):
-        from twin.io.dicom import list_series
-
-        series_list = list_series(path)
-    progress = StderrProgress("reading", quiet=args.quiet or args.json)
-    vol = read_image(path, series_uid=args.series, progress=progress)
+    progress = DelayedProgress(StderrProgress("reading", quiet=args.quiet))
+    try:
+        vol, series_list = read_image_with_series(path, series_uid=args.series, progress=progress)
+    except BaseException:
+        progress.close(failed=True)
+        raise
     progress.close()
-    info.update(vol.summary())
+    info: dict[str, Any] = vol.summary()
     if series_list is not None:
         info["series_uid"] = vol.metadata.get("SeriesInstanceUID")
         info["series"] = [s.to_dict() for s in series_list]
     if vol.metadata.get("warnings"):
-        info["warnings"] = vol.metadata["warnings"]
+        info["warnings"] = list(vol.metadata["warnings"])
     if args.json:
         sys.stdout.write(json.dumps(info) + "\n")
         return 0
@@ -37,11 +79,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"  spacing   {[round(s, 6) for s in info['spacing']]} mm")
     print(f"  origin    {[round(s, 4) for s in info['origin']]} mm (LPS)")
     print(f"  direction {[round(s, 6) for s in info['direction']]} (row-major, LPS)")
-    print(f"  modality  {info['modality']}  dtype {info['dtype']}  range [{info['min']}, {info['max']}] {info['units']}")
+    print(f"  modality  {info['modality']}  dtype {info['dtype']}  "
+          f"range [{info['min']}, {info['max']}] {info['units']}")
     if series_list is not None:
         print(f"  series    {len(series_list)} found; read {info['series_uid']}")
         for s in series_list:
-            print(f"    {s.uid}  {s.modality:3s} {s.size}  {s.description}")
-    for w in info.get("warnings", []) or []:  # type: ignore[union-attr]
+            size = "x".join(str(n) for n in s.size)
+            print(f"    {s.uid}  {s.modality:<5s} {size:<14s} {s.n_files:5d} files  {s.description}")
+    for w in info.get("warnings", []):
         print(f"  warning   {w}")
     return 0

@@ -555,7 +555,17 @@ def read_dicom(
     progress: Progress | None = None,
     max_bytes: int | None = None,
 ) -> Volume:
-    """Read one DICOM series as a :class:`Volume` (LPS mm, rescaled values).
+    """Read one DICOM series as a :class:`Volume`; see :func:`read_dicom_with_series`."""
+    return read_dicom_with_series(path, series_uid, progress, max_bytes)[0]
+
+
+def read_dicom_with_series(
+    path: str | Path,
+    series_uid: str | None = None,
+    progress: Progress | None = None,
+    max_bytes: int | None = None,
+) -> tuple[Volume, list[SeriesInfo]]:
+    """Read one DICOM series (LPS mm, rescaled values) and describe every series found.
 
     Parameters
     ----------
@@ -571,10 +581,12 @@ def read_dicom(
 
     Returns
     -------
-    Volume
+    volume : Volume
         ``array[i, j, k]`` (columns, rows, slices sorted along the normal); ``units`` ``"HU"``
         for CT; ``metadata`` holds series-level tags by keyword, ``SeriesInstanceUID``,
         ``source_format`` ``"DICOM"`` and ``warnings`` (irregular spacing, tilt, ...).
+    series : list of SeriesInfo
+        Every series under ``path``, largest first (as :func:`list_series`).
 
     Raises
     ------
@@ -595,6 +607,8 @@ def read_dicom(
     warnings: list[str] = []
     if bad:
         warnings.append(f"{bad} unreadable DICOM file(s) were skipped")
+    if uid == "unknown":
+        warnings.append("the files have no SeriesInstanceUID; all images without one are read as one series")
     if len(groups) > 1 and series_uid is None:
         warnings.append(f"{len(groups)} series found; read the largest ({uid}); choose another with --series")
     frames, dropped = _main_stack(images)
@@ -677,5 +691,7 @@ def read_dicom(
         meta["gantry_tilt_deg"] = plan.tilt_deg
     name = str(ref.get("SeriesDescription", "") or modality or "dicom")
     prog.update(1.0, "read")
-    return Volume(data.transpose(2, 1, 0), geometry, modality=modality, units=_units(ref, modality),
-                  name=name, metadata=meta)
+    vol = Volume(data.transpose(2, 1, 0), geometry, modality=modality, units=_units(ref, modality),
+                 name=name, metadata=meta)
+    infos = sorted((_describe(u, ims) for u, ims in groups.items()), key=lambda s: (-s.n_voxels, s.uid))
+    return vol, infos

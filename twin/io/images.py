@@ -56,6 +56,19 @@ def read_image(
 ) -> Volume:
     """Read a 3-D image (NIfTI, NRRD, MetaImage or DICOM) as a :class:`Volume` in LPS mm.
 
+    See :func:`read_image_with_series` for the parameters and errors.
+    """
+    return read_image_with_series(path, series_uid, progress, max_bytes)[0]
+
+
+def read_image_with_series(
+    path: str | Path,
+    series_uid: str | None = None,
+    progress: Progress | None = None,
+    max_bytes: int | None = None,
+) -> tuple[Volume, list[Any] | None]:
+    """Read a 3-D image (NIfTI, NRRD, MetaImage or DICOM) as a :class:`Volume` in LPS mm.
+
     Parameters
     ----------
     path : str or Path
@@ -67,6 +80,12 @@ def read_image(
     max_bytes : int, optional
         Refuse images whose voxel data would exceed this many bytes
         (default: 75% of available memory). Checked from the header, before allocating.
+
+    Returns
+    -------
+    volume : Volume
+    series : list of twin.io.dicom.SeriesInfo or None
+        For DICOM input, every series found (largest first); None for other formats.
 
     Raises
     ------
@@ -83,11 +102,11 @@ def read_image(
         raise InputError("not a regular file or folder", p)
     limit = max_bytes if max_bytes is not None else int(0.75 * available_memory_bytes())
     if p.is_dir() or is_dicom_path(p):
-        from twin.io.dicom import read_dicom
+        from twin.io.dicom import read_dicom_with_series
 
         if p.is_dir():
             _refuse_folder_without_dicom(p)
-        return read_dicom(p, series_uid=series_uid, progress=progress, max_bytes=limit)
+        return read_dicom_with_series(p, series_uid=series_uid, progress=progress, max_bytes=limit)
     fmt = image_format(p)
     if fmt not in IMAGE_SUFFIXES:
         if p.stat().st_size == 0:
@@ -132,7 +151,7 @@ def read_image(
         object.__setattr__(vol, "modality", "CT")
         object.__setattr__(vol, "units", "HU")
     prog.update(1.0, "read")
-    return vol
+    return vol, None
 
 
 def _refuse_folder_without_dicom(folder: Path) -> None:
@@ -165,10 +184,19 @@ def _read_with_itk(p: Path, limit: int) -> Volume:
     info = check_header(p, max_bytes=limit)
     import SimpleITK as sitk
 
+    from twin.io.validate import native_message, native_stderr_captured
+
     try:
-        image = sitk.ReadImage(str(p))
+        with native_stderr_captured() as printed:
+            image = sitk.ReadImage(str(p))
     except RuntimeError as exc:
-        raise InputError(f"cannot read image ({_first_line(exc)})", p) from None
+        detail = native_message(printed) or _first_line(exc)
+        if "not read completely" in detail or "truncat" in detail.lower():
+            raise InputError(f"image data is truncated ({detail})", p) from None
+        raise InputError(f"cannot read image ({detail})", p) from None
+    detail = native_message(printed)
+    if "not read completely" in detail:
+        raise InputError(f"image data is truncated ({detail})", p)
     if image.GetDimension() == 4 and image.GetSize()[3] == 1:
         image = image[:, :, :, 0]
     try:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +25,37 @@ def available_memory_bytes() -> int:
     except OSError:
         pass
     return 8 * 1024**3
+
+
+@contextlib.contextmanager
+def native_stderr_captured() -> Iterator[list[str]]:
+    """Capture what C++ libraries (ITK's MetaIO, NIfTI, GDCM) print on file descriptor 2.
+
+    Yields a list that holds the captured text after the block, so that errors
+    printed by a library become part of our one-line message instead of stray lines.
+    """
+    out: list[str] = []
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield out
+        return
+    with tempfile.TemporaryFile() as buf:
+        os.dup2(buf.fileno(), 2)
+        try:
+            yield out
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            buf.seek(0)
+            out.append(buf.read(100_000).decode("utf-8", errors="replace"))
+
+
+def native_message(captured: list[str]) -> str:
+    """First meaningful line of captured native stderr ('' when nothing was printed)."""
+    lines = [ln.strip() for ln in "".join(captured).splitlines() if ln.strip()]
+    return lines[0][:200] if lines else ""
 
 
 def check_header(path: Path, max_bytes: int | None = None) -> dict[str, Any]:
@@ -42,7 +78,8 @@ def check_header(path: Path, max_bytes: int | None = None) -> dict[str, Any]:
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
     try:
-        reader.ReadImageInformation()
+        with native_stderr_captured():
+            reader.ReadImageInformation()
     except RuntimeError:
         raise InputError("not a readable image (header could not be parsed)", path) from None
     size = [int(s) for s in reader.GetSize()]
