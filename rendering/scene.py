@@ -258,7 +258,7 @@ def add_fe_result(
     grid = mesh.to_pyvista()
     values, label, where = fe_field(mesh, field)
     if ghost:
-        plotter.add_mesh(grid.extract_surface(), color=(0.7, 0.7, 0.7), opacity=0.15, name=f"{name}:ghost",
+        plotter.add_mesh(grid.extract_surface(algorithm="dataset_surface"), color=(0.7, 0.7, 0.7), opacity=0.15, name=f"{name}:ghost",
                          show_scalar_bar=False)
     else:
         plotter.remove_actor(f"{name}:ghost", render=False)
@@ -270,12 +270,23 @@ def add_fe_result(
         grid.point_data[key] = values
     else:
         grid.cell_data[key] = values
-    surf = grid.extract_surface()
-    return plotter.add_mesh(
+    surf = grid.extract_surface(algorithm="dataset_surface")
+    if clim is None and values.size:
+        lo, hi = float(np.min(values)), float(np.max(values))
+        if hi - lo <= 1e-9 * max(abs(hi), 1e-30):  # uniform field: show it against zero, not a degenerate bar
+            clim = (min(0.0, lo), max(0.0, hi)) if hi != 0 else (0.0, 1.0)
+    actor = plotter.add_mesh(
         surf, scalars=key, cmap=cmap, clim=clim, name=name, smooth_shading=where == "point",
-        scalar_bar_args={"title": label, "vertical": True, "fmt": "%.3g", "position_x": 0.85, "position_y": 0.1,
-                         "height": 0.7, "width": 0.08, "title_font_size": 14, "label_font_size": 12},
+        scalar_bar_args={"title": label, "vertical": False, "fmt": "%.3g", "position_x": 0.25, "position_y": 0.04,
+                         "height": 0.08, "width": 0.5, "title_font_size": 14, "label_font_size": 12, "n_labels": 5},
     )
+    try:
+        bar = plotter.scalar_bars[label]
+    except (KeyError, AttributeError):
+        bar = None
+    if bar is not None:
+        bar.SetTextPositionToPrecedeScalarBar()  # tick labels below the bar, title above: no overlap
+    return actor
 
 
 # ------------------------------------------------------------------ plan objects

@@ -235,6 +235,9 @@ def _reslice_aligned(
     nax = nm[0]
     k = float(geometry.lps_to_index(plane.point_lps[None])[0][nax])
     ki = int(np.floor(k + 0.5))
+    if abs(k - np.floor(k) - 0.5) < 1e-6:
+        # exactly between two slices: take the one lower along the plane normal, whatever the storage order
+        ki = int(np.floor(k)) if nm[1] > 0 else int(np.floor(k)) + 1
     n = geometry.shape
     inside = 0 <= ki < n[nax]
     index: list[Any] = [slice(None)] * 3

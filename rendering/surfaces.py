@@ -9,11 +9,31 @@ used for simulation come from :mod:`segmentation`.
 from __future__ import annotations
 
 import numpy as np
+from typing import Any
+
 from numpy.typing import NDArray
 
 from twin.labelmap import LabelMap
 from twin.meshes import SurfaceModel
 from twin.progress import Progress, ensure_progress
+
+
+def _flying_edges(sub: NDArray[np.bool_], offset_ijk: NDArray[np.float64], step: int) -> Any:
+    """Discrete flying edges of a (padded) binary block; points in the full grid's ijk index units."""
+    import pyvista as pv
+    import vtk
+
+    padded = np.pad(sub, 1).astype(np.uint8)  # closed surfaces at the volume border
+    img = pv.ImageData(dimensions=padded.shape, origin=tuple(offset_ijk - step), spacing=(step, step, step))
+    img.point_data["m"] = padded.ravel(order="F")
+    fe = vtk.vtkDiscreteFlyingEdges3D()
+    fe.SetInputData(img)
+    fe.SetValue(0, 1)
+    fe.ComputeNormalsOff()
+    fe.ComputeGradientsOff()
+    fe.ComputeScalarsOff()
+    fe.Update()
+    return pv.wrap(fe.GetOutput())
 
 
 def mask_surface(
@@ -22,7 +42,7 @@ def mask_surface(
     name: str = "surface",
     color: tuple[float, float, float] = (0.8, 0.8, 0.8),
     smoothing_iterations: int = 25,
-    max_triangles: int = 60_000,
+    max_triangles: int = 40_000,
 ) -> SurfaceModel | None:
     """Surface of a boolean mask ``(ni, nj, nk)``; vertices mapped to LPS with ``ijk_to_lps`` (4x4).
 
@@ -39,18 +59,13 @@ def mask_surface(
         nz = np.flatnonzero(mask.any(axis=other))
         box.append((max(int(nz[0]) - 1, 0), min(int(nz[-1]) + 2, mask.shape[axis])))
     sub = mask[box[0][0]:box[0][1], box[1][0]:box[1][1], box[2][0]:box[2][1]]
-    sub = np.pad(sub, 1).astype(np.uint8)  # closed surfaces at the volume border
-    offset = np.array([b[0] - 1 for b in box], float)
-    img = pv.ImageData(dimensions=sub.shape, origin=offset, spacing=(1.0, 1.0, 1.0))
-    img.point_data["m"] = sub.ravel(order="F")
-    fe = vtk.vtkDiscreteFlyingEdges3D()
-    fe.SetInputData(img)
-    fe.SetValue(0, 1)
-    fe.ComputeNormalsOff()
-    fe.ComputeGradientsOff()
-    fe.ComputeScalarsOff()
-    fe.Update()
-    poly = pv.wrap(fe.GetOutput())
+    offset = np.array([b[0] for b in box], float)
+    poly = _flying_edges(sub, offset, 1)
+    if poly.n_cells > 3 * max_triangles:
+        # large surface (e.g. the whole body): extract it from a coarser grid instead of decimating
+        # hundreds of thousands of triangles, which costs seconds
+        step = int(np.ceil(np.sqrt(poly.n_cells / (1.5 * max_triangles))))
+        poly = _flying_edges(sub[::step, ::step, ::step], offset, step)
     if poly.n_cells == 0:
         return None
     if smoothing_iterations > 0:
@@ -88,7 +103,7 @@ def mask_surface(
 def labelmap_surfaces(
     labelmap: LabelMap,
     names: list[str] | None = None,
-    max_triangles: int = 60_000,
+    max_triangles: int = 40_000,
     progress: Progress | None = None,
 ) -> dict[str, SurfaceModel]:
     """Display surfaces of segments (default: all non-empty ones), keyed by segment name."""

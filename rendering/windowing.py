@@ -100,11 +100,11 @@ def apply_window(values: NDArray[Any], window: WindowLevel) -> NDArray[np.uint8]
     if v.dtype in (np.int8, np.uint8, np.int16, np.uint16):
         info = np.iinfo(v.dtype)
         codes = np.arange(info.min, info.max + 1, dtype=np.float64)
-        lut = np.clip((codes - window.low) * (255.0 / window.width), 0, 255).astype(np.uint8)
+        lut = np.clip((codes - window.low) * (255.0 / window.width) + 0.5, 0, 255).astype(np.uint8)
         if v.dtype.kind == "u":
             return lut[v]
         # signed: value - min == (value reinterpreted as unsigned) XOR sign bit
         unsigned = v.view(np.uint8 if v.dtype.itemsize == 1 else np.uint16)
         return lut[unsigned ^ unsigned.dtype.type(1 << (8 * v.dtype.itemsize - 1))]
     f = (v.astype(np.float32) - np.float32(window.low)) * np.float32(255.0 / window.width)
-    return np.clip(f, 0, 255).astype(np.uint8)
+    return np.clip(f + np.float32(0.5), 0, 255).astype(np.uint8)

@@ -11,7 +11,7 @@ import argparse
 from typing import Any
 
 
-def demo_case() -> tuple[Any, Any]:
+def demo_case(progress: Any = None) -> tuple[Any, Any]:
     """(Volume, LabelMap) of the demo case: ``twin.phantom.load_demo_case()``.
 
     Falls back to a small synthetic case while the phantom generator is not available.
@@ -22,7 +22,7 @@ def demo_case() -> tuple[Any, Any]:
         from app.gui.synthetic import synthetic_case
 
         return synthetic_case()
-    return load_demo_case()
+    return load_demo_case(progress=progress)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
 
         def work(progress: Any) -> Project:
             progress.update(0.1, "generating the demo case")
-            volume, labelmap = demo_case()
+            volume, labelmap = demo_case(progress)
             proj = Project(name="demo")
             proj.volumes[volume.name or "ct"] = volume
             proj.labelmaps["ground_truth"] = labelmap

@@ -88,6 +88,7 @@ def run_gui(
         if timing:
             print(f"time to first image: {time.perf_counter() - t0:.2f} s", file=sys.stderr)
     if screenshot:
+        window.scene3d.flush()
         window.wait_for_workers(600)
         window.view3d.render_now()
         app.processEvents()

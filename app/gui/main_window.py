@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         self.messages: list[str] = []  # errors shown (kept for tests and the log)
         self.interactive_dialogs = True
         self._maximised: QWidget | None = None
+        self._closing = False
         self._stack_subscribed: set[int] = set()
 
         self._build_views()
@@ -448,6 +449,9 @@ class MainWindow(QMainWindow):
         (``worker.cancel()`` stops it at its next progress check).
         """
         w = Worker(fn, label)
+        if self._closing:
+            w.cancel()
+            return w
         self.workers.append(w)
 
         def finish() -> None:
@@ -717,9 +721,12 @@ class MainWindow(QMainWindow):
         if not self.maybe_discard_changes():
             ev.ignore()
             return
+        self._closing = True
         self.cancel_workers()
         self.wait_for_workers(10)
         self._autosave_timer.stop()
+        if hasattr(self, "scene3d"):
+            self.scene3d.shutdown()
         if self.autosaver is not None:
             self.autosaver.clear()
         self.view3d.close_view()

@@ -18,8 +18,16 @@ if TYPE_CHECKING:
 
 
 CONTAINERS = {"body", "skin", "body_surface", "torso"}
-"""Segments that enclose the others: drawn translucent so the organs inside stay visible."""
-CONTAINER_OPACITY = 0.15
+"""Segments that enclose all others: faint in slices, translucent in 3D."""
+SHELL_WORDS = ("body", "skin", "fat", "muscle", "torso")
+"""Segments whose names contain these words wrap the organs: drawn translucent in 3D."""
+CONTAINER_OPACITY = 0.12
+
+
+def is_shell(name: str) -> bool:
+    """Whether a segment wraps others (body, skin, fat, muscle layers)."""
+    n = name.lower()
+    return any(w in n for w in SHELL_WORDS)
 
 
 class Scene3DController(QObject):
@@ -70,7 +78,7 @@ class Scene3DController(QObject):
         def work(progress: Any) -> dict[str, Any]:
             from rendering.surfaces import labelmap_surfaces
 
-            return labelmap_surfaces(snapshot, progress=progress)
+            return labelmap_surfaces(snapshot, max_triangles=30_000, progress=progress)
 
         def done(result: dict[str, Any]) -> None:
             if self._revision == key:
@@ -98,7 +106,7 @@ class Scene3DController(QObject):
             if not overlay.is_visible(name):
                 continue
             actor_name = f"surface:{name}"
-            opacity = CONTAINER_OPACITY if name.lower() in CONTAINERS else 1.0
+            opacity = CONTAINER_OPACITY if is_shell(name) else 1.0
             scene.add_surface(p, surf, colors.get(name), opacity=opacity, name=actor_name, render=False)
             self._shown.add(actor_name)
         if not self._camera_set and (self._shown or self.volume_preset):
@@ -124,6 +132,17 @@ class Scene3DController(QObject):
                 scene.set_camera(p, "anterior")
                 self._camera_set = True
         self.main.view3d.refresh()
+
+    def flush(self) -> None:
+        """Start a pending (debounced) surface update now."""
+        if self._timer.isActive():
+            self._timer.stop()
+            self.update_surfaces()
+
+    def shutdown(self) -> None:
+        """Stop pending updates (the window is closing)."""
+        self._timer.stop()
+        self.show_surfaces = False
 
     def restyle(self) -> None:
         """Redraw after visibility / colour changes."""

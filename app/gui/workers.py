@@ -44,30 +44,36 @@ class Worker(QRunnable):
         """Ask the job to stop at its next progress check."""
         self.token.cancel()
 
+    def _emit(self, signal: str, *args: Any) -> None:
+        try:
+            getattr(self.signals, signal).emit(*args)
+        except RuntimeError:  # receiver window already destroyed (closing while a job finished): drop it
+            self.token.cancel()
+
     def run(self) -> None:  # noqa: D102 - runs in the pool thread
-        progress = CallbackProgress(lambda f, m: self.signals.progress.emit(f, m), self.token)
+        progress = CallbackProgress(lambda f, m: self._emit("progress", f, m), self.token)
         try:
             result = self.fn(progress)
         except Cancelled:
             self.done = True
-            self.signals.cancelled.emit()
+            self._emit("cancelled")
             return
         except MemoryError:
             self.done = True
-            self.signals.failed.emit(f"{self.label}: not enough memory", traceback.format_exc())
+            self._emit("failed", f"{self.label}: not enough memory", traceback.format_exc())
             return
         except InputError as exc:
             self.done = True
-            self.signals.failed.emit(str(exc), traceback.format_exc())
+            self._emit("failed", str(exc), traceback.format_exc())
             return
         except VhtError as exc:
             self.done = True
-            self.signals.failed.emit(f"{self.label} failed: {exc}", traceback.format_exc())
+            self._emit("failed", f"{self.label} failed: {exc}", traceback.format_exc())
             return
         except Exception as exc:  # noqa: BLE001 - shown to the user as a message, details on request
             self.done = True
-            self.signals.failed.emit(f"{self.label}: internal error ({type(exc).__name__}: {exc})",
+            self._emit("failed", f"{self.label}: internal error ({type(exc).__name__}: {exc})",
                                      traceback.format_exc())
             return
         self.done = True
-        self.signals.finished.emit(result)
+        self._emit("finished", result)

@@ -130,6 +130,7 @@ class SegmentsPanel(Panel):
                 self.table.setItem(r, COL_COLOR, col)
                 name = QTableWidgetItem(s.name)
                 name.setData(Qt.ItemDataRole.UserRole, s.name)
+                name.setToolTip(f"{s.name} (label {s.value}, layer {s.layer}); double-click to rename")
                 name.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEditable)
                 self.table.setItem(r, COL_NAME, name)
                 spin = QSpinBox()
