@@ -9,14 +9,15 @@ import numpy as np
 import pytest
 
 import twin.phantom.demo as demo
-from twin.io.images import read_image
-from twin.phantom import DEMO_SEGMENTS, demo_cache_dir, load_demo_case
+from twin.errors import InputError
+from twin.io.images import read_image, read_labelmap
+from twin.phantom import DEMO_LANDMARKS, DEMO_SEGMENTS, demo_cache_dir, load_demo_case, save_demo_case
 
 
 @pytest.fixture(scope="module")
 def cold(tmp_path_factory: pytest.TempPathFactory):
     """First use of an empty cache folder: generates and writes the demo case."""
-    folder = tmp_path_factory.mktemp("demo-cache")
+    folder = tmp_path_factory.mktemp("cache") / "demo"  # the layout of $VHT_CACHE_DIR/demo
     volume, labels = load_demo_case(folder)
     return folder, volume, labels
 
@@ -78,3 +79,40 @@ def test_cache_dir_follows_environment(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert demo_cache_dir() == tmp_path / "c" / "demo"
     monkeypatch.delenv("VHT_CACHE_DIR")
     assert demo_cache_dir() == Path.home() / ".cache" / "vht-planner" / "demo"
+
+
+def test_unwritable_cache_still_returns_the_case(tmp_path: Path, cold, monkeypatch: pytest.MonkeyPatch,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(demo, "make_abdomen_phantom", lambda *a, **k: cold[1:])
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(demo, "_write_cache", disk_full)
+    vol, lm = load_demo_case(tmp_path)
+    np.testing.assert_array_equal(vol.array, cold[1].array)
+    assert "could not cache" in caplog.text
+    assert not list(tmp_path.glob("abdomen-*"))
+
+
+def test_save_demo_case_writes_standard_files(tmp_path: Path, cold, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder, vol, lm = cold
+    monkeypatch.setenv("VHT_CACHE_DIR", str(folder.parent))  # reuse the cache made by the fixture
+    monkeypatch.setattr(demo, "make_abdomen_phantom", lambda *a, **k: pytest.fail("cache not used"))
+    paths = save_demo_case(tmp_path / "out")
+    assert all(p.is_file() for p in paths.values())
+    ct = read_image(paths["ct"])
+    np.testing.assert_array_equal(ct.array, vol.array)
+    assert ct.geometry.is_same_grid(vol.geometry, tol_mm=0.0)
+    labels = read_labelmap(paths["labels"])
+    np.testing.assert_array_equal(labels.layers[0], lm.layers[0])
+    assert [s.name for s in labels.segments] == [s.name for s in DEMO_SEGMENTS]
+    markups = json.loads(paths["landmarks"].read_text())
+    points = {p["label"]: p["position"] for p in markups["markups"][0]["controlPoints"]}
+    assert markups["markups"][0]["coordinateSystem"] == "LPS"
+    assert points["tumor_center"] == list(DEMO_LANDMARKS["tumor_center"])
+    assert "resection_plane_normal" not in points  # a direction, not a point
+    info = json.loads(paths["description"].read_text())
+    assert info["landmarks_lps_mm"]["resection_plane_normal"] == list(DEMO_LANDMARKS["resection_plane_normal"])
+    with pytest.raises(InputError):
+        save_demo_case(paths["ct"])  # a file, not a folder

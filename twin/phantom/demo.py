@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -24,6 +25,8 @@ from twin.phantom.landmarks import DEMO_LANDMARKS
 from twin.phantom.segments import DEMO_SEGMENTS
 from twin.progress import Progress, SubProgress, ensure_progress
 from twin.volume import Volume
+
+_log = logging.getLogger(__name__)
 
 PHANTOM_VERSION = "1.0"
 """Bumped by hand for deliberate anatomy changes; the cache key also hashes the generator's source."""
@@ -171,8 +174,11 @@ def load_demo_case(cache_dir: str | Path | None = None,
             pass  # damaged or partial cache: regenerate below
     volume, labels = make_abdomen_phantom(progress=SubProgress(prog, 0.0, 0.85, "generating demo case: "))
     prog.update(0.9, "writing demo case cache")
-    _write_cache(folder, key, volume, labels)
-    _remove_stale(root, folder)
+    try:
+        _write_cache(folder, key, volume, labels)
+        _remove_stale(root, folder)
+    except OSError as exc:  # read-only or full disk: still usable, just not cached
+        _log.warning("could not cache the demo case in %s (%s); it will be regenerated next time", root, exc)
     prog.update(1.0, "demo case ready")
     return _wrap(volume.array, labels.layers[0], geometry, volume.metadata, folder)
 
@@ -193,16 +199,74 @@ def _write_cache(folder: Path, key: str, volume: Volume, labels: LabelMap) -> No
     with atomic_directory(folder) as tmp:
         write_image(volume, tmp / "ct.nii.gz")
         write_labelmap(labels, tmp / "labels.nii.gz")
-        info = {
-            "key": key,
-            "frame": FRAME,
-            "units": "mm",
-            "geometry": volume.geometry.to_dict(),
-            "metadata": volume.metadata,
-            "landmarks_lps_mm": {k: list(v) for k, v in DEMO_LANDMARKS.items()},
-            "segments": labels.table(),
-        }
+        info = _description(volume, labels)
+        info["key"] = key
         (tmp / "phantom.json").write_text(json.dumps(info, indent=2), encoding="utf-8")  # last: marks complete
+
+
+def _description(volume: Volume, labels: LabelMap) -> dict[str, Any]:
+    meta = {k: v for k, v in volume.metadata.items() if k != "cache_path"}
+    return {
+        "frame": FRAME,
+        "units": "mm",
+        "geometry": volume.geometry.to_dict(),
+        "metadata": meta,
+        "landmarks_lps_mm": {k: list(v) for k, v in DEMO_LANDMARKS.items()},
+        "segments": labels.table(),
+    }
+
+
+def landmarks_markups(landmarks: dict[str, tuple[float, float, float]] | None = None) -> dict[str, Any]:
+    """Landmark points as a 3D Slicer markups point list (``.mrk.json`` content, LPS mm).
+
+    Direction entries (``*_normal``) are not points and are left out.
+    """
+    items = dict(landmarks if landmarks is not None else DEMO_LANDMARKS)
+    points = [
+        {"id": str(n + 1), "label": name, "position": [float(c) for c in pos], "positionStatus": "defined"}
+        for n, (name, pos) in enumerate(items.items()) if not name.endswith("_normal")
+    ]
+    return {
+        "@schema": "https://raw.githubusercontent.com/Slicer/Slicer/main/Modules/Loadable/Markups/Resources/Schema/"
+                   "markups-schema-v1.0.0.json#",
+        "markups": [{"type": "Fiducial", "coordinateSystem": "LPS", "coordinateUnits": "mm",
+                     "controlPoints": points}],
+    }
+
+
+def save_demo_case(out_dir: str | Path, progress: Progress | None = None) -> dict[str, Path]:
+    """Write the demo case to a folder for other tools (e.g. ``vht demo --headless --out DIR``).
+
+    Files (each written atomically): ``demo_ct.nii.gz`` (int16 HU), ``demo_labels.nii.gz`` +
+    ``demo_labels.segments.json`` (segment table with terminology), ``demo_landmarks.mrk.json``
+    (3D Slicer point list, LPS) and ``demo_phantom.json`` (geometry, metadata, landmarks incl. the
+    resection-plane normal, frame LPS).
+
+    Returns
+    -------
+    dict
+        ``{"ct", "labels", "landmarks", "description"}`` -> written paths.
+    """
+    from twin.io.atomic import atomic_write_text
+    from twin.io.images import write_image, write_labelmap
+
+    prog = ensure_progress(progress)
+    volume, labels = load_demo_case(progress=SubProgress(prog, 0.0, 0.8, ""))
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError("output path exists and is not a folder", out)
+    out.mkdir(parents=True, exist_ok=True)
+    prog.update(0.85, "writing demo case")
+    paths = {
+        "ct": write_image(volume, out / "demo_ct.nii.gz"),
+        "labels": write_labelmap(labels, out / "demo_labels.nii.gz"),
+        "landmarks": out / "demo_landmarks.mrk.json",
+        "description": out / "demo_phantom.json",
+    }
+    atomic_write_text(paths["landmarks"], json.dumps(landmarks_markups(), indent=2))
+    atomic_write_text(paths["description"], json.dumps(_description(volume, labels), indent=2))
+    prog.update(1.0, "demo case written")
+    return paths
 
 
 def _remove_stale(root: Path, keep: Path) -> None:
