@@ -8,7 +8,7 @@ named so that a second call with the same name replaces the first.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -258,7 +258,8 @@ def add_fe_result(
     grid = mesh.to_pyvista()
     values, label, where = fe_field(mesh, field)
     if ghost:
-        plotter.add_mesh(grid.extract_surface(algorithm="dataset_surface"), color=(0.7, 0.7, 0.7), opacity=0.15, name=f"{name}:ghost",
+        ghost_surface = grid.extract_surface(algorithm="dataset_surface")
+        plotter.add_mesh(ghost_surface, color=(0.7, 0.7, 0.7), opacity=0.15, name=f"{name}:ghost",
                          show_scalar_bar=False)
     else:
         plotter.remove_actor(f"{name}:ghost", render=False)
@@ -323,7 +324,19 @@ class MarkerObject:
     name: str = "marker"
 
 
-PlanObject = LineObject | PlaneObject | MarkerObject
+@dataclass(frozen=True)
+class EllipsoidObject:
+    """A translucent ellipsoid (e.g. an ablation zone): centre, semi-axes (mm) along three orthonormal LPS axes."""
+
+    center_lps: NDArray[np.float64]
+    radii_mm: tuple[float, float, float]
+    axes_lps: NDArray[np.float64] = field(default_factory=lambda: np.eye(3))
+    color: tuple[float, float, float] = (1.0, 0.5, 0.0)
+    opacity: float = 0.35
+    name: str = "ellipsoid"
+
+
+PlanObject = LineObject | PlaneObject | MarkerObject | EllipsoidObject
 
 
 def line(points_lps: ArrayLike, radius_mm: float = 1.0, color: tuple[float, float, float] = (1.0, 0.85, 0.0),
@@ -336,7 +349,7 @@ def line(points_lps: ArrayLike, radius_mm: float = 1.0, color: tuple[float, floa
 
 
 def add_plan_objects(plotter: Any, objects: Iterable[PlanObject]) -> dict[str, Any]:
-    """Draw trajectories (tubes), planes and markers; returns ``{name: actor}``."""
+    """Draw trajectories (tubes), planes, markers and ellipsoids; returns ``{name: actor}``."""
     import pyvista as pv
 
     out: dict[str, Any] = {}
@@ -356,6 +369,13 @@ def add_plan_objects(plotter: Any, objects: Iterable[PlanObject]) -> dict[str, A
             if obj.label:
                 plotter.add_point_labels(np.asarray(obj.point_lps, float)[None], [obj.label], font_size=14,
                                          shape_opacity=0.3, name=f"{key}:label", always_visible=True)
+        elif isinstance(obj, EllipsoidObject):
+            sphere = pv.Sphere(radius=1.0, theta_resolution=32, phi_resolution=24)
+            axes = np.asarray(obj.axes_lps, float).reshape(3, 3)  # rows: unit axes
+            pts = np.asarray(sphere.points) * np.asarray(obj.radii_mm, float)
+            sphere.points = pts @ axes + np.asarray(obj.center_lps, float)
+            out[obj.name] = plotter.add_mesh(sphere, color=obj.color, opacity=obj.opacity, smooth_shading=True,
+                                             name=key)
         else:
             raise TypeError(f"not a plan object: {obj!r}")
     return out

@@ -8,9 +8,9 @@ used for simulation come from :mod:`segmentation`.
 
 from __future__ import annotations
 
-import numpy as np
 from typing import Any
 
+import numpy as np
 from numpy.typing import NDArray
 
 from twin.labelmap import LabelMap

@@ -67,10 +67,7 @@ def run_gui(
     t0 = time.perf_counter()
     app = _qt_app()
     from app.gui.main_window import MainWindow
-    from app.gui.scene3d import Scene3DController
-
     window = MainWindow(autosave=screenshot is None)
-    window.scene3d = Scene3DController(window)
     if screenshot:
         window.interactive_dialogs = False
     window.show()

@@ -47,8 +47,11 @@ class Scene3DController(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(600)
         self._timer.timeout.connect(self.update_surfaces)
+        self._plan_actors: list[str] = []
+        self.fe_mesh: Any = None
         window.project_changed.connect(self._on_project)
         window.labelmap_changed.connect(lambda: self._timer.start())
+        window.edited.connect(self.update_plan)
 
     def _on_project(self) -> None:
         p = self.main.view3d.plotter
@@ -61,7 +64,51 @@ class Scene3DController(QObject):
         p.remove_actor("volume", render=False)
         if self.volume_preset and self.main.volume is not None:
             self.set_volume_preset(self.volume_preset)
+        self.clear_fe_result()
         self.update_surfaces()
+        self.update_plan()
+
+    def update_plan(self) -> None:
+        """Redraw the plan objects of ``project.plan`` (trajectories, planes, landmarks, ablation zones)."""
+        from rendering.plan_view import plan_to_objects
+
+        p = self.main.view3d.plotter
+        for name in self._plan_actors:
+            p.remove_actor(name, render=False)
+            p.remove_actor(f"{name}:label", render=False)
+        self._plan_actors = []
+        try:
+            objects = plan_to_objects(self.main.project.plan)
+        except Exception as exc:  # noqa: BLE001 - a bad plan must not break the view
+            self.main.statusBar().showMessage(f"Plan not shown: {exc}", 10000)
+            objects = []
+        if objects:
+            scene.add_plan_objects(p, objects)
+            self._plan_actors = [f"plan:{o.name}" for o in objects]
+        self.main.view3d.refresh()
+
+    def show_fe_result(self, mesh: Any, field: str = "displacement", scale: float = 1.0, ghost: bool = True) -> None:
+        """Show a :class:`twin.meshes.TetMesh` result (deformed by ``scale``, coloured by ``field``, scalar bar)."""
+        p = self.main.view3d.plotter
+        self.clear_fe_result()
+        scene.add_fe_result(p, mesh, field, scale, ghost, name="fe")
+        self.fe_mesh = mesh
+        if not self._camera_set:
+            scene.set_camera(p, "anterior")
+            self._camera_set = True
+        self.main.view3d.refresh()
+
+    def clear_fe_result(self) -> None:
+        """Remove the FE result and its scalar bar."""
+        p = self.main.view3d.plotter
+        if self.fe_mesh is None:
+            return
+        p.remove_actor("fe", render=False)
+        p.remove_actor("fe:ghost", render=False)
+        for title in list(getattr(p, "scalar_bars", {}).keys()):
+            p.remove_scalar_bar(title, render=False)
+        self.fe_mesh = None
+        self.main.view3d.refresh()
 
     def update_surfaces(self) -> None:
         """Recompute display surfaces of the label map if it changed (worker), then redraw."""

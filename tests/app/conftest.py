@@ -19,10 +19,7 @@ def gui_env(tmp_path, monkeypatch):
 def window(qtbot, gui_env):
     """A shown MainWindow with its 3-D controller; closed (plotter released) after the test."""
     from app.gui.main_window import MainWindow
-    from app.gui.scene3d import Scene3DController
-
     w = MainWindow()
-    w.scene3d = Scene3DController(w)
     w.interactive_dialogs = False
     qtbot.addWidget(w)
     w.resize(1200, 800)

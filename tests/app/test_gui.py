@@ -221,3 +221,27 @@ def test_worker_progress_and_cancel(window, qtbot):
     window.cancel_button.click()
     assert window.wait_for_workers(10)
     assert results == ["cancelled"] and w.token.cancelled and not window.progress_bar.isVisible()
+
+
+def test_plan_and_fe_result_appear_in_the_3d_view(window, qtbot):
+    from app.gui.synthetic import synthetic_case
+    from tests.rendering.test_offscreen import _beam
+    from twin.plan import Plan, Trajectory
+    from twin.project import Project
+
+    vol, lm = synthetic_case()
+    proj = Project(name="p", volumes={"ct": vol}, labelmaps={"seg": lm})
+    proj.plan = Plan(trajectories=[Trajectory(name="n", entry_lps=(-60.0, -40.0, 10.0),
+                                              target_lps=(-26.0, -6.0, 10.0))]).to_dict()
+    window.set_project(proj)
+    assert window.wait_for_workers(60)
+    actors = window.view3d.plotter.renderer.actors
+    assert any(k.startswith("plan:trajectory:") for k in actors) and "surface:liver" in actors
+    window.scene3d.show_fe_result(_beam(), "von_mises", scale=10.0)
+    assert "fe" in window.view3d.plotter.renderer.actors
+    assert "von Mises stress (MPa)" in window.view3d.plotter.scalar_bars
+    window.view3d.render_now()
+    img = window.view3d.grab_rgb()
+    assert img.shape[0] > 100 and (img.max(axis=-1).astype(int) - img.min(axis=-1) > 80).mean() > 0.01
+    window.scene3d.clear_fe_result()
+    assert "fe" not in window.view3d.plotter.renderer.actors and not len(window.view3d.plotter.scalar_bars)

@@ -126,3 +126,25 @@ def test_surface_of_other_grid_matches_mesh_helpers():
     _, lm = phantom_on(g)
     surf = labelmap_surfaces(lm, names=["liver"])["liver"]
     assert isinstance(surf, SurfaceModel) and surf.color == (1.0, 0.0, 0.0)
+
+
+def test_plan_objects_from_a_stored_plan_are_drawn():
+    from rendering.plan_view import plan_to_objects
+    from rendering.scene import EllipsoidObject, LineObject
+    from twin.plan import AblationZone, Landmark, Plan, Trajectory
+
+    plan = Plan(landmarks=[Landmark(name="xiphoid", position_lps=(0.0, -40.0, 60.0))],
+                trajectories=[Trajectory(name="needle 1", entry_lps=(60.0, -30.0, 0.0), target_lps=(10.0, 0.0, 0.0),
+                                         diameter_mm=3.0)],
+                ablation_zones=[AblationZone(name="zone", center_lps=(10.0, 0.0, 0.0), radii_mm=(15.0, 10.0, 10.0))])
+    objs = plan_to_objects(plan.to_dict())  # the JSON stored in Project.plan
+    lines = [o for o in objs if isinstance(o, LineObject)]
+    assert len(objs) == 5 and lines[0].radius_mm == 1.5
+    np.testing.assert_allclose(lines[0].points_lps, [[60, -30, 0], [10, 0, 0]])
+    assert any(isinstance(o, EllipsoidObject) for o in objs) and plan_to_objects({}) == []
+    img = render_3d_scene({}, objs, size=(300, 240), camera="anterior")
+    orange = (img[..., 0].astype(int) > 150) & (img[..., 2] < 100) & (img[..., 1] > 60)
+    assert orange.sum() > 200  # the ablation zone
+    # the needle enters from the patient's left (+L): in an anterior view it reaches the right edge region
+    yellow = (img[..., 0] > 180) & (img[..., 1] > 160) & (img[..., 2] < 90)
+    assert np.nonzero(yellow)[1].mean() > 150
