@@ -254,8 +254,10 @@ def test_bad_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "notes.txt").write_text("hello")
-    with pytest.raises(InputError, match="no DICOM images found"):
+    with pytest.raises(InputError, match="folder holds no images"):
         read_image(empty)
+    with pytest.raises(InputError, match="no DICOM images found"):
+        read_dicom(empty)
     with pytest.raises(InputError, match="no such file"):
         read_dicom(tmp_path / "missing")
     # truncated pixel data: the error names the file

@@ -349,13 +349,34 @@ def _describe(uid: str, images: list[_Image]) -> SeriesInfo:
     )
 
 
-def _gather(path: str | Path, progress: Progress | None) -> tuple[dict[str, list[_Image]], Path | None, int]:
+def _dedupe(images: list[_Image], named: Path | None) -> tuple[list[_Image], Counter[str]]:
+    """Drop copies of the same instance (same SOPInstanceUID), keeping the named file if it is one."""
+    by_uid: dict[str, list[_Image]] = defaultdict(list)
+    keep: list[_Image] = []
+    for im in images:
+        uid = str(im.ds.get("SOPInstanceUID", "") or "")
+        if uid:
+            by_uid[uid].append(im)
+        else:
+            keep.append(im)
+    dups: Counter[str] = Counter()
+    for copies in by_uid.values():
+        best = next((im for im in copies if im.path == named), copies[0])
+        keep.append(best)
+        dups[str(best.ds.get("SeriesInstanceUID", "") or "unknown")] += len(copies) - 1
+    keep.sort(key=lambda im: im.frames[0].file)
+    return keep, dups
+
+
+def _gather(path: str | Path,
+            progress: Progress | None) -> tuple[dict[str, list[_Image]], Path | None, int, Counter[str]]:
     p = Path(path)
     files, named = _candidate_files(p)
     images, bad = _scan(files, progress, strict=named)
     if not images:
         extra = f"; {bad} unreadable DICOM file(s)" if bad else ""
         raise InputError(f"no DICOM images found ({len(files)} file(s) looked at{extra})", p)
+    images, dups = _dedupe(images, named)
     groups = _series_groups(images)
     if named is not None:  # a single file: its own series (or the file alone when multi-frame)
         mine = next(im for im in images if im.path == named) if any(im.path == named for im in images) else None
@@ -366,7 +387,7 @@ def _gather(path: str | Path, progress: Progress | None) -> tuple[dict[str, list
             groups = {uid: [mine]}
         else:
             groups = {uid: [im for im in groups[uid] if len(im.frames) == 1]}
-    return groups, named, bad
+    return groups, named, bad, dups
 
 
 def list_series(path: str | Path, progress: Progress | None = None) -> list[SeriesInfo]:
@@ -382,7 +403,7 @@ def list_series(path: str | Path, progress: Progress | None = None) -> list[Seri
     InputError
         Missing path or no DICOM images.
     """
-    groups, _, _ = _gather(path, progress)
+    groups, _, _, _ = _gather(path, progress)
     infos = [_describe(uid, ims) for uid, ims in groups.items()]
     return sorted(infos, key=lambda s: (-s.n_voxels, s.uid))
 
@@ -420,7 +441,13 @@ def _select_volume(frames: list[_Frame], normal: NDArray[np.float64], warnings: 
 
 
 def _stored(ds: Any) -> np.dtype[Any]:
-    return stored_dtype(int(ds.get("BitsAllocated", 16) or 16), int(ds.get("PixelRepresentation", 0) or 0))
+    ba = int(ds.get("BitsAllocated", 16) or 16)
+    if ba == 1:  # bit-packed (segmentations): pydicom unpacks to uint8
+        return np.dtype(np.uint8)
+    try:
+        return stored_dtype(ba, int(ds.get("PixelRepresentation", 0) or 0))
+    except ValueError as exc:
+        raise InputError(str(exc), str(ds.filename) if getattr(ds, "filename", None) else None) from None
 
 
 def _worst_dtype(ds: Any, frames: list[_Frame]) -> np.dtype[Any]:
@@ -461,9 +488,12 @@ def _read_pixels(frames: list[_Frame], scan_index: dict[int, _Image], ref: Any,
     slot: dict[int, list[tuple[int, _Frame]]] = defaultdict(list)
     for k, fr in enumerate(frames):
         slot[fr.file].append((k, fr))
+    from twin.io.validate import native_stderr_captured
+
     for n, (file_idx, placed) in enumerate(slot.items()):
         im = scan_index[file_idx]
-        decoded = decode_file(im.path, len(im.frames), rows, cols)
+        with native_stderr_captured():  # codec libraries print to fd 2; our errors say it in one line
+            decoded = decode_file(im.path, len(im.frames), rows, cols)
         for k, fr in placed:
             plane = decoded.frames[fr.index]
             if decoded.rescaled:  # GDCM applied the rescale: back to stored values (exact for integers)
@@ -596,7 +626,7 @@ def read_dicom_with_series(
     """
     p = Path(path)
     prog = ensure_progress(progress)
-    groups, _, bad = _gather(p, SubProgress(prog, 0.0, 0.25, ""))
+    groups, _, bad, dups = _gather(p, SubProgress(prog, 0.0, 0.25, ""))
     if series_uid is not None:
         if series_uid not in groups:
             raise InputError(f"series {series_uid} not found; available: {', '.join(sorted(groups))}", p)
@@ -607,6 +637,8 @@ def read_dicom_with_series(
     warnings: list[str] = []
     if bad:
         warnings.append(f"{bad} unreadable DICOM file(s) were skipped")
+    if dups.get(uid):
+        warnings.append(f"{dups[uid]} duplicate file(s) (same SOPInstanceUID) were ignored")
     if uid == "unknown":
         warnings.append("the files have no SeriesInstanceUID; all images without one are read as one series")
     if len(groups) > 1 and series_uid is None:

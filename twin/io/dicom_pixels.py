@@ -90,8 +90,12 @@ def decode_file(path: Path, n_frames: int, rows: int, cols: int) -> DecodedFrame
     if usable:
         try:
             arr = np.asarray(ds.pixel_array)
-        except Exception as exc:  # noqa: BLE001
-            raise InputError(f"cannot decode pixel data ({type(exc).__name__}: {exc})", path) from None
+        except Exception as exc:  # noqa: BLE001 - a plugin may lack a variant (e.g. 12-bit JPEG): try GDCM
+            first = str(exc).strip().splitlines()[-1][:160] if str(exc).strip() else type(exc).__name__
+            try:
+                return _decode_gdcm(path, n_frames, rows, cols)
+            except InputError:
+                raise InputError(f"cannot decode pixel data ({first})", path) from None
         return DecodedFrames(arr.reshape(n_frames, rows, cols))
     return _decode_gdcm(path, n_frames, rows, cols)
 
