@@ -61,16 +61,18 @@ class RigidIndenter:
         return np.maximum(0.0, self.multipliers_mpa - self.kappa_mpa_per_mm * g)
 
     def force_and_tangent(self, x: FloatArray, t: float, n_points: int) -> tuple[FloatArray, sp.csr_matrix]:
-        """Contact forces on the tissue ``(3 n,)`` N and their stiffness ``-d f / d x`` (normal part)."""
-        g, normals, _ = self.gaps(x, t)
+        """Contact forces on the tissue ``(3 n,)`` N and their consistent stiffness ``-d f / d x``."""
+        g, normals, r = self.gaps(x, t)
         p = np.maximum(0.0, self.multipliers_mpa - self.kappa_mpa_per_mm * g)
         active = p > 0
         f = np.zeros(3 * n_points)
         fa = (p * self.area_mm2)[:, None] * normals
         dofs = 3 * self.nodes[:, None] + np.arange(3)
         f[dofs.ravel()] = fa.ravel()
-        k = (self.kappa_mpa_per_mm * self.area_mm2 * active)[:, None, None] * np.einsum("ai,aj->aij", normals,
-                                                                                      normals)
+        nn = np.einsum("ai,aj->aij", normals, normals)
+        k = (self.kappa_mpa_per_mm * self.area_mm2 * active)[:, None, None] * nn
+        if self.contact.shape == "sphere":  # rotation of the normal: -p A (I - n n) / |x - c|
+            k -= (p * self.area_mm2 / r)[:, None, None] * (np.eye(3) - nn)
         rows = np.repeat(dofs, 3, axis=1).ravel()
         cols = np.tile(dofs, (1, 3)).ravel()
         K = sp.csr_matrix((k.ravel(), (rows, cols)), shape=(3 * n_points, 3 * n_points))

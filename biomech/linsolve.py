@@ -53,12 +53,20 @@ def choose_method(n_dofs: int, requested: str = "auto") -> list[str]:
 
 def _pardiso(K: sp.csr_matrix, b: FloatArray, symmetric: bool = True) -> FloatArray:
     import os
+    import sys
+    from pathlib import Path
 
+    # PyPardisoSolver() globs the whole environment for libmkl_rt (~0.3-3 s, at import and at every
+    # construction) unless told where it is; pip wheels put it in <prefix>/lib
+    if "PYPARDISO_MKL_RT" not in os.environ:
+        found = sorted(Path(sys.prefix, "lib").glob("libmkl_rt.so*")) + sorted(Path(sys.prefix, "Library", "bin")
+                                                                               .glob("mkl_rt*.dll"))
+        if found:
+            os.environ["PYPARDISO_MKL_RT"] = str(found[0])
     from pypardiso import PyPardisoSolver
     from pypardiso.pardiso_wrapper import PyPardisoError
     from pypardiso.scipy_aliases import pypardiso_solver
 
-    # PyPardisoSolver() globs the whole venv for libmkl_rt (~0.3 s) unless told where it is
     os.environ.setdefault("PYPARDISO_MKL_RT", pypardiso_solver.libmkl._name)
     solver = PyPardisoSolver(mtype=2 if symmetric else 11)
     upper = sp.triu(K, format="csr") if symmetric else K.tocsr()

@@ -183,7 +183,7 @@ def prepare(problem: Problem) -> _Model:
             except (TypeError, ValueError):
                 raise InputError(f"{what}.value: pressure must be one number (MPa)") from None
             pressures.append((sel, p))
-    modulus = max(m.stiffness_scale_mpa for m, _ in groups)
+    modulus = max(m.youngs_modulus for m, _ in groups)
     indenters = [build_indenter(c, mesh, faces, modulus, i) for i, c in enumerate(problem.contacts)]
     return _Model(problem, mesh, cells, geo, Assembler(cells, n), groups, lam, mu, rho, dirichlet, dead, pressures,
                   indenters, problem.is_nonlinear, used)
@@ -343,8 +343,14 @@ class _Stats:
     residuals: list[float] = field(default_factory=list)
 
 
-def _newton(system: _System, u: FloatArray, t: float, stats: _Stats) -> FloatArray:
-    """Equilibrium at load fraction ``t`` starting from ``u``; raises :class:`_Failure`."""
+def _newton(system: _System, u: FloatArray, t: float, stats: _Stats,
+            ref: float | None = None) -> tuple[FloatArray, float]:
+    """Equilibrium at load fraction ``t`` starting from ``u``; raises :class:`_Failure`.
+
+    Converged when the free-DOF residual norm is below ``tolerance * ref``; ``ref`` is the larger of
+    the step's first residual and the external force norm (kept across augmentations). Returns the
+    displacement and ``ref``.
+    """
     m = system.model
     opts = m.problem.options
     fixed = m.dirichlet.fixed
@@ -362,7 +368,7 @@ def _newton(system: _System, u: FloatArray, t: float, stats: _Stats) -> FloatArr
             ref = max(rn, float(np.linalg.norm(fe[free])), 1e-300)
         stats.residuals.append(rn / ref)
         if rn <= opts.tolerance * ref or rn == 0.0:
-            return u
+            return u, ref
         if it == opts.max_iterations:
             break
         if rn > 1e8 * ref:
@@ -399,7 +405,7 @@ def _newton(system: _System, u: FloatArray, t: float, stats: _Stats) -> FloatArr
 
 def _step_with_contact(system: _System, u: FloatArray, t: float, stats: _Stats) -> FloatArray:
     m = system.model
-    u = _newton(system, u, t, stats)
+    u, ref = _newton(system, u, t, stats)
     active = [ind for ind in m.indenters if ind.contact.augmented]
     for _ in range(max([ind.contact.max_augmentations for ind in active], default=0)):
         x = system.current(u)
@@ -408,7 +414,7 @@ def _step_with_contact(system: _System, u: FloatArray, t: float, stats: _Stats) 
             return u
         for ind in active:
             ind.augment(x, t)
-        u = _newton(system, u, t, stats)
+        u, _ = _newton(system, u, t, stats, ref)
     if active:
         x = system.current(u)
         worst = max(ind.max_penetration(x, t) for ind in active)
