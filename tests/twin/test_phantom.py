@@ -52,7 +52,8 @@ VOLUME_RANGES_ML = {
     "liver": (1200, 2000), "liver_tumor": (10, 20), "kidney_right": (120, 190), "kidney_left": (120, 190),
     "spleen": (120, 260), "hepatic_vessels": (10, 60), "aorta": (50, 150), "inferior_vena_cava": (50, 150),
     "spine": (150, 450), "ribs": (60, 300), "intervertebral_discs": (30, 150), "lungs": (300, 2000),
-    "muscle": (1000, 4000), "subcutaneous_fat": (1500, 6000), "body": (2000, 8000),
+    "muscle": (1000, 4000), "subcutaneous_fat": (1500, 6000), "body": (2000, 8000), "stomach": (100, 400),
+    "gallbladder": (15, 50),
 }
 
 
@@ -68,7 +69,8 @@ def test_every_segment_present_with_plausible_volume(phantom) -> None:
 
 def test_single_organs_are_one_piece(phantom) -> None:
     _, lm = phantom
-    for name in ("liver", "liver_tumor", "kidney_right", "kidney_left", "spleen", "aorta", "inferior_vena_cava"):
+    for name in ("liver", "liver_tumor", "kidney_right", "kidney_left", "spleen", "aorta", "inferior_vena_cava",
+                 "stomach", "gallbladder"):
         _, n = ndimage.label(lm.mask(name))
         assert n == 1, name
     _, n_vessels = ndimage.label(lm.mask("hepatic_vessels"))
@@ -81,7 +83,7 @@ HU_RANGES = {
     "subcutaneous_fat": (-120, -85), "muscle": (35, 65), "liver": (50, 70), "liver_tumor": (25, 45),
     "hepatic_vessels": (150, 200), "kidney_right": (130, 175), "kidney_left": (130, 175), "spleen": (95, 125),
     "aorta": (185, 215), "inferior_vena_cava": (135, 165), "intervertebral_discs": (60, 110),
-    "lungs": (-900, -780), "spine": (250, 700), "ribs": (200, 700),
+    "lungs": (-900, -780), "spine": (250, 700), "ribs": (200, 700), "gallbladder": (-5, 25),
 }
 
 
@@ -95,6 +97,12 @@ def test_hu_of_every_structure_is_realistic(phantom) -> None:
     # tumour is hypodense to liver by 15-35 HU: visible, as in the portal venous phase
     contrast = ct[ndimage.binary_erosion(lm.mask("liver"))].mean() - ct[lm.mask("liver_tumor")].mean()
     assert 15 <= contrast <= 35
+    # supine stomach: gas anteriorly above an air-fluid level, fluid posteriorly
+    stomach = lm.mask("stomach")
+    gas = stomach & (ct < -900)
+    fluid = stomach & (ct > -20) & (ct < 40)
+    assert gas.sum() > 1000 and fluid.sum() > 1000
+    assert np.argwhere(gas)[:, 1].max() < np.argwhere(fluid)[:, 1].mean()  # j increases posteriorly
     # noise: ~12 HU in homogeneous liver; air in front of the body is -1000
     liver_core = ndimage.binary_erosion(lm.mask("liver"), iterations=2)
     assert 9.0 <= ct[liver_core].std() <= 16.0
@@ -195,10 +203,11 @@ def test_needle_path_reaches_tumour_clear_of_critical_structures(phantom) -> Non
     # entry sits on the skin: inside the body, air 4 mm further out
     assert _label_at(lm, entry) == LABEL["body"]
     assert _label_at(lm, entry + 4 * d) == 0
-    # every sample between the tumour surface and the skin keeps >= 8 mm from vessels, bone, lung, kidney
-    # and spleen, and crosses no bowel: 'body' voxels (fat, bowel) only in a thin fat plane and the skin
+    # every sample between the tumour surface and the skin keeps >= 8 mm from vessels, bone, lung, kidney,
+    # spleen, stomach and gallbladder, and crosses no bowel: 'body' voxels (fat, bowel) only in a thin fat
+    # plane and the skin
     critical = ("hepatic_vessels", "aorta", "inferior_vena_cava", "spine", "ribs", "intervertebral_discs", "lungs",
-                "kidney_right", "kidney_left", "spleen")
+                "kidney_right", "kidney_left", "spleen", "stomach", "gallbladder")
     length = np.linalg.norm(entry - target)
     t = np.arange(17.0, length, 0.5)
     ijk = np.rint(g.lps_to_index(target + t[:, None] * d)).astype(int)

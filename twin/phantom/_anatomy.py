@@ -203,6 +203,28 @@ def kidney_sinus(x: ArrayLike, y: ArrayLike, z: ArrayLike, side: str) -> Array:
                       ellipsoid(x, y, z, notch_c, (14.0, 10.0, 20.0), rot)).astype(F32)
 
 
+GALLBLADDER_NECK_MM = (-36.0, -27.0, 14.0)
+GALLBLADDER_FUNDUS_MM = (-55.0, -62.0, -20.0)
+GALLBLADDER_RADIUS_MM = 14.0
+
+
+def _frame_along(axis: ArrayLike) -> np.ndarray:
+    """Rotation whose third column is the unit ``axis``."""
+    w = np.asarray(axis, float)
+    w = w / np.linalg.norm(w)
+    u = np.cross(w, [1.0, 0.0, 0.0])
+    u /= np.linalg.norm(u)
+    return np.stack([u, np.cross(w, u), w], axis=1)
+
+
+def gallbladder(x: ArrayLike, y: ArrayLike, z: ArrayLike) -> Array:
+    """Gallbladder: an ellipsoid from the neck (near the hilum) to the fundus at the liver edge."""
+    neck, fundus = np.asarray(GALLBLADDER_NECK_MM), np.asarray(GALLBLADDER_FUNDUS_MM)
+    half = 0.5 * float(np.linalg.norm(fundus - neck)) + 4.0
+    r = GALLBLADDER_RADIUS_MM
+    return ellipsoid(x, y, z, 0.5 * (neck + fundus), (r, r * 0.9, half), _frame_along(fundus - neck))
+
+
 def _below_diaphragm(x: Array, y: Array, z: Array) -> Array:
     return (z - (diaphragm_z(x, y) - F32(DIAPHRAGM_THICKNESS_MM))).astype(F32)
 
@@ -233,6 +255,7 @@ def liver(x: ArrayLike, y: ArrayLike, z: ArrayLike) -> Array:
     f = np.maximum(f, F32(5.0) - kidney(x, y, z, "right"))
     f = np.maximum(f, F32(6.0) - aorta(x, y, z))
     f = np.maximum(f, F32(4.0) - vertebral_column_envelope(x, y, z))
+    f = np.maximum(f, F32(1.5) - gallbladder(x, y, z))
     return f.astype(F32)
 
 

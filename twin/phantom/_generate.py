@@ -37,7 +37,8 @@ HU = {
     "muscle": 50.0, "liver": 60.0, "tumour_core": 32.0, "tumour_rim": 48.0, "portal_vein": 180.0,
     "hepatic_vein": 165.0, "kidney_cortex": 165.0, "kidney_medulla": 115.0, "renal_sinus": -90.0,
     "spleen": 110.0, "aorta": 200.0, "ivc": 150.0, "mediastinum": 90.0, "lung": -860.0,
-    "csf": 15.0, "disc": 85.0, "vertebra_cancellous": 280.0, "vertebra_cortex": 900.0,
+    "csf": 15.0, "stomach_wall": 45.0, "gastric_fluid": 12.0, "bile": 8.0,
+    "disc": 85.0, "vertebra_cancellous": 280.0, "vertebra_cortex": 900.0,
     "rib_cancellous": 230.0, "rib_cortex": 750.0, "table_shell": 250.0, "table_core": -950.0,
 }
 
@@ -72,7 +73,8 @@ def _shell(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
 
 def _remove_islands(labels: NDArray[np.uint8], hu: NDArray[np.float32]) -> None:
     """Give voxel-sized fragments left by clipping (organs) or sampling (thin vessels) to visceral fat."""
-    single = ("liver", "liver_tumor", "kidney_right", "kidney_left", "spleen", "aorta", "inferior_vena_cava")
+    single = ("liver", "liver_tumor", "kidney_right", "kidney_left", "spleen", "aorta", "inferior_vena_cava",
+              "stomach", "gallbladder")
     for name in (*single, "hepatic_vessels"):
         value = LABEL[name]
         box = ndimage.find_objects((labels == value).astype(np.uint8))
@@ -154,6 +156,21 @@ def paint_anatomy(grid: AxisGrid, seed: int = 0,
     del thorax, med, zd
     prog.update(0.25, "thorax")
     prog.raise_if_cancelled()
+
+    # --- hollow organs: stomach (wall, gas anteriorly, fluid posteriorly), gallbladder ----------------
+    below = cavity & (z < A.diaphragm_z(x, y) - F32(A.DIAPHRAGM_THICKNESS_MM))
+    outer = np.zeros(shape, bool)
+    paint_tubes(outer, grid, _trees.stomach_tubes())
+    outer &= below
+    lumen = np.zeros(shape, bool)
+    paint_tubes(lumen, grid, _trees.stomach_tubes(inset_mm=_trees.STOMACH_WALL_MM))
+    lumen &= outer
+    paint(outer, L["stomach"], HU["stomach_wall"])
+    gas = np.broadcast_to(y < F32(_trees.STOMACH_AIR_FLUID_LEVEL_Y_MM), shape)
+    paint(lumen & gas, None, HU["air"])
+    paint(lumen & ~gas, None, HU["gastric_fluid"])
+    del outer, lumen, below
+    paint((A.gallbladder(x, y, z) < 0) & cavity, L["gallbladder"], HU["bile"])
 
     # --- solid organs ----------------------------------------------------
     paint(A.liver(x, y, z) < 0, L["liver"], HU["liver"])

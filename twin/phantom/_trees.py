@@ -70,6 +70,24 @@ def rib_tubes() -> list[Tube]:
     return out
 
 
+# ---------------------------------------------------------------- stomach
+STOMACH_WALL_MM = 4.0
+STOMACH_AIR_FLUID_LEVEL_Y_MM = -28.0
+"""Supine patient: gas rises anteriorly (y below this level), fluid lies posteriorly (dependent)."""
+_STOMACH_PATH = (
+    # (x, y, z) mm from the fundus under the left dome along the greater curvature to the pylorus; radius mm
+    ((58.0, 8.0, 70.0), 24.0), ((56.0, -12.0, 55.0), 24.0), ((46.0, -38.0, 32.0), 22.0),
+    ((28.0, -54.0, 12.0), 18.0), ((2.0, -56.0, 2.0), 15.0), ((-20.0, -46.0, 4.0), 10.0),
+)
+
+
+def stomach_tubes(inset_mm: float = 0.0) -> list[Tube]:
+    """The stomach as tubes along its curvature; ``inset_mm`` shrinks the radii (the lumen)."""
+    pts = np.array([p for p, _ in _STOMACH_PATH])
+    radii = np.array([r for _, r in _STOMACH_PATH]) - inset_mm
+    return polyline_tubes(pts, radii)
+
+
 # ------------------------------------------------------------ vessel trees
 def _unit(v: NDArray[np.float64]) -> NDArray[np.float64]:
     return v / np.linalg.norm(v)

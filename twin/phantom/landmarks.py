@@ -4,7 +4,7 @@ They are derived from the same anatomical parameters that generate the
 phantom (never measured from a particular image), so they hold for every grid
 and seed. The needle path ``needle_entry -> needle_target`` was chosen by
 searching all directions from the tumour centre for the shortest path that
-stays >= 10 mm from vessels, bone, lung, bowel and other organs (see
+stays >= 10 mm from vessels, bone, lung, bowel and other organs (11.5 mm on the default grid) (see
 ``tests/twin/test_phantom.py``, which re-checks it on the label map).
 """
 
@@ -78,7 +78,8 @@ DEMO_LANDMARKS: Mapping[str, tuple[float, float, float]] = MappingProxyType(_com
 
 ``tumor_center`` / ``needle_target``: centre of the liver tumour.
 ``needle_entry``: skin entry (1 mm under the surface) of a straight right anterolateral path to the tumour
-that keeps >= 10 mm from vessels, ribs, lung, bowel, kidney and spleen (65 mm long).
+that keeps >= 10 mm from vessels, ribs, lung, bowel, kidney, spleen, stomach and gallbladder (65 mm long,
+13 mm of it through liver before the tumour).
 ``liver_hilum``: portal vein bifurcation at the porta hepatis.
 ``ivc_hepatic_confluence``: where the hepatic veins join the IVC (a natural fixation of the liver).
 ``liver_dome``: top of the right lobe, 4 mm under the diaphragm.

@@ -34,6 +34,8 @@ DEMO_SEGMENTS: tuple[Segment, ...] = (
     Segment(13, "ribs", (0.91, 0.86, 0.71), 0, _sct("113197003", "Rib")),
     Segment(14, "intervertebral_discs", (0.55, 0.75, 0.85), 0, None),
     Segment(15, "lungs", (0.77, 0.85, 0.96), 0, _sct("39607008", "Lung")),
+    Segment(16, "stomach", (0.85, 0.73, 0.55), 0, _sct("69695003", "Stomach")),
+    Segment(17, "gallbladder", (0.54, 0.67, 0.19), 0, _sct("28231008", "Gallbladder")),
 )
 """The label table: ``Segment(value, name, colour RGB 0-1, layer 0, terminology)``."""
 
