@@ -77,6 +77,11 @@ def test_single_organs_are_one_piece(phantom) -> None:
     assert 1 <= n_vessels <= 4  # portal tree + three hepatic veins (joined through the IVC)
     _, n_vertebrae = ndimage.label(lm.mask("spine"))
     assert n_vertebrae == 7  # T10..L4, separated by discs
+    # solids for meshing: no enclosed voids (the liver's are filled by its tumour and vessels)
+    liver_solid = lm.mask("liver") | lm.mask("liver_tumor") | lm.mask("hepatic_vessels")
+    for name, mask in [("liver+tumor+vessels", liver_solid)] + [
+            (n, lm.mask(n)) for n in ("kidney_right", "kidney_left", "spleen", "gallbladder", "aorta")]:
+        assert not (ndimage.binary_fill_holes(mask) & ~mask).any(), name
 
 
 HU_RANGES = {
