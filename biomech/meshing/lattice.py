@@ -168,6 +168,8 @@ def labelled_lattice(
     local, tets, _ = bcc_lattice(tuple(n), h)
     u = local + lo_u  # along the grid axes, mm from voxel (0,0,0)
     pts_lps = geom.origin + u @ geom.direction.T
+    if np.linalg.det(geom.direction) < 0:  # left-handed image axes (e.g. flipped y): keep cells positive in LPS
+        tets = tets[:, [0, 1, 3, 2]]
     node_lab = fields.argmax_label(pts_lps)
     keep = (node_lab[tets] > 0).any(axis=1)
     tets = tets[keep]

@@ -207,3 +207,27 @@ def test_tetgen_is_optional_and_unknown_method() -> None:
             tetmesh_from_surface(surf, target_edge_mm=3.0, method="tetgen")
     with pytest.raises(InputError, match="unknown mesher"):
         tetmesh_from_surface(surf, method="magic")
+
+
+def test_left_handed_grid_gives_positive_cells() -> None:
+    """Image axes with det(direction) = -1 (a flipped axis, common in NIfTI/DICOM) still give positive cells."""
+    geom = ImageGeometry((40, 40, 24), [1.0, 1.0, 2.0], [0.0, 0.0, 0.0], np.diag([1.0, -1.0, 1.0]))
+    ijk = np.stack(np.meshgrid(*[np.arange(s) for s in geom.shape], indexing="ij"), -1).reshape(-1, 3)
+    x = geom.index_to_lps(ijk)
+    c = geom.index_to_lps(np.array([[19.5, 19.5, 11.5]]))[0]
+    lab = (np.linalg.norm(x - c, axis=1) < 14).astype(np.uint8).reshape(geom.shape)
+    lm = LabelMap.from_array(lab, geom, {1: "ball"})
+    m = tetmesh_from_labelmap(lm, target_edge_mm=3.0)
+    assert np.all(m.cell_volumes_mm3() > 0)
+    assert abs(m.volume_mm3() / lm.volume_mm3(1) - 1) < 0.005
+    r = np.linalg.norm(np.asarray(extract_surface(m).points_lps) - c, axis=1)
+    assert abs(r.mean() - 14) < 0.4
+
+
+def test_lattice_mesh_promoted_to_tet10_passes_gate(ball_mesh) -> None:
+    from biomech.topology import promote_to_tet10
+
+    q = promote_to_tet10(ball_mesh)
+    rep = quality_gate(q, min_dihedral_deg=12.0, min_scaled_jacobian=0.15)
+    assert rep.summary["order"] == 2
+    assert np.isclose(q.volume_mm3(), ball_mesh.volume_mm3())
