@@ -26,7 +26,7 @@ def test_cache_round_trip_is_exact(cold, monkeypatch: pytest.MonkeyPatch) -> Non
     folder, v1, l1 = cold
     folders = list(folder.glob("abdomen-*"))
     assert len(folders) == 1 and folders[0].name == f"abdomen-{demo.generator_key()}"
-    assert {p.name for p in folders[0].iterdir()} == {"ct.nii.gz", "labels.nii.gz", "labels.segments.json",
+    assert {p.name for p in folders[0].iterdir()} == {"ct.nii", "labels.nii", "labels.segments.json",
                                                       "phantom.json"}
     assert v1.metadata["seed"] == 0 and v1.metadata["synthetic"] is True
 
@@ -46,7 +46,8 @@ def test_cache_round_trip_is_exact(cold, monkeypatch: pytest.MonkeyPatch) -> Non
     info = json.loads((folders[0] / "phantom.json").read_text())
     assert info["frame"] == "LPS" and "needle_entry" in info["landmarks_lps_mm"]
     # the cached CT is an ordinary file any reader recognises as CT
-    assert read_image(folders[0] / "ct.nii.gz").modality == "CT"
+    assert read_image(folders[0] / "ct.nii").modality == "CT"
+    assert [s.name for s in read_labelmap(folders[0] / "labels.nii").segments] == [s.name for s in DEMO_SEGMENTS]
 
 
 def test_generator_change_invalidates_and_damage_regenerates(tmp_path: Path, cold,
@@ -61,7 +62,7 @@ def test_generator_change_invalidates_and_damage_regenerates(tmp_path: Path, col
     assert len(calls) == 2
     assert [p.name for p in tmp_path.glob("abdomen-*")] == ["abdomen-v1.0-bbbbbbbbbbbb"]  # stale cache removed
     # a truncated file (e.g. disk full in an older version) is detected and the case regenerated
-    ct = tmp_path / "abdomen-v1.0-bbbbbbbbbbbb" / "ct.nii.gz"
+    ct = tmp_path / "abdomen-v1.0-bbbbbbbbbbbb" / "ct.nii"
     ct.write_bytes(ct.read_bytes()[:1000])
     vol2, _ = load_demo_case(tmp_path)
     assert len(calls) == 3
