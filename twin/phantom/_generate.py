@@ -38,8 +38,8 @@ HU = {
     "hepatic_vein": 165.0, "kidney_cortex": 165.0, "kidney_medulla": 115.0, "renal_sinus": -90.0,
     "spleen": 110.0, "aorta": 200.0, "ivc": 150.0, "mediastinum": 90.0, "lung": -860.0,
     "csf": 15.0, "stomach_wall": 45.0, "gastric_fluid": 12.0, "bile": 8.0,
-    "disc": 85.0, "vertebra_cancellous": 280.0, "vertebra_cortex": 900.0,
-    "rib_cancellous": 230.0, "rib_cortex": 750.0, "table_shell": 250.0, "table_core": -950.0,
+    "disc": 85.0, "vertebra_cancellous": 280.0, "vertebra_cortex": 1000.0,
+    "rib_cancellous": 260.0, "rib_cortex": 850.0, "table_shell": 250.0, "table_core": -950.0,
 }
 
 
