@@ -184,7 +184,14 @@ def tetmesh_from_labelmap(
     vox = labelmap.geometry.voxel_volume_mm3
     targets = {v: float(np.count_nonzero(combined == v)) * vox for v in values} if preserve_volume else None
     names = {s.value: s.name for s in segs}
-    return mesh_fields(fields, h, targets, SubProgress(prog, 0.15, 1.0), quality_floor, region_names=names)
+    mesh = mesh_fields(fields, h, targets, SubProgress(prog, 0.15, 1.0), quality_floor, region_names=names)
+    missing = [names[v] for v in values if v not in set(np.unique(mesh.region).tolist())]
+    if missing:
+        raise InputError(
+            f"segment(s) {', '.join(missing)} vanished at a {target_edge_mm} mm edge length (thinner than about "
+            "one edge); mesh with a smaller target_edge_mm or leave them out"
+        )
+    return mesh
 
 
 def _cube_size(surface: SurfaceModel, max_cell_volume_mm3: float | None, target_edge_mm: float | None) -> float:

@@ -131,6 +131,11 @@ def test_segment_selection_and_errors(ball_case) -> None:
         tetmesh_from_labelmap(lm, ["spleen"])
     with pytest.raises(InputError, match="positive"):
         tetmesh_from_labelmap(lm, target_edge_mm=-1)
+    speck = np.array(lm.layers[0])
+    speck[2, 2, 2] = 9
+    with pytest.raises(InputError, match="speck.*vanished"):
+        tetmesh_from_labelmap(LabelMap.from_array(speck, lm.geometry, {1: "liver", 7: "tumour", 9: "speck"}),
+                              target_edge_mm=3.0)
     empty = LabelMap(list(lm.layers), lm.geometry, [*lm.segments, Segment(3, "empty")])
     with pytest.raises(InputError, match="no voxels"):
         tetmesh_from_labelmap(empty, ["empty"])
