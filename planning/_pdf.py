@@ -131,7 +131,8 @@ def _images(images: dict[str, bytes], notes: list[str]) -> list[Any]:
         t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 1)]))
         out.append(t)
     if "3d" in images:
-        cap = "3-D view (oblique, from anterior-left): segments, trajectories, cutting planes."
+        cap = ("3-D view from anterior (patient right on image left): segments, trajectories (tubes), "
+               "cutting planes, landmarks (red).")
         out.append(KeepTogether([_img(images["3d"], BODY_W * 0.72), Paragraph(cap, SMALL)]))
     if "fe" in images:
         out.append(KeepTogether([_img(images["fe"], BODY_W * 0.6),
@@ -277,7 +278,7 @@ def _biomech(data: dict[str, Any]) -> list[Any]:
             rows.append([m["mesh"], m["n_cells"], m["n_points"], m["order"], ", ".join(m["regions"].values()),
                          fmt(_ml(m.get("volume_mm3")), 1), fmt(m.get("min_dihedral_deg"), 1),
                          fmt(m.get("min_scaled_jacobian"), 2), m.get("n_inverted", NOT_COMPUTED)])
-        out.append(_table(rows, [1.4, 0.9, 0.8, 0.5, 1.4, 0.8, 0.9, 0.9, 0.7]))
+        out.append(_table(rows, [1.6, 0.9, 0.8, 0.6, 1.5, 0.8, 0.9, 0.9, 0.7]))
     else:
         out.append(_not_computed("Volume meshes"))
     rehs = b.get("rehearsals") or []

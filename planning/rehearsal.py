@@ -31,13 +31,16 @@ from twin.meshes import TetMesh
 from twin.plan import Rehearsal
 from twin.progress import Progress, SubProgress, ensure_progress
 
+_INFO_KEYS = ("frame", "units", "rehearsal")
+"""Keys of the case dict that document the rehearsal but are not part of the solver's case schema."""
 LOADED = "rehearsal_loaded"
 FIXED = "rehearsal_fixed"
 
 # Small-strain moduli used when a region's tissue is not in biomech's library
-# (MPa). Liver ~ 5-10 kPa by elastography; tumours 2-5x stiffer.
+# (MPa). Liver ~ 5-10 kPa by elastography; tumours 2-5x stiffer. Matched by substring, first key wins
+# (so "liver_tumor" is a tumour).
 DEFAULT_TISSUE_MPA: dict[str, tuple[float, float]] = {
-    "liver": (0.008, 0.45), "tumour": (0.025, 0.45), "tumor": (0.025, 0.45), "kidney": (0.010, 0.45),
+    "tumour": (0.025, 0.45), "tumor": (0.025, 0.45), "liver": (0.008, 0.45), "kidney": (0.010, 0.45),
     "spleen": (0.008, 0.45), "vessel": (0.1, 0.45), "fat": (0.003, 0.45), "muscle": (0.02, 0.45),
 }
 
@@ -64,10 +67,20 @@ def _outward_normal(points: NDArray[np.float64], faces: NDArray[np.int64], centr
 
 
 def _material_for(region_name: str, region: int, model: str) -> dict[str, Any]:
+    """Explicit material of a region: biomech's tissue library when the name matches, else defaults."""
     key = region_name.lower()
-    e, nu = next((v for k, v in DEFAULT_TISSUE_MPA.items() if k in key), DEFAULT_TISSUE_MPA["liver"])
-    return {"region": int(region), "model": model, "youngs_modulus": e, "poisson_ratio": nu,
-            "density": 1.06e-9, "name": region_name or f"region {region}"}
+    tissue = next((k for k in DEFAULT_TISSUE_MPA if k in key), "liver")
+    e, nu = DEFAULT_TISSUE_MPA[tissue]
+    density, source = 1.06e-9, "VHT Planner default"
+    try:
+        from biomech.tissues import get_tissue
+
+        t = get_tissue(tissue)
+        e, nu, density, source = t.youngs_modulus_mpa, t.poisson_ratio, t.density_tonne_per_mm3, f"tissue {t.name}"
+    except (ImportError, InputError):
+        pass
+    return {"region": int(region), "model": model, "youngs_modulus": float(e), "poisson_ratio": float(nu),
+            "density": float(density), "name": f"{region_name or f'region {region}'} ({source})"}
 
 
 def build_rehearsal_case(
@@ -175,7 +188,8 @@ def run_rehearsal(
     case, case_mesh = build_rehearsal_case(reh, mesh, material_model, steps)
     prog.update(0.05, "mesh quality")
     quality = mesh_quality_summary(case_mesh)
-    result = run_case(copy.deepcopy(case), case_mesh, progress=SubProgress(prog, 0.1, 1.0, "solve: "))
+    solver_case = {k: copy.deepcopy(v) for k, v in case.items() if k not in _INFO_KEYS}
+    result = run_case(solver_case, case_mesh, progress=SubProgress(prog, 0.1, 1.0, "solve: "))
     summary = result.summary()
     force = None
     if reh.kind == "retraction" and "retractor" in summary.get("reaction_forces", {}):

@@ -94,9 +94,9 @@ def render_images(project: Any, plan: Plan, size: tuple[int, int] = (520, 520),
             notes.append(f"3-D surfaces not computed ({type(exc).__name__}: {exc})")
     if surfaces:
         objects = plan_scene_objects(plan)
-        opacity = {k: (0.35 if _is_organ_of_interest(k, plan, context=True) else 1.0) for k in surfaces}
+        opacity = {k: _opacity(k, plan) for k in surfaces}
         attempt("3d", lambda: offscreen.render_3d_scene(surfaces, objects, size=(size[0] + 180, size[1]),
-                                                        camera="iso", opacity=opacity))
+                                                        camera="anterior", opacity=opacity))
     else:
         notes.append("3-D image: no surfaces")
     for reh in plan.rehearsals:
@@ -109,6 +109,14 @@ def render_images(project: Any, plan: Plan, size: tuple[int, int] = (520, 520),
             break
     prog.update(1.0, "images done")
     return images, notes
+
+
+def _opacity(name: str, plan: Plan) -> float:
+    """3-D opacity: organs being cut or retracted and bone translucent so the plan inside stays visible."""
+    n = name.lower()
+    if any(w in n for w in ("bone", "rib", "spine", "skin", "body")):
+        return 0.12
+    return 0.3 if _is_organ_of_interest(name, plan, context=True) else 1.0
 
 
 def _is_organ_of_interest(name: str, plan: Plan, context: bool = False) -> bool:
@@ -138,7 +146,7 @@ def plan_scene_objects(plan: Plan) -> list[Any]:
     for a in plan.ablation_zones:
         objs.append(MarkerObject(np.asarray(a.center_lps), 2.0, (1.0, 0.3, 0.1), "", f"ablation {a.name}"))
     for lm in plan.landmarks:
-        objs.append(MarkerObject(np.asarray(lm.position_lps), 2.0, (1.0, 0.2, 0.2), lm.name, f"lm {lm.name}"))
+        objs.append(MarkerObject(np.asarray(lm.position_lps), 2.0, (1.0, 0.2, 0.2), "", f"lm {lm.name}"))
     return objs
 
 
