@@ -73,6 +73,10 @@ class Assembler:
             for i in range(3):
                 for k in range(3):
                     data[:, i, k] += np.bincount(idx, weights=Kr[:, i, k], minlength=self.n_blocks)
+        return self.from_block_data(data)
+
+    def from_block_data(self, data: FloatArray) -> sp.csr_matrix:
+        """CSR matrix from block values ``(n_blocks, 3, 3)`` in pattern order."""
         bsr = sp.bsr_matrix((data, self.block_cols, self.block_indptr), shape=(self.n_dofs, self.n_dofs))
         csr = bsr.tocsr()
         csr.sort_indices()
@@ -126,10 +130,12 @@ def internal_force(G: FloatArray, dV: FloatArray, P: FloatArray) -> FloatArray:
 
 
 def assemble_linear_stiffness(points: FloatArray, cells: NDArray[np.int64], lam: float | FloatArray,
-                              mu: float | FloatArray, assembler: Assembler | None = None) -> sp.csr_matrix:
+                              mu: float | FloatArray, assembler: Assembler | None = None,
+                              use_numba: bool = True) -> sp.csr_matrix:
     """Global small-strain stiffness of a tet4/tet10 mesh (N/mm), ``(3 n_points, 3 n_points)`` CSR.
 
     ``lam``/``mu`` are scalars or per-cell arrays (MPa). Pass ``assembler`` to reuse a pattern.
+    Compiled kernels are used when numba is installed (``use_numba=False``: numpy only).
     """
     from biomech.elements import element_geometry
 
@@ -138,6 +144,24 @@ def assemble_linear_stiffness(points: FloatArray, cells: NDArray[np.int64], lam:
     m = len(cells)
     lam_c = np.broadcast_to(np.asarray(lam, float), (m,))
     mu_c = np.broadcast_to(np.asarray(mu, float), (m,))
+    if cells.shape[1] == 4 and use_numba:
+        from biomech import _kernels
+
+        if _kernels.AVAILABLE:
+            data = np.zeros((asm.n_blocks, 3, 3))
+            _kernels.p1_linear_fill(np.ascontiguousarray(points, dtype=float), cells, np.ascontiguousarray(lam_c),
+                                    np.ascontiguousarray(mu_c), asm.block_map, data)
+            return asm.from_block_data(data)
+    if cells.shape[1] == 10 and use_numba:
+        from biomech import _kernels
+
+        if _kernels.AVAILABLE:
+            data = np.zeros((asm.n_blocks, 3, 3))
+            for sl in asm.chunks():
+                geo = element_geometry(points, cells[sl])
+                _kernels.linear_fill(geo.dN_dX, np.abs(geo.dV), np.ascontiguousarray(lam_c[sl]),
+                                     np.ascontiguousarray(mu_c[sl]), asm.block_map[sl], data)
+            return asm.from_block_data(data)
 
     def blocks() -> Iterator[tuple[slice, FloatArray]]:
         for sl in asm.chunks():

@@ -246,7 +246,10 @@ def _group_chunks(model: _Model) -> Iterator[tuple[Material, NDArray[np.int64]]]
 
 def nonlinear_internal(model: _Model, u: FloatArray, tangent: bool) -> tuple[FloatArray, sp.csr_matrix | None]:
     """Internal force ``(3n,)`` and tangent of the total-Lagrangian formulation; raises on J <= 0."""
+    from biomech import _kernels
+
     fe_list, Ke_list = [], []
+    data = np.zeros((model.asm.n_blocks, 3, 3)) if tangent and _kernels.AVAILABLE else None
     for mat, idx in _group_chunks(model):
         F = _deformation_gradients(model, u, idx)
         J = np.linalg.det(F)
@@ -254,15 +257,21 @@ def nonlinear_internal(model: _Model, u: FloatArray, tangent: bool) -> tuple[Flo
             c = int(idx[np.flatnonzero((J <= 0).any(axis=1))[0]])
             raise _Failure(f"inverted element (J <= 0) in cell {c}")
         m, nq = F.shape[:2]
+        G, dV = model.geo.dN_dX[idx], model.geo.dV[idx]
         if tangent:
             P, A = first_piola_and_tangent(mat, F.reshape(-1, 3, 3))
-            Ke_list.append((idx, tangent_element_stiffness(model.geo.dN_dX[idx], model.geo.dV[idx],
-                                                          A.reshape(m, nq, 3, 3, 3, 3))))
+            A = A.reshape(m, nq, 3, 3, 3, 3)
+            if data is not None:
+                _kernels.tangent_fill(G, dV, A, model.asm.block_map[idx], data)
+            else:
+                Ke_list.append((idx, tangent_element_stiffness(G, dV, A)))
         else:
             P = _first_piola_only(mat, F.reshape(-1, 3, 3))
-        fe_list.append((idx, internal_force(model.geo.dN_dX[idx], model.geo.dV[idx], P.reshape(m, nq, 3, 3))))
+        fe_list.append((idx, internal_force(G, dV, P.reshape(m, nq, 3, 3))))
     f = model.asm.vector(fe_list)
-    return f, (model.asm.matrix(Ke_list) if tangent else None)
+    if not tangent:
+        return f, None
+    return f, (model.asm.from_block_data(data) if data is not None else model.asm.matrix(Ke_list))
 
 
 def _first_piola_only(mat: Material, F: FloatArray) -> FloatArray:
@@ -272,7 +281,17 @@ def _first_piola_only(mat: Material, F: FloatArray) -> FloatArray:
 
 def linear_stiffness(model: _Model) -> sp.csr_matrix:
     """Small-strain stiffness with per-cell Lame parameters."""
+    from biomech import _kernels
+
     g = model.geo
+    if _kernels.AVAILABLE:
+        data = np.zeros((model.asm.n_blocks, 3, 3))
+        if model.cells.shape[1] == 4:
+            _kernels.p1_linear_fill(np.ascontiguousarray(model.mesh.points_lps), model.cells, model.lam, model.mu,
+                                    model.asm.block_map, data)
+        else:
+            _kernels.linear_fill(g.dN_dX, g.dV, model.lam, model.mu, model.asm.block_map, data)
+        return model.asm.from_block_data(data)
 
     def blocks() -> Iterator[tuple[slice, FloatArray]]:
         for sl in model.asm.chunks():

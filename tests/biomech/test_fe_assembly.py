@@ -102,3 +102,36 @@ def test_global_tangent_matches_finite_difference_of_residual(model, params, ele
         e[j] = h
         fd = (nonlinear_internal(mdl, u + e, False)[0] - nonlinear_internal(mdl, u - e, False)[0]) / (2 * h)
         np.testing.assert_allclose(K[:, j], fd, atol=1e-6 * np.abs(K).max())
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_compiled_and_numpy_assembly_agree(order):
+    from biomech import _kernels
+
+    if not _kernels.AVAILABLE:
+        pytest.skip("numba not installed")
+    mesh = box_mesh((2.0, 1.0, 1.0), (3, 2, 2), jitter=0.25)
+    if order == 2:
+        mesh = promote_mesh(mesh)
+    lam = np.linspace(1.0, 2.0, mesh.n_cells)
+    mu = np.linspace(0.3, 0.6, mesh.n_cells)
+    K1 = assemble_linear_stiffness(mesh.points_lps, mesh.cells, lam, mu)
+    K2 = assemble_linear_stiffness(mesh.points_lps, mesh.cells, lam, mu, use_numba=False)
+    assert abs(K1 - K2).max() <= 1e-13 * abs(K2).max()
+
+
+def test_compiled_and_numpy_tangent_agree(monkeypatch):
+    from biomech import _kernels
+
+    if not _kernels.AVAILABLE:
+        pytest.skip("numba not installed")
+    mesh = promote_mesh(box_mesh(n=(2, 1, 1), jitter=0.15))
+    prob = Problem(mesh, (MaterialAssignment("mooney-rivlin", c10=0.2, c01=0.1, bulk_modulus=5.0),),
+                   options=SolverOptions(nonlinear=True, element="tet10"))
+    mdl = prepare(prob)
+    u = 0.02 * np.random.default_rng(2).standard_normal(mdl.n_dofs)
+    f1, K1 = nonlinear_internal(mdl, u, tangent=True)
+    monkeypatch.setattr(_kernels, "AVAILABLE", False)
+    f2, K2 = nonlinear_internal(mdl, u, tangent=True)
+    np.testing.assert_allclose(f1, f2, atol=1e-14 * np.abs(f1).max())
+    assert abs(K1 - K2).max() <= 1e-12 * abs(K2).max()
