@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 
 import numpy as np
 import pytest
@@ -10,14 +11,25 @@ from scipy import ndimage
 
 from twin.errors import Cancelled, InputError
 from twin.labelmap import LabelMap
-from twin.phantom import DEMO_LANDMARKS, DEMO_SEGMENTS, LABEL, body_outline_mask, make_abdomen_phantom
+from twin.phantom import (
+    DEMO_LANDMARKS,
+    DEMO_SEGMENTS,
+    LABEL,
+    body_outline_mask,
+    load_demo_case,
+    make_abdomen_phantom,
+)
 from twin.progress import CallbackProgress
 from twin.volume import Volume
 
 
 @pytest.fixture(scope="module")
 def phantom() -> tuple[Volume, LabelMap]:
-    return make_abdomen_phantom()
+    cpu = time.process_time()
+    result = make_abdomen_phantom()
+    cpu = time.process_time() - cpu
+    assert cpu < 10.0, f"generation took {cpu:.1f} s of CPU"  # ~1.3 s measured; CPU time ignores machine load
+    return result
 
 
 def _label_at(lm: LabelMap, point_lps) -> int:
@@ -255,6 +267,14 @@ def test_same_seed_same_image_other_seed_other_noise_same_truth() -> None:
     assert digest(v1.array) != digest(v3.array)
     np.testing.assert_array_equal(l1.layers[0], l3.layers[0])  # anatomy does not depend on the seed
     assert v1.geometry.is_same_grid(v3.geometry, tol_mm=0.0)
+
+
+def test_demo_case_is_the_default_phantom(phantom) -> None:
+    # the session's cached demo case (shared with other tests) equals a fresh generation, bit for bit
+    vol, lm = load_demo_case()
+    np.testing.assert_array_equal(vol.array, phantom[0].array)
+    np.testing.assert_array_equal(lm.layers[0], phantom[1].layers[0])
+    assert vol.geometry.is_same_grid(phantom[0].geometry, tol_mm=0.0)
 
 
 def test_anatomy_is_fixed_in_lps_for_other_grids(phantom) -> None:
