@@ -307,3 +307,25 @@ def test_progress_reports_and_cancellation() -> None:
 def test_bad_parameters_are_input_errors(kwargs) -> None:
     with pytest.raises(InputError):
         make_abdomen_phantom(**kwargs)
+
+
+@pytest.mark.data
+def test_organ_layout_matches_a_real_abdominal_ct(phantom, shared_data) -> None:
+    """Centroid-to-centroid directions and distances agree with a real CT read through ``twin.io`` (LPS)."""
+    from twin.io.images import read_labelmap
+
+    real = read_labelmap(shared_data / "totalseg_example" / "example_seg.nii.gz")  # TotalSegmentator labels
+    real_values = {"liver": [5], "spleen": [1], "kidney_right": [2], "kidney_left": [3], "aorta": [52],
+                   "inferior_vena_cava": [63], "spine": [30, 31, 32, 33]}
+
+    def centroid(lm: LabelMap, values: list[int]) -> np.ndarray:
+        return lm.geometry.index_to_lps(np.argwhere(np.isin(lm.layers[0], values)).mean(axis=0)[None])[0]
+
+    ours = {n: _centroid_lps(phantom[1], n) for n in real_values}
+    theirs = {n: centroid(real, v) for n, v in real_values.items()}
+    for a, b in [("liver", "spleen"), ("inferior_vena_cava", "aorta"), ("spine", "aorta"),
+                 ("kidney_right", "kidney_left"), ("kidney_right", "liver"), ("spine", "liver")]:
+        u, v = ours[a] - ours[b], theirs[a] - theirs[b]
+        angle = np.degrees(np.arccos(u @ v / np.linalg.norm(u) / np.linalg.norm(v)))
+        assert angle < 45, f"{a} - {b}: {angle:.0f} deg from the real CT"
+        assert 0.6 < np.linalg.norm(u) / np.linalg.norm(v) < 1.6, f"{a} - {b} distance"
