@@ -264,7 +264,10 @@ def read_mesh(path: Path, max_cell_volume_mm3: float | None = None) -> TetMesh:
         from biomech.meshing import tetmesh_from_surface
 
         try:
-            surf = SurfaceModel.from_pyvista(pv.read(str(path)).extract_surface(), name=path.stem)
+            data = pv.read(str(path))
+            if not isinstance(data, pv.PolyData):
+                data = data.extract_surface()
+            surf = SurfaceModel.from_pyvista(data, name=path.stem)
         except (OSError, ValueError) as exc:
             raise InputError(f"mesh.file: cannot read surface ({exc})", path) from None
         return tetmesh_from_surface(surf, max_cell_volume_mm3=max_cell_volume_mm3)

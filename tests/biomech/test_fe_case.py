@@ -190,3 +190,50 @@ def test_problem_from_dict_needs_a_mesh():
     with pytest.raises(InputError, match="mesh.file"):
         problem_from_dict({"materials": [{"model": "linear-elastic", "youngs_modulus": 1, "poisson_ratio": 0.3}]},
                           None)
+
+
+def test_tissue_by_name_and_surface_mesh_file(tmp_path):
+    pv = pytest.importorskip("pyvista")
+    pytest.importorskip("biomech.tissues")
+    from biomech.tissues import get_tissue
+
+    pv.Sphere(radius=6.0, theta_resolution=40, phi_resolution=40).save(str(tmp_path / "ball.stl"))
+    (tmp_path / "c.toml").write_text("""
+[mesh]
+file = "ball.stl"
+max_cell_volume_mm3 = 4.0
+
+[[materials]]
+tissue = "liver"
+
+[[boundary_conditions]]
+name = "base"
+kind = "fixed"
+select = { sphere = { center = [0, 0, -7], radius = 4.5 } }
+
+[[loads]]
+name = "g"
+kind = "gravity"
+value = [0, 0, -9810]
+""")
+    prob = load_case(tmp_path / "c.toml")
+    liver = get_tissue("liver")
+    m = prob.materials[0]
+    assert m.model == liver.model and m.youngs_modulus == liver.youngs_modulus_mpa
+    assert m.density == liver.density_tonne_per_mm3
+    assert prob.mesh.n_cells > 50 and prob.mesh.volume_mm3() == pytest.approx(4 / 3 * np.pi * 6.0**3, rel=0.1)
+    r = solve(prob)
+    assert r.converged, r.status
+    weight = liver.density_tonne_per_mm3 * 9810 * prob.mesh.volume_mm3()
+    assert r.reaction_forces["base"][2] == pytest.approx(weight, rel=1e-6)
+    assert r.summary()["materials"][0]["tissue"] == "liver"
+
+
+def test_unknown_tissue_is_an_input_error(case_dir):
+    import tomllib
+
+    d = tomllib.loads(CASE_TOML)
+    d["materials"][0] = {"tissue": "unobtainium"}
+    (case_dir / "t.json").write_text(json.dumps(d))
+    with pytest.raises(InputError, match=r"materials\[0\]\.tissue"):
+        load_case(case_dir / "t.json")
