@@ -18,6 +18,7 @@ def project_dir(tmp_path_factory):
     return d
 
 
+@pytest.mark.slow
 def test_report_pdf_and_json(project_dir, tmp_path, capsys):
     pdf = tmp_path / "out" / "report.pdf"
     js = tmp_path / "out" / "report.json"
