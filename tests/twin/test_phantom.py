@@ -16,7 +16,6 @@ from twin.phantom import (
     DEMO_SEGMENTS,
     LABEL,
     body_outline_mask,
-    load_demo_case,
     make_abdomen_phantom,
 )
 from twin.progress import CallbackProgress
@@ -267,14 +266,6 @@ def test_same_seed_same_image_other_seed_other_noise_same_truth() -> None:
     assert digest(v1.array) != digest(v3.array)
     np.testing.assert_array_equal(l1.layers[0], l3.layers[0])  # anatomy does not depend on the seed
     assert v1.geometry.is_same_grid(v3.geometry, tol_mm=0.0)
-
-
-def test_demo_case_is_the_default_phantom(phantom) -> None:
-    # the session's cached demo case (shared with other tests) equals a fresh generation, bit for bit
-    vol, lm = load_demo_case()
-    np.testing.assert_array_equal(vol.array, phantom[0].array)
-    np.testing.assert_array_equal(lm.layers[0], phantom[1].layers[0])
-    assert vol.geometry.is_same_grid(phantom[0].geometry, tol_mm=0.0)
 
 
 def test_anatomy_is_fixed_in_lps_for_other_grids(phantom) -> None:
