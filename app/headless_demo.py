@@ -11,8 +11,9 @@ with one clear line, exit code 1, and no traceback):
 4. mesh        tet mesh of the liver with the tumour as its own region
 5. plan        needle trajectory to the tumour, resection plane, margins, ablation
 6. rehearsal   retraction of the liver surface, solved by biomech
-7. save        the Project into DIR (atomic)
-8. report      DIR/report.pdf (+ DIR/report.json)
+7. verify      the quick FE verification cases relevant to the rehearsal (tet4 linear elasticity)
+8. save        the Project into DIR (atomic)
+9. report      DIR/report.pdf (+ DIR/report.json)
 
 Frame: LPS mm throughout.
 """
@@ -28,7 +29,9 @@ from typing import Any
 
 import numpy as np
 
-STAGES = ("phantom", "segment", "surfaces", "mesh", "plan", "rehearsal", "save", "report")
+STAGES = ("phantom", "segment", "surfaces", "mesh", "plan", "rehearsal", "verify", "save", "report")
+VERIFY_CASES = ("patch test tet4", "cantilever", "Lame sphere", "L2 order tet4", "gravity", "FEBio sh13")
+"""Quick verification cases exercising what the rehearsal uses (tet4, linear elasticity, no contact)."""
 
 
 class StageFailed(Exception):
@@ -197,6 +200,25 @@ def stage_rehearsal(ctx: dict[str, Any], progress: Any) -> str:
             f"kPa, {r['newton_iterations']} Newton iterations, {r['wall_seconds']:.1f} s")
 
 
+def stage_verify(ctx: dict[str, Any], progress: Any) -> str:
+    """Run the verification cases the rehearsal relies on; stored as the project's verification document."""
+    import math
+
+    from biomech.verification.suite import case_functions
+
+    funcs = [(label, fn) for label, fn in case_functions(quick=True) if label in VERIFY_CASES]
+    rows = []
+    for i, (label, fn) in enumerate(funcs):
+        progress.update(i / len(funcs), label)
+        d = fn().to_dict()
+        rows.append({k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                     for k, v in d.items() if k != "details"})
+    passed = all(r.get("passed") for r in rows)
+    ctx["verification"] = {"passed": passed, "quick": True, "cases": rows,
+                           "subset": "cases relevant to the rehearsal (tet4, linear elasticity, no contact)"}
+    return f"{sum(bool(r.get('passed')) for r in rows)} of {len(rows)} cases passed"
+
+
 def stage_save(ctx: dict[str, Any], progress: Any) -> str:
     """Write the project folder (atomic)."""
     from twin.project import Project
@@ -211,6 +233,8 @@ def stage_save(ctx: dict[str, Any], progress: Any) -> str:
         proj.plan = ctx["plan"].to_dict()
     if "rehearsal_case" in ctx:
         proj.documents["rehearsal_case"] = ctx["rehearsal_case"]
+    if "verification" in ctx:
+        proj.documents["verification"] = ctx["verification"]
     proj.documents["demo_pipeline"] = {"segmentation_dice_vs_ground_truth": ctx.get("dice", {}),
                                        "stage_seconds": ctx.get("timings", {}), "frame": "LPS"}
     ctx["project"] = proj
@@ -233,7 +257,8 @@ def stage_report(ctx: dict[str, Any], progress: Any) -> str:
 
 _FUNCS: dict[str, Callable[[dict[str, Any], Any], str]] = {
     "phantom": stage_phantom, "segment": stage_segment, "surfaces": stage_surfaces, "mesh": stage_mesh,
-    "plan": stage_plan, "rehearsal": stage_rehearsal, "save": stage_save, "report": stage_report,
+    "plan": stage_plan, "rehearsal": stage_rehearsal, "verify": stage_verify, "save": stage_save,
+    "report": stage_report,
 }
 
 

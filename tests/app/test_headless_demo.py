@@ -16,8 +16,9 @@ def test_headless_demo_writes_project_and_report(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--headless", "--out", str(out)]) == 0
     err = capsys.readouterr().err
-    for n, stage in enumerate(("phantom", "segment", "surfaces", "mesh", "plan", "rehearsal", "save", "report"), 1):
-        assert f"[{n}/8] {stage}" in err  # one progress bar per stage
+    stages = ("phantom", "segment", "surfaces", "mesh", "plan", "rehearsal", "verify", "save", "report")
+    for n, stage in enumerate(stages, 1):
+        assert f"[{n}/9] {stage}" in err  # one progress bar per stage
     assert "Traceback" not in err
 
     from twin.plan import Plan
@@ -48,3 +49,5 @@ def test_headless_demo_writes_project_and_report(tmp_path, capsys):
     assert f"{reh['max_displacement_mm']:.2f} mm" in text
     assert set(data["images"]["rendered"]) >= {"axial", "coronal", "sagittal", "3d"}
     assert "Research use only" in text
+    assert proj.documents["verification"]["passed"] is True
+    assert "6 of 6 verification cases passed" in text
