@@ -100,6 +100,7 @@ def fields_from_labels(
     values: list[int],
     pad_mm: float,
     smooth_sigma_vox: float = 1.0,
+    max_field_bytes: float = 6e9,
 ) -> RegionFields:
     """Region fields for the chosen label values of an integer array.
 
@@ -117,6 +118,8 @@ def fields_from_labels(
     smooth_sigma_vox : float
         Gaussian smoothing of the distance fields in voxels (0 = none; 1 removes
         the voxel staircase without moving flat boundaries).
+    max_field_bytes : float
+        Memory budget for the fields; larger requests raise :class:`InputError`.
     """
     fg = np.isin(labels, values)
     if not fg.any():
@@ -130,6 +133,12 @@ def fields_from_labels(
     dst = tuple(slice(int(a - b), int(c - b)) for a, b, c in zip(src_lo, lo, src_hi))
     sub[dst] = labels[tuple(slice(int(a), int(b)) for a, b in zip(src_lo, src_hi))]
     sub_geom = _sub_geometry(geometry, lo, shape)
+    nbytes = float(np.prod(shape)) * (len(values) + 1) * 4 + float(np.prod(shape)) * 24
+    if nbytes > max_field_bytes:
+        raise InputError(
+            f"meshing {len(values)} segments on a {shape} voxel box needs ~{nbytes / 1e9:.1f} GB for distance "
+            "fields; mesh fewer segments at once or use a larger target edge"
+        )
     region_of = np.zeros(shape, np.int64)
     for k, v in enumerate(values, start=1):
         region_of[sub == v] = k
@@ -140,6 +149,34 @@ def fields_from_labels(
             sd = ndimage.gaussian_filter(sd, smooth_sigma_vox, mode="nearest")
         fields[k] = -sd
     return RegionFields(fields, np.array([0, *values], np.int64), sub_geom)
+
+
+def coarsen_labels(
+    labels: NDArray[np.integer], geometry: ImageGeometry, factors: tuple[int, int, int]
+) -> tuple[NDArray[np.integer], ImageGeometry]:
+    """Block-majority downsampling of a label array by integer ``factors`` (i, j, k).
+
+    Each output voxel takes the most frequent label of its block (ties: smallest
+    value); its centre is the block centre, so the LPS extent is kept (LPS mm).
+    """
+    f = np.asarray(factors, np.int64)
+    if np.all(f == 1):
+        return labels, geometry
+    shape = np.asarray(labels.shape)
+    out_shape = -(-shape // f)
+    padded = np.zeros(out_shape * f, labels.dtype)
+    padded[: shape[0], : shape[1], : shape[2]] = labels
+    blocks = padded.reshape(out_shape[0], f[0], out_shape[1], f[1], out_shape[2], f[2])
+    best = np.full(tuple(out_shape), -1.0, np.float32)
+    out = np.zeros(tuple(out_shape), labels.dtype)
+    for v in np.unique(labels):
+        frac = (blocks == v).mean(axis=(1, 3, 5), dtype=np.float32)
+        better = frac > best
+        out[better] = v
+        best[better] = frac[better]
+    spacing = geometry.spacing * f
+    origin = geometry.index_to_lps(((f - 1) / 2.0)[None])[0]
+    return out, ImageGeometry(tuple(int(x) for x in out_shape), spacing, origin, geometry.direction)
 
 
 def _sample_triangles(points: NDArray[np.float64], tris: NDArray[np.int64], step: float) -> NDArray[np.float64]:

@@ -236,3 +236,36 @@ def test_lattice_mesh_promoted_to_tet10_passes_gate(ball_mesh) -> None:
     rep = quality_gate(q, min_dihedral_deg=12.0, min_scaled_jacobian=0.15)
     assert rep.summary["order"] == 2
     assert np.isclose(q.volume_mm3(), ball_mesh.volume_mm3())
+
+
+def test_overlapping_layers_and_fine_voxels(ball_case) -> None:
+    """Tumour painted in a second layer over the liver (Slicer-style): later segment wins, region carved out."""
+    lm, centre = ball_case
+    liver = (lm.layers[0] > 0).astype(np.uint8)  # liver including the tumour voxels
+    tumour = (lm.layers[0] == 7).astype(np.uint8) * 2
+    two = LabelMap([liver, tumour], lm.geometry, [Segment(1, "liver", layer=0), Segment(2, "tumour", layer=1)])
+    m = tetmesh_from_labelmap(two, target_edge_mm=3.0)
+    reg = np.asarray(m.region)
+    vol = np.abs(m.cell_volumes_mm3())
+    assert abs(vol[reg == 2].sum() / lm.volume_mm3(7) - 1) < 0.01
+    assert abs(vol[reg == 1].sum() / lm.volume_mm3(1) - 1) < 0.01
+    assert len(interface_faces(m)[0]) > 50
+
+
+def test_coarsening_keeps_lps_position() -> None:
+    from biomech.meshing.fields import coarsen_labels
+
+    rot = Rotation.from_euler("xyz", [10, 20, 30], degrees=True).as_matrix()
+    geom = ImageGeometry((60, 60, 40), [0.5, 0.5, 0.75], [3.0, -2.0, 1.0], rot)
+    lab = np.zeros(geom.shape, np.uint8)
+    lab[9:33, 21:45, 8:30] = 4  # block-aligned box: the coarse box must sit exactly where the fine one is
+    lab[40:41, 50:52, 36:37] = 4  # a speck, minority of its block: dropped
+    coarse, cg = coarsen_labels(lab, geom, (3, 3, 2))
+    assert coarse.shape == (20, 20, 20) and np.allclose(cg.spacing, [1.5, 1.5, 1.5])
+    fine_c = geom.index_to_lps(np.argwhere(lab == 4).mean(axis=0)[None])[0]
+    coarse_c = cg.index_to_lps(np.argwhere(coarse == 4).mean(axis=0)[None])[0]
+    box = lab.copy()
+    box[40:41, 50:52, 36:37] = 0
+    fine_c = geom.index_to_lps(np.argwhere(box == 4).mean(axis=0)[None])[0]
+    assert np.allclose(fine_c, coarse_c, atol=1e-9)
+    assert (coarse == 4).sum() * cg.voxel_volume_mm3 == pytest.approx((box == 4).sum() * geom.voxel_volume_mm3)
