@@ -17,11 +17,11 @@ from typing import Any
 
 
 class DelayedProgress:
-    """Forwards to a terminal progress bar once the work has lasted ``delay_s`` seconds.
+    """Forwards to the stderr progress bar once the work has lasted ``delay_s`` seconds.
 
-    Nothing is drawn when stderr is not a terminal (scripts, logs, tests) or for quick
-    work, and a bar is erased again on failure, so that an error is the one line left
-    on stderr.
+    Quick work (and bad input, which the readers detect from headers before decoding)
+    prints nothing but its result or its one error line; on a terminal a bar that was
+    drawn is erased again on failure.
     """
 
     def __init__(self, target: Any, delay_s: float = 1.0) -> None:
@@ -29,7 +29,8 @@ class DelayedProgress:
         self.delay_s = delay_s
         self.start = time.monotonic()
         stream = getattr(target, "stream", sys.stderr)
-        self.enabled = bool(getattr(stream, "isatty", lambda: False)()) and not getattr(target, "quiet", False)
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.enabled = not getattr(target, "quiet", False)
         self.drawn = False
 
     def update(self, fraction: float, message: str = "") -> None:  # noqa: D102
@@ -44,11 +45,11 @@ class DelayedProgress:
         """End the bar's line; on failure erase it."""
         if not self.drawn:
             return
-        if failed:
+        if failed and self.tty:
             stream = self.target.stream
             stream.write("\r\033[K")
             stream.flush()
-        else:
+        elif not failed:
             self.target.close()
 
 

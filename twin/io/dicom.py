@@ -112,6 +112,7 @@ class _Image:
     path: Path
     ds: Any  # pydicom Dataset, header only
     frames: list[_Frame]
+    problem: str | None = None  # e.g. truncated: refused only if this series is read
 
 
 # ------------------------------------------------------------------ file discovery
@@ -309,9 +310,25 @@ def _scan(files: list[Path], progress: Progress | None, strict: Path | None = No
         sop_class = str(getattr(getattr(ds, "file_meta", None), "MediaStorageSOPClassUID", "") or "")
         if sop_class == MEDIA_STORAGE_DIRECTORY or "Rows" not in ds or "Columns" not in ds:
             continue  # DICOMDIR, structured reports, RT structures ...
-        images.append(_Image(f, ds, _frames_of(ds, len(images))))
+        image = _Image(f, ds, _frames_of(ds, len(images)))
+        _check_size(image)
+        images.append(image)
     prog.update(1.0, "headers read")
     return images, bad
+
+
+def _check_size(image: _Image) -> None:
+    """Flag an uncompressed file too short for its pixels (found from headers, before decoding)."""
+    ds = image.ds
+    ts = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "") or "")
+    if ts not in ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"):
+        return
+    fr = image.frames[0]
+    need = len(image.frames) * fr.rows * fr.cols * int(ds.get("BitsAllocated", 16) or 16) // 8
+    need *= int(ds.get("SamplesPerPixel", 1) or 1)
+    have = image.path.stat().st_size
+    if have < need:
+        image.problem = f"pixel data is truncated (file has {have} bytes, the pixels alone need {need})"
 
 
 def _series_groups(images: list[_Image]) -> dict[str, list[_Image]]:
@@ -643,6 +660,9 @@ def read_dicom_with_series(
         warnings.append("the files have no SeriesInstanceUID; all images without one are read as one series")
     if len(groups) > 1 and series_uid is None:
         warnings.append(f"{len(groups)} series found; read the largest ({uid}); choose another with --series")
+    for im in images:
+        if im.problem:
+            raise InputError(im.problem, im.path)
     frames, dropped = _main_stack(images)
     if dropped:
         warnings.append(f"{dropped} image(s) of this series with another size or orientation (e.g. localizers) "

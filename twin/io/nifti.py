@@ -70,40 +70,41 @@ def read_nifti_voxels(path: str | Path, out_dtype: np.dtype[Any], max_bytes: int
     out_dtype : dtype
         The pixel type ITK reports for the file (float when the header scales values).
     max_bytes : int
-        Refuse larger images (checked before allocating).
+        Refuse larger images (checked from the header before allocating or decompressing).
+
+    Returns
+    -------
+    ndarray, (ni, nj, nk)
+        May be a read-only view of the decompressed buffer (no copy).
     """
+    from twin.io.compression import gunzip
+
     p = Path(path)
     compressed = p.name.lower().endswith(".gz")
-    opener: Any = gzip.open if compressed else open
-    with opener(p, "rb") as fh:
-        try:
+    try:
+        with (gzip.open(p, "rb") if compressed else open(p, "rb")) as fh:
             head = fh.read(540)
-        except (EOFError, OSError) as exc:
-            raise InputError(f"NIfTI header is unreadable ({exc})", p) from None
-        info = _parse(head, p)
-        n_vox = int(np.prod(info["shape"]))
-        want = n_vox * info["dtype"].itemsize
-        if want > max_bytes or n_vox * np.dtype(out_dtype).itemsize > max_bytes:
-            raise InputError(f"header claims {info['shape']} voxels ({want / 2**30:.1f} GiB), more than the "
-                             f"{max_bytes / 2**30:.1f} GiB memory allows", p)
-        if not compressed:
-            have = p.stat().st_size - info["offset"]
-            if have < want:
-                raise InputError(f"image data is truncated ({max(have, 0)} of {want} bytes)", p)
-        raw = np.empty(n_vox, dtype=info["dtype"])
-        view = memoryview(raw.view(np.uint8))
-        try:
-            fh.seek(info["offset"])
-            got = 0
-            while got < want:
-                n = fh.readinto(view[got:])
-                if not n:
-                    break
-                got += n
-        except (EOFError, OSError) as exc:
-            raise InputError(f"compressed image data is truncated or corrupt ({exc})", p) from None
-        if got < want:
-            raise InputError(f"image data is truncated ({got} of {want} bytes)", p)
+    except (EOFError, OSError) as exc:
+        raise InputError(f"NIfTI header is unreadable ({exc})", p) from None
+    info = _parse(head, p)
+    n_vox = int(np.prod(info["shape"]))
+    want = n_vox * info["dtype"].itemsize
+    if want > max_bytes or n_vox * np.dtype(out_dtype).itemsize > max_bytes:
+        raise InputError(f"header claims {info['shape']} voxels ({want / 2**30:.1f} GiB), more than the "
+                         f"{max_bytes / 2**30:.1f} GiB memory allows", p)
+    offset = info["offset"]
+    if compressed:
+        data = gunzip(p.read_bytes(), p)
+        if len(data) - offset < want:
+            raise InputError(f"image data is truncated ({max(len(data) - offset, 0)} of {want} bytes)", p)
+        raw = np.frombuffer(data, dtype=info["dtype"], count=n_vox, offset=offset)
+    else:
+        have = p.stat().st_size - offset
+        if have < want:
+            raise InputError(f"image data is truncated ({max(have, 0)} of {want} bytes)", p)
+        raw = np.fromfile(p, dtype=info["dtype"], count=n_vox, offset=offset)
+        if raw.size < n_vox:
+            raise InputError(f"image data is truncated ({raw.size} of {n_vox} voxels)", p)
     if not info["dtype"].isnative:
         raw = raw.byteswap().view(info["dtype"].newbyteorder("="))
     slope, inter = info["slope"], info["inter"]

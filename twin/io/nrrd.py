@@ -16,7 +16,6 @@ LPS), ``space directions``/``space origin`` or ``spacings``. Anything else raise
 from __future__ import annotations
 
 import bz2
-import gzip
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -297,19 +296,18 @@ def _read_chunk(f: Path, out: NDArray[Any], hdr: NrrdHeader, start: int, line_sk
             view = memoryview(out.view(np.uint8))
             got = fh.readinto(view)
         else:
-            stream: Any = gzip.GzipFile(fileobj=fh) if hdr.encoding == "gzip" else bz2.BZ2File(fh)
-            view = memoryview(out.view(np.uint8))
-            got = 0
             try:
-                if byte_skip > 0:
-                    stream.read(byte_skip)
-                while got < want:
-                    n = stream.readinto(view[got:])
-                    if not n:
-                        break
-                    got += n
+                if hdr.encoding == "gzip":
+                    from twin.io.compression import gunzip
+
+                    data = gunzip(fh.read(), p, f"NRRD compressed data in {f.name}")
+                else:
+                    data = bz2.decompress(fh.read())
             except (EOFError, OSError, ValueError) as exc:
                 raise InputError(f"NRRD compressed data is truncated or corrupt in {f.name} ({exc})", p) from None
+            skip = max(byte_skip, 0)
+            got = min(max(len(data) - skip, 0), want)
+            out.view(np.uint8)[:got] = np.frombuffer(data, np.uint8, count=got, offset=skip) if got else 0
         if got < want:
             raise InputError(f"NRRD data is truncated ({got} of {want} bytes) in {f.name}", p)
     if hdr.dtype.itemsize > 1 and not hdr.dtype.isnative:
