@@ -21,6 +21,13 @@ Meshers and their licences
 * ``"tetgen"``: TetGen through the ``tetgen`` wheel (AGPL-3.0, **optional**:
   never installed by default, never required). Needs a clean closed surface and
   produces slivers unless post-processed; offered for comparison only.
+
+Measured (``benchmarks/bench_meshing.py``, TotalSegmentator liver, 3 mm voxels,
+4 mm target edge, 2 shared vCPUs under load): lattice 146k cells in ~5 s, worst
+dihedral 15.1 deg, 1st percentile 21 deg, volume within 0.01 % of the voxel
+volume, boundary nodes 0.27 mm (mean) from the smoothed label surface; raw
+fTetWild on the 20k-triangle surface of the same liver: 150k cells in ~250 s,
+worst dihedral 11.2 deg.
 """
 
 from __future__ import annotations

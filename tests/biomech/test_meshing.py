@@ -269,3 +269,14 @@ def test_coarsening_keeps_lps_position() -> None:
     fine_c = geom.index_to_lps(np.argwhere(box == 4).mean(axis=0)[None])[0]
     assert np.allclose(fine_c, coarse_c, atol=1e-9)
     assert (coarse == 4).sum() * cg.voxel_volume_mm3 == pytest.approx((box == 4).sum() * geom.voxel_volume_mm3)
+
+
+def test_flipped_surface_and_determinism() -> None:
+    surf = _sphere_surface(10.0, res=30)
+    flipped = SurfaceModel(surf.points_lps, np.asarray(surf.triangles)[:, ::-1], name="flipped")
+    assert flipped.volume_mm3() < 0
+    a = tetmesh_from_surface(surf, target_edge_mm=2.5)
+    b = tetmesh_from_surface(flipped, target_edge_mm=2.5)
+    assert abs(b.volume_mm3() / surf.volume_mm3() - 1) < 0.005
+    c = tetmesh_from_surface(surf, target_edge_mm=2.5)
+    assert np.array_equal(a.cells, c.cells) and np.array_equal(a.points_lps, c.points_lps)  # deterministic
