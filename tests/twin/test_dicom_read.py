@@ -280,3 +280,16 @@ def test_bad_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_series(same, ramp_volume((6, 6, 1), 2), axial_positions(1), series_uid="1.9", prefix="B")
     with pytest.raises(InputError, match="images per slice position"):
         read_dicom(same)
+
+
+def test_progress_reported_and_cancellable(tmp_path: Path) -> None:
+    from twin.errors import Cancelled
+    from twin.progress import CallbackProgress
+
+    write_series(tmp_path, ramp_volume((8, 8, 40)), axial_positions(40))
+    seen: list[float] = []
+    read_dicom(tmp_path, progress=CallbackProgress(lambda f, m: seen.append(f)))
+    assert seen[-1] == 1.0 and seen == sorted(seen) and len(seen) >= 4
+    prog = CallbackProgress(lambda f, m: prog.token.cancel() if f > 0.3 else None)
+    with pytest.raises(Cancelled):
+        read_dicom(tmp_path, progress=prog)

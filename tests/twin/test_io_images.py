@@ -193,3 +193,27 @@ def test_bad_files_in_process(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     with pytest.raises(InputError, match="not a regular file"):
         read_image(fifo)  # must not hang
+
+
+def test_gzip_without_isal_and_truncation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from twin.io import compression
+
+    vol = _volume()
+    path = write_image(vol, tmp_path / "z.nii.gz")
+    monkeypatch.setattr(compression, "_igzip", None)  # standard-library path
+    np.testing.assert_array_equal(read_image(path).array, vol.array)
+    path.write_bytes(path.read_bytes()[:-6])  # only the gzip trailer cut: still detected
+    with pytest.raises(InputError, match="truncated"):
+        read_image(path)
+
+
+def test_native_stderr_captured_restores_fd2(capfd: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    from twin.io.validate import native_message, native_stderr_captured
+
+    with native_stderr_captured() as printed:
+        os.write(2, b"MetaImage: something went wrong\n")
+    os.write(2, b"after\n")
+    assert native_message(printed) == "MetaImage: something went wrong"
+    assert capfd.readouterr().err == "after\n"

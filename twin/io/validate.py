@@ -6,6 +6,7 @@ import contextlib
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,29 +28,39 @@ def available_memory_bytes() -> int:
     return 8 * 1024**3
 
 
+_FD2_LOCK = threading.Lock()  # file descriptor 2 is process-wide: one redirection at a time
+
+
 @contextlib.contextmanager
 def native_stderr_captured() -> Iterator[list[str]]:
     """Capture what C++ libraries (ITK's MetaIO, NIfTI, GDCM) print on file descriptor 2.
 
     Yields a list that holds the captured text after the block, so that errors
     printed by a library become part of our one-line message instead of stray lines.
+    If another thread is already capturing, nothing is captured (never blocks).
     """
     out: list[str] = []
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):
+    if not _FD2_LOCK.acquire(blocking=False):
         yield out
         return
-    with tempfile.TemporaryFile() as buf:
-        os.dup2(buf.fileno(), 2)
+    try:
         try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError):
             yield out
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            buf.seek(0)
-            out.append(buf.read(100_000).decode("utf-8", errors="replace"))
+            return
+        with tempfile.TemporaryFile() as buf:
+            os.dup2(buf.fileno(), 2)
+            try:
+                yield out
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+                buf.seek(0)
+                out.append(buf.read(100_000).decode("utf-8", errors="replace"))
+    finally:
+        _FD2_LOCK.release()
 
 
 def native_message(captured: list[str]) -> str:
