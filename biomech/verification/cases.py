@@ -20,7 +20,12 @@ from numpy.typing import NDArray
 
 from biomech.verification import analytic
 from biomech.verification.convergence import l2_displacement_error, observed_orders
-from biomech.verification.structured_meshes import box_mesh, graded_axis, quarter_cylinder_mesh
+from biomech.verification.structured_meshes import (
+    box_mesh,
+    octant_ball_mesh,
+    octant_shell_mesh,
+    quarter_cylinder_mesh,
+)
 from twin.meshes import TetMesh
 
 Mutator = Callable[[dict[str, Any]], None]
@@ -159,14 +164,14 @@ def patch_test(order: int = 1, quick: bool = False, mutate: Mutator | None = Non
     tol = 1e-8
 
     def body() -> CaseResult:
-        div = (2, 2, 2) if quick else (3, 3, 2)
+        div = (3, 3, 3) if quick else (4, 4, 3)
         mesh = box_mesh((10.0, 8.0, 6.0), div, order=order, jitter=0.3, seed=7)
         u_exact = analytic.affine_displacement(mesh.points_lps, PATCH_GRADIENT, PATCH_TRANSLATION)
         bnd = np.flatnonzero(mesh.point_data["boundary"])
         bcs = [{"name": f"n{i}", "kind": "displacement", "components": ["x", "y", "z"],
                 "value": [float(v) for v in u_exact[i]],
-                "select": {"sphere": {"center": [float(c) for c in mesh.points_lps[i]], "radius": 0.0},
-                           "tolerance": 1e-6}} for i in bnd]
+                "select": {"sphere": {"center": [float(c) for c in mesh.points_lps[i]], "radius": 1e-6},
+                           "tolerance": 0.0}} for i in bnd]
         case = _case(element, [_material("linear-elastic", e, nu)], bcs)
         s = _solve(case, mesh, mutate)
         u_ex = analytic.affine_displacement(s.mesh.points_lps, PATCH_GRADIENT, PATCH_TRANSLATION)
@@ -195,7 +200,7 @@ def cantilever(quick: bool = False, mutate: Mutator | None = None) -> CaseResult
     name, quantity, tol = "cantilever tet10", "tip deflection mm", 0.02
 
     def body() -> CaseResult:
-        div = (10, 2, 2) if quick else (20, 2, 2)
+        div = (20, 2, 2) if quick else (40, 4, 4)
         mesh = box_mesh((length, width, height), div, order=2)
         case = _case("tet10", [_material("linear-elastic", e, nu)],
                      [_fixed("clamp", _plane((0, 0, 0), (1, 0, 0)))],
@@ -262,6 +267,39 @@ def lame_cylinder(quick: bool = False, mutate: Mutator | None = None) -> CaseRes
     return _guard(name, quantity, expected, tol, body)
 
 
+def lame_sphere(quick: bool = False, mutate: Mutator | None = None) -> CaseResult:
+    """Thick-walled sphere (a 5, b 10 mm) under internal pressure: octant, symmetry planes, curved tet10.
+
+    The inner wall is picked with the sphere selector, the symmetry planes with plane selectors.
+    Error = max over nodes of ``|u_r - u_r,exact|`` divided by the exact inner-wall value. Tolerance 1%.
+    """
+    a, b, p, e, nu = LAME["a"], LAME["b"], LAME["p"], LAME["e"], LAME["nu"]
+    expected = float(analytic.lame_sphere_radial_displacement(a, a, b, p, e, nu))
+    name, quantity, tol = "Lame sphere tet10", "u_r(a) mm", 0.01
+
+    def exact(x: NDArray[np.float64]) -> NDArray[np.float64]:
+        r = np.linalg.norm(x, axis=1)
+        return x * (analytic.lame_sphere_radial_displacement(r, a, b, p, e, nu) / r)[:, None]
+
+    def body() -> CaseResult:
+        mesh = octant_shell_mesh(a, b, 4 if quick else 6, 4, order=2)
+        bcs = [_fixed(f"sym_{c}", _plane((0, 0, 0), n), (c,))
+               for c, n in (("x", (1, 0, 0)), ("y", (0, 1, 0)), ("z", (0, 0, 1)))]
+        loads = [{"name": "inner_pressure", "kind": "pressure", "value": p,
+                  "select": {"sphere": {"center": [0.0, 0.0, 0.0], "radius": a}, "tolerance": 1e-6}}]
+        s = _solve(_case("tet10", [_material("linear-elastic", e, nu)], bcs, loads), mesh, mutate)
+        x = s.mesh.points_lps
+        r = np.linalg.norm(x, axis=1)
+        ur = np.einsum("ij,ij->i", s.displacement, x) / r
+        err = float(np.abs(ur - analytic.lame_sphere_radial_displacement(r, a, b, p, e, nu)).max() / expected)
+        l2 = l2_displacement_error(s.mesh, s.displacement, exact)
+        return _result(name, quantity, expected, float(ur[np.abs(r - a) < 1e-9].mean()), tol,
+                       {"max_nodal_error": err, "l2_relative_error": l2.relative, "dofs": 3 * s.mesh.n_points,
+                        "seconds": s.seconds}, error=err)
+
+    return _guard(name, quantity, expected, tol, body)
+
+
 def lame_convergence(order: int, quick: bool = False, mutate: Mutator | None = None) -> CaseResult:
     """Observed L2 displacement order on the Lame cylinder, three uniformly refined meshes (ratio 2).
 
@@ -272,7 +310,7 @@ def lame_convergence(order: int, quick: bool = False, mutate: Mutator | None = N
     name, quantity, tol = f"L2 order {element}", "observed order", 0.3
 
     def body() -> CaseResult:
-        base = (4 if order == 1 else 2) if quick else (8 if order == 1 else 4)
+        base = (4 if quick else 8) if order == 1 else (4 if quick else 6)
         ns = [base, 2 * base, 4 * base]
         errs, secs = [], 0.0
         for n in ns:
@@ -318,34 +356,43 @@ def neo_hookean_uniaxial(quick: bool = False, mutate: Mutator | None = None, str
 
 
 # --------------------------------------------------------------------------- Hertz
-def hertz(quick: bool = False, mutate: Mutator | None = None) -> CaseResult:
-    """Rigid sphere (R 10 mm) pressed 0.1 mm into a block (quarter model, 40 x 40 x 40 mm = 40 a).
+def hertz(quick: bool = False, mutate: Mutator | None = None, core_divisions: int | None = None,
+          core_a: float = 1.5, outer_radius_a: float = 300.0, growth: float | None = None,
+          order: int = 2) -> CaseResult:
+    """Rigid sphere (R 10 mm) pressed 0.1 mm (a = 1 mm) into an elastic half-space, quarter model.
 
-    Graded tet4 mesh (h = a/5 under the contact, a/3 in quick mode); symmetry on x = 0 and y = 0,
-    bottom fixed. Expected: Hertz ``4/3 E* sqrt(R) d^1.5`` for the full sphere (4 x quarter force).
-    Tolerance 5% (the finite block adds ~+2% stiffness).
+    The half-space is a quarter ball of radius ``outer_radius_a * a`` (fixed on its sphere, symmetry on
+    x = 0 and y = 0): a uniform core of ``core_a * a`` per side under the contact (``core_divisions``
+    per side: tet10 h = a/2 quick, 3a/8 full) graded outwards by ``growth`` (1.4 quick, 1.3 full).
+    Expected: Hertz ``4/3 E* sqrt(R) d^1.5`` for the full sphere (4 x the quarter force). Tolerance 5%.
+    Measured: +2.4% (quick), +2.1% (full); tet4 with h = a/5 gives +4.4..5.2% (node-lumped contact
+    over-estimates the contact area at the edge), which is why the case uses tet10. The fixed far
+    sphere at 300 a stiffens by about +0.4% (Boussinesq far field).
     """
-    radius, depth, e, nu, size = 10.0, 0.1, 1.0, 0.3, 40.0
+    radius, depth, e, nu = 10.0, 0.1, 1.0, 0.3
     expected = analytic.hertz_sphere_force(depth, radius, e, nu)
     a = analytic.hertz_contact_radius(depth, radius)
     name, quantity, tol = "Hertz sphere", "force N", 0.05
 
     def body() -> CaseResult:
-        h0, growth = (a / 3.0, 1.5) if quick else (a / 5.0, 1.3)
-        xs = graded_axis(size, h0, 1.6 * a, growth)
-        mesh = box_mesh((size,) * 3, (1, 1, 1), origin_mm=(0.0, 0.0, -size), axes=[xs, xs, size - xs[::-1]])
+        nd = core_divisions or (3 if quick else 4)
+        ball = octant_ball_mesh(core_a * a, nd, outer_radius_a * a, growth=growth or (1.4 if quick else 1.3),
+                                order=order)
+        mesh = TetMesh(ball.points_lps * [1.0, 1.0, -1.0], ball.cells, point_data=dict(ball.point_data))
         bcs = [_fixed("sym_x", _plane((0, 0, 0), (1, 0, 0)), ("x",)),
                _fixed("sym_y", _plane((0, 0, 0), (0, 1, 0)), ("y",)),
-               _fixed("bottom", _plane((0, 0, -size), (0, 0, 1)))]
+               _fixed("far_field", _node_set("outer"))]
         contact = {"name": "indenter", "indenter": {"sphere": {"center": [0.0, 0.0, radius], "radius": radius}},
                    "displacement": [0.0, 0.0, -depth],
-                   "select": {"box": {"min": [-1.0, -1.0, -1e-6], "max": [4 * a, 4 * a, 1.0]}}}
-        case = _case("tet4", [_material("linear-elastic", e, nu)], bcs, contacts=[contact], steps=2 if quick else 4)
+                   "select": {"box": {"min": [-1.0, -1.0, -1e-6], "max": [2.0 * a, 2.0 * a, 1.0]}}}
+        case = _case("tet4" if order == 1 else "tet10", [_material("linear-elastic", e, nu)], bcs,
+                     contacts=[contact], steps=1)
         s = _solve(case, mesh, mutate)
         computed = 4.0 * abs(float(s.contact_force("indenter")[2]))
         return _result(name, quantity, expected, computed, tol,
-                       {"contact_radius_mm": a, "h_contact_mm": h0, "dofs": 3 * s.mesh.n_points,
-                        "cells": s.mesh.n_cells, "seconds": s.seconds})
+                       {"contact_radius_mm": a, "h_contact_mm": core_a * a / nd, "domain_radius_mm": outer_radius_a * a,
+                        "dofs": 3 * s.mesh.n_points, "cells": s.mesh.n_cells,
+                        "newton_iterations": int(getattr(s.result, "newton_iterations", -1)), "seconds": s.seconds})
 
     return _guard(name, quantity, expected, tol, body)
 
@@ -384,7 +431,9 @@ def febio_sh13(quick: bool = False, mutate: Mutator | None = None) -> CaseResult
 
     FEBio's deck uses neo-Hookean shells; the stated target is the Euler-Bernoulli tip deflection 0.004
     (shear adds 6e-5 relative at nu = 0). We solve it large-deformation neo-Hookean, 1 load step,
-    one element through the thickness. Tolerance 2%.
+    one element through the thickness. Tolerance 2%. The Newton tolerance is 1e-6: for this thin, stiff
+    plate the residual's round-off floor is about eps * cond(K) ~ 1e-5 of the applied force per 1/64 of
+    the load, so 1e-8 is unreachable for any residual-based criterion.
     """
     expected = 0.004
     name, quantity, tol = "FEBio sh13 cantilever", "tip deflection", 0.02
@@ -395,7 +444,7 @@ def febio_sh13(quick: bool = False, mutate: Mutator | None = None) -> CaseResult
         case = _case("tet10", [_material("neo-hookean", 1.0e6, 0.0)],
                      [_fixed("clamp", _plane((0, 0, 0), (1, 0, 0)))],
                      [{"name": "tip", "kind": "force", "value": [0.0, 0.0, -0.001], "select": _node_set("xmax")}],
-                     nonlinear=True, steps=1)
+                     nonlinear=True, steps=1, tolerance=1e-6)
         s = _solve(case, mesh, mutate)
         tip = np.abs(s.mesh.points_lps[:, 0] - 10.0) < 1e-9
         computed = -float(s.displacement[tip, 2].mean())

@@ -13,6 +13,7 @@ attached to every mesh: ``xmin``/``xmax``/... for boxes, ``inner``/``outer``/``t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from itertools import permutations
 
@@ -237,3 +238,103 @@ def quarter_cylinder_mesh(
     param, points, cells = mapped_grid_mesh(axes, to_xyz, order=order)
     sets = _node_sets(param, axes, ("inner", "outer", "theta0", "theta90", "zmin", "zmax"))
     return TetMesh(points, cells, point_data=sets)
+
+
+def _merge_nodes(points: NDArray[np.float64], cells: NDArray[np.int64],
+                 decimals: int = 9) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Merge coincident nodes (after rounding to ``decimals`` relative digits)."""
+    scale = float(np.abs(points).max()) or 1.0
+    key = np.round(points / scale, decimals)
+    _, first, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    return points[first], inv.reshape(-1)[cells]
+
+
+def octant_shell_mesh(inner_radius_mm: float, outer_radius_mm: float, n_surface: int, n_radial: int,
+                      order: int = 1) -> TetMesh:
+    """The octant x, y, z >= 0 of a thick-walled sphere centred at the origin (LPS mm).
+
+    Three structured blocks (an equi-angular "cube sphere": each block is one face of the cube corner
+    projected radially) share faces with the same parametric orientation, so the Kuhn split is
+    conforming across blocks; coincident nodes are merged. Quadratic mid-edge nodes lie on the spheres.
+
+    Parameters
+    ----------
+    n_surface : int
+        Divisions of each block along both surface directions (3 n^2 quads per sphere octant).
+    n_radial : int
+        Divisions through the wall.
+
+    Returns
+    -------
+    TetMesh
+        With node sets ``inner, outer, boundary``; symmetry planes are exactly x = 0, y = 0, z = 0.
+    """
+    a, b = inner_radius_mm, outer_radius_mm
+    sigma = np.linspace(0.0, 1.0, n_surface + 1)
+    rho = np.linspace(0.0, 1.0, n_radial + 1)
+    blocks_pts, blocks_cells, offset = [], [], 0
+    for face in range(3):
+
+        def to_xyz(p: NDArray[np.float64], face: int = face) -> NDArray[np.float64]:
+            s, t = np.tan(0.25 * np.pi * p[:, 0]), np.tan(0.25 * np.pi * p[:, 1])
+            one = np.ones_like(s)
+            cube = [np.stack([one, s, t], 1), np.stack([s, one, t], 1), np.stack([s, t, one], 1)][face]
+            r = a + (b - a) * p[:, 2]
+            return cube / np.linalg.norm(cube, axis=1, keepdims=True) * r[:, None]
+
+        _, pts, cells = mapped_grid_mesh([sigma, sigma, rho], to_xyz, order=order)
+        blocks_pts.append(pts)
+        blocks_cells.append(cells + offset)
+        offset += len(pts)
+    points, cells = _merge_nodes(np.vstack(blocks_pts), np.vstack(blocks_cells))
+    points[np.abs(points) < 1e-12 * b] = 0.0
+    r = np.linalg.norm(points, axis=1)
+    tol = 1e-9 * b
+    inner, outer = np.abs(r - a) <= tol, np.abs(r - b) <= tol
+    boundary = inner | outer | np.any(points == 0.0, axis=1)
+    sets = {"inner": inner.astype(np.int8), "outer": outer.astype(np.int8), "boundary": boundary.astype(np.int8)}
+    return TetMesh(points, _orient(points, cells), point_data=sets)
+
+
+def octant_ball_mesh(core_mm: float, core_divisions: int, outer_radius_mm: float, growth: float = 1.15,
+                     order: int = 1) -> TetMesh:
+    """The octant x, y, z >= 0 of a ball, finely meshed near the origin and graded outwards (LPS mm).
+
+    A uniform cube core ``[0, core]^3`` (``core_divisions`` per side) is wrapped by three shell blocks
+    that blend each core face into the sphere of radius ``outer_radius_mm``; layer thickness grows by
+    ``growth`` from the core spacing. Used as a quarter half-space (after flipping z) for indentation.
+
+    Returns
+    -------
+    TetMesh
+        With node sets ``outer`` (the sphere), ``boundary``; symmetry planes are exactly x, y, z = 0.
+    """
+    n = int(core_divisions)
+    h0 = core_mm / n
+    n_rad = int(math.ceil(math.log(1.0 + (outer_radius_mm - core_mm) * (growth - 1.0) / h0) / math.log(growth)))
+    w = (growth ** np.arange(n_rad + 1) - 1.0) / (growth**n_rad - 1.0)
+    sigma = np.linspace(0.0, 1.0, n + 1)
+    pts_all, cells_all, offset = [], [], 0
+    _, pts, cells = mapped_grid_mesh([sigma * core_mm] * 3, None, order=order)
+    pts_all.append(pts)
+    cells_all.append(cells)
+    offset += len(pts)
+    for face in range(3):
+
+        def to_xyz(p: NDArray[np.float64], face: int = face) -> NDArray[np.float64]:
+            s, t, wr = p[:, 0], p[:, 1], p[:, 2]
+            one = np.ones_like(s)
+            cube = [np.stack([one, s, t], 1), np.stack([s, one, t], 1), np.stack([s, t, one], 1)][face]
+            sphere = cube / np.linalg.norm(cube, axis=1, keepdims=True) * outer_radius_mm
+            return (1.0 - wr)[:, None] * cube * core_mm + wr[:, None] * sphere
+
+        _, pts, cells = mapped_grid_mesh([sigma, sigma, w], to_xyz, order=order)
+        pts_all.append(pts)
+        cells_all.append(cells + offset)
+        offset += len(pts)
+    points, cells = _merge_nodes(np.vstack(pts_all), np.vstack(cells_all))
+    points[np.abs(points) < 1e-12 * outer_radius_mm] = 0.0
+    outer = np.abs(np.linalg.norm(points, axis=1) - outer_radius_mm) <= 1e-9 * outer_radius_mm
+    boundary = outer | np.any(points == 0.0, axis=1)
+    sets = {"outer": outer.astype(np.int8), "boundary": boundary.astype(np.int8)}
+    return TetMesh(points, _orient(points, cells), point_data=sets)
