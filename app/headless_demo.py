@@ -158,6 +158,11 @@ def stage_plan(ctx: dict[str, Any], progress: Any) -> str:
                        case_document="rehearsal_case"))
     proj = Project(name="demo", volumes={"ct": ctx["volume"]}, labelmaps={"segmentation": ctx["labelmap"]})
     plan = evaluate_plan(plan, proj, progress)
+    surfs = ctx.get("surfaces", {})
+    if "liver_tumor" in surfs:  # per-vertex distance to the vessels, for colouring the tumour surface
+        from planning.margins import surface_distance_map
+
+        surfs["liver_tumor"], _ = surface_distance_map(surfs["liver_tumor"], ctx["labelmap"], ["hepatic_vessels"])
     ctx["plan"] = plan
     t = plan.trajectories[0].metrics
     r = plan.resections[0].metrics

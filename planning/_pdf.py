@@ -134,6 +134,16 @@ def _images(images: dict[str, bytes], notes: list[str]) -> list[Any]:
         cap = ("3-D view from anterior (patient right on image left): segments, trajectories (tubes), "
                "cutting planes, landmarks (red).")
         out.append(KeepTogether([_img(images["3d"], BODY_W * 0.72), Paragraph(cap, SMALL)]))
+    eye = [k for k in ("probe", "path") if k in images]
+    if eye:
+        w = (BODY_W - 6 * mm) / 2
+        caps = {"probe": "Probe's eye: plane perpendicular to the trajectory at the target; circle = tool diameter.",
+                "path": "Along the path (entry left, target right; in-plane axis towards superior). Orange: "
+                        "critical structures; green: target."}
+        t = Table([[_img(images[k], w if k == "probe" else w * 1.0) for k in eye],
+                   [Paragraph(caps[k], SMALL) for k in eye]], colWidths=[w + 2 * mm] * len(eye), hAlign="LEFT")
+        t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 1)]))
+        out.append(KeepTogether([t]))
     if "fe" in images:
         out.append(KeepTogether([_img(images["fe"], BODY_W * 0.6),
                                  Paragraph("Rehearsal: displacement magnitude (mm) on the deformed mesh.", SMALL)]))
@@ -215,7 +225,7 @@ def _resections(plan: dict[str, Any]) -> list[Any]:
                      fmt(m.get("remnant_percent"), 1),
                      (fmt(margin, 1) + (" (transected)" if margin is not None and margin <= 0 else ""))
                      if r.get("tumour_segment") else "no tumour", vessels])
-    out.append(_table(rows, [1.3, 1, 0.9, 1, 1, 0.9, 1.2, 1.6]))
+    out = [KeepTogether([*out, _table(rows, [1.3, 1, 0.9, 1, 1, 0.9, 1.2, 1.6])])]
     for r in res:
         if (r.get("metrics") or {}).get("error"):
             out.append(Paragraph(f"{r['name']}: {r['metrics']['error']}", WARN))
@@ -241,7 +251,7 @@ def _margins(plan: dict[str, Any]) -> list[Any]:
                 rows.append([s["name"], s["target_segment"], r.get("segment"), fmt(r.get("min_distance_mm"), 1),
                              fmt(r.get("below_threshold")) + f" (threshold {s['threshold_mm']:g} mm)"
                              if r.get("below_threshold") is not None else NOT_COMPUTED])
-        out.append(_table(rows, [1.2, 1.2, 1.6, 1.2, 1.3]))
+        out = [KeepTogether([*out, _table(rows, [1.2, 1.2, 1.6, 1.2, 1.3])])]
         out.append(Spacer(1, 2 * mm))
     if ab:
         rows = [["Ablation", "Shape, radii (mm)", "Tumour covered %", "Margin (mm)", "Tumour+margin covered %",
@@ -264,7 +274,7 @@ def _landmarks(plan: dict[str, Any]) -> list[Any]:
     rows = [["Name", "Kind", "Value / position (LPS mm)"]]
     rows += [[x["name"], "landmark", _vec(x["position_lps"])] for x in lms]
     rows += [[m["name"], m["kind"], fmt(m["value"], 1, m["units"])] for m in ms]
-    return out + [_table(rows, [2, 1, 3])]
+    return [KeepTogether([*out, _table(rows, [2, 1, 3])])] if len(rows) < 25 else out + [_table(rows, [2, 1, 3])]
 
 
 def _biomech(data: dict[str, Any]) -> list[Any]:

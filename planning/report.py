@@ -99,6 +99,12 @@ def render_images(project: Any, plan: Plan, size: tuple[int, int] = (520, 520),
                                                         camera="anterior", opacity=opacity))
     else:
         notes.append("3-D image: no surfaces")
+    if vol is not None and plan.trajectories:
+        prog.update(0.8, "probe's eye")
+        try:
+            images.update(probes_eye_images(vol, lm, plan.trajectories[0], plan.critical_segments))
+        except Exception as exc:  # noqa: BLE001
+            notes.append(f"probe's-eye images not rendered ({type(exc).__name__}: {exc})")
     for reh in plan.rehearsals:
         key = f"{reh.name}_result"
         if key in project.meshes:
@@ -109,6 +115,59 @@ def render_images(project: Any, plan: Plan, size: tuple[int, int] = (520, 520),
             break
     prog.update(1.0, "images done")
     return images, notes
+
+
+def probes_eye_images(volume: Any, labelmap: Any, traj: Any, critical: list[str], size_mm: float = 80.0,
+                      pixel_mm: float = 0.4, pixels: int = 300) -> dict[str, bytes]:
+    """Two reslices of the image for a trajectory, as PNG bytes (pure numpy + PIL; no GL needed).
+
+    ``probe``: the plane perpendicular to the path at the target (a circle shows the tool
+    diameter); ``path``: the plane containing the path and (nearly) the cranio-caudal
+    direction, centred on the path (entry at the left, target at the right end of the line).
+    Critical segments are outlined in orange, the target segment in green.
+    """
+    from PIL import Image, ImageDraw
+
+    from planning.trajectories import along_path_frames, path_length_mm, probes_eye_frame, reslice
+    from rendering.windowing import apply_window, default_window
+
+    window = default_window(np.asarray(volume.array), volume.modality)
+    length = path_length_mm(traj)
+    frames = {"probe": (probes_eye_frame(traj), (size_mm, size_mm)),
+              "path": (along_path_frames(traj)[1], (max(size_mm, length + 30.0), size_mm))}
+    out: dict[str, bytes] = {}
+    for key, (frame, extent) in frames.items():
+        img = reslice(volume.array, volume.geometry, frame, extent, pixel_mm, order=1, fill=-1000.0)
+        grey = apply_window(img, window)
+        rgb = np.repeat(grey[..., None], 3, axis=2).astype(np.float32)
+        if labelmap is not None and labelmap.geometry.is_same_grid(volume.geometry):
+            for names, color in ((critical, (255, 140, 0)), ([traj.target_segment] if traj.target_segment else [],
+                                                             (60, 220, 60))):
+                for name in names:
+                    try:
+                        mask = labelmap.mask(name)
+                    except Exception:  # noqa: BLE001 - a missing segment is simply not drawn
+                        continue
+                    m = reslice(mask.astype(np.float32), labelmap.geometry, frame, extent, pixel_mm, order=0) > 0.5
+                    edge = m & ~(np.roll(m, 1, 0) & np.roll(m, -1, 0) & np.roll(m, 1, 1) & np.roll(m, -1, 1))
+                    rgb[edge] = color
+        # rows of the picture run along -v (so +v is up), columns along +u
+        pic = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8).transpose(1, 0, 2)[::-1])
+        scale = pixels / max(pic.size)
+        pic = pic.resize((int(pic.size[0] * scale), int(pic.size[1] * scale)), Image.Resampling.BILINEAR)
+        draw = ImageDraw.Draw(pic)
+        cx, cy = pic.size[0] / 2, pic.size[1] / 2
+        px_per_mm = scale / pixel_mm
+        if key == "probe":
+            r = traj.diameter_mm / 2 * px_per_mm + 1
+            draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=(255, 230, 0), width=2)
+        else:
+            half = length / 2 * px_per_mm
+            draw.line([(cx - half, cy), (cx + half, cy)], fill=(255, 230, 0), width=2)
+        buf = io.BytesIO()
+        pic.save(buf, format="PNG")
+        out[key] = buf.getvalue()
+    return out
 
 
 def _opacity(name: str, plan: Plan) -> float:
