@@ -293,3 +293,31 @@ def test_progress_reported_and_cancellable(tmp_path: Path) -> None:
     prog = CallbackProgress(lambda f, m: prog.token.cancel() if f > 0.3 else None)
     with pytest.raises(Cancelled):
         read_dicom(tmp_path, progress=prog)
+
+
+def test_legacy_converted_enhanced_ct_oblique_rescaled(tmp_path: Path) -> None:
+    """An oblique CT series with rescale, converted to Enhanced CT by highdicom, reads like the original."""
+    import warnings
+
+    import highdicom as hd
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    vol = ramp_volume((20, 18, 6))
+    rot = _rotation(5)
+    positions = np.array([10.0, 20.0, -30.0])[None] + np.arange(6)[:, None] * 2.5 * rot[:, 2][None]
+    paths = write_series(tmp_path / "single", vol, positions, iop=rot[:, :2].T.reshape(-1), slope=1.0,
+                         intercept=-1024.0, extra={"KVP": 120, "SeriesNumber": 3, "AcquisitionNumber": 1})
+    datasets = [pydicom.dcmread(p) for p in paths]
+    for ds in datasets:
+        ds.PatientName = "Doe^Jane"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        enhanced = hd.legacy.LegacyConvertedEnhancedCTImage(
+            datasets, series_instance_uid=generate_uid(), series_number=4, sop_instance_uid=generate_uid(),
+            instance_number=1)
+    enhanced.save_as(tmp_path / "enh.dcm")
+    single, multi = read_dicom(tmp_path / "single"), read_dicom(tmp_path / "enh.dcm")
+    np.testing.assert_array_equal(multi.array, vol)
+    np.testing.assert_array_equal(single.array, vol)
+    assert multi.geometry.is_same_grid(single.geometry, tol_mm=1e-9) and multi.units == "HU"

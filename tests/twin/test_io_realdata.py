@@ -132,3 +132,26 @@ def test_quarter_nhdr_read_by_our_nrrd_reader() -> None:
     np.testing.assert_array_equal(vol.array, slices.transpose(2, 1, 0))
     assert vol.array.max() == 3926
     assert any("3D-left-handed" in w for w in vol.metadata["warnings"])
+
+
+def test_legacy_converted_enhanced_mr_from_real_series(tmp_path: Path) -> None:
+    """highdicom converts the real MR series to one enhanced multi-frame file: same volume."""
+    import warnings
+
+    import highdicom as hd
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    folder = _need("vtk_classic/DICOM_Stack")
+    datasets = [pydicom.dcmread(f) for f in sorted(folder.glob("*.dcm"))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        enhanced = hd.legacy.LegacyConvertedEnhancedMRImage(
+            datasets, series_instance_uid=generate_uid(), series_number=99, sop_instance_uid=generate_uid(),
+            instance_number=1)
+    enhanced.save_as(tmp_path / "enhanced.dcm")
+    single = read_image(folder)
+    multi = read_image(tmp_path / "enhanced.dcm")
+    assert multi.metadata["SOPClassUID"] == "1.2.840.10008.5.1.4.1.1.4.4"  # Legacy Converted Enhanced MR
+    np.testing.assert_array_equal(multi.array, single.array)
+    assert multi.geometry.is_same_grid(single.geometry, tol_mm=1e-9)
