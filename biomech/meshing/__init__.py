@@ -273,7 +273,14 @@ def tetmesh_from_surface(
     prog.raise_if_cancelled()
     fields = fields_from_labels(mask.astype(np.uint8), geom, [1], pad_mm=2 * h, smooth_sigma_vox=1.0)
     fields = RegionFields(fields.fields, np.array([0, int(region)]), fields.geometry)
-    target = abs(surface.volume_mm3()) if surface.is_watertight() else float(mask.sum()) * spacing**3
+    mask_volume = float(mask.sum()) * spacing**3
+    if mask_volume < 0.5 * abs(surface.volume_mm3()):
+        raise InputError(
+            f"surface {surface.name!r} is open: holes wider than {close_holes_mm or h:.1f} mm let the outside in "
+            f"(enclosed {mask_volume / 1e3:.1f} mL of ~{abs(surface.volume_mm3()) / 1e3:.1f} mL); "
+            "raise close_holes_mm, repair the surface, or try method='ftetwild'"
+        )
+    target = abs(surface.volume_mm3()) if surface.is_watertight() else mask_volume
     return mesh_fields(
         fields, h, {int(region): target}, SubProgress(prog, 0.2, 1.0), region_names=names,
         max_cell_volume_mm3=max_cell_volume_mm3,

@@ -280,3 +280,16 @@ def test_flipped_surface_and_determinism() -> None:
     assert abs(b.volume_mm3() / surf.volume_mm3() - 1) < 0.005
     c = tetmesh_from_surface(surf, target_edge_mm=2.5)
     assert np.array_equal(a.cells, c.cells) and np.array_equal(a.points_lps, c.points_lps)  # deterministic
+
+
+def test_big_hole_is_reported_or_closed() -> None:
+    surf = _sphere_surface(12.0, res=40)
+    pts = np.asarray(surf.points_lps)
+    tri = np.asarray(surf.triangles)
+    keep = pts[tri].mean(axis=1)[:, 2] < 9.0  # cut a cap of ~16 mm diameter off the top
+    holed = SurfaceModel(pts, tri[keep], name="holed")
+    with pytest.raises(InputError, match="holes wider"):
+        tetmesh_from_surface(holed, target_edge_mm=2.0)
+    m = tetmesh_from_surface(holed, target_edge_mm=2.0, close_holes_mm=20.0)
+    cap = np.pi * (12 - 9) ** 2 * (3 * 12 - (12 - 9)) / 3  # spherical cap above z = 9
+    assert 0.9 < m.volume_mm3() / (4 / 3 * np.pi * 12**3 - cap) < 1.1
