@@ -73,7 +73,7 @@ def stage_segment(ctx: dict[str, Any], progress: Any) -> str:
     tumour = region_grow(vol, [lms["tumor_center"]], 0, 55, max_distance_mm=25.0, bridge_radius_mm=2.0)
     tumour = morph.fill_holes(morph.closing(tumour, geom, 2.0)) & liver
     progress.update(0.8, "hepatic vessels (threshold in the liver)")
-    vessels = morph.remove_small_islands(liver & (np.asarray(vol.array) >= 115) & ~tumour, geom, 50.0)
+    vessels = morph.remove_small_islands(liver & (np.asarray(vol.array) >= 105) & ~tumour, geom, 50.0)
     masks.update(liver=liver & ~tumour & ~vessels, liver_tumor=tumour, hepatic_vessels=vessels)
     order = ["body", "lungs", "bone", "liver", "hepatic_vessels", "liver_tumor"]  # later ones win
     labels = np.zeros(geom.shape, np.uint8)

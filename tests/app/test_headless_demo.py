@@ -51,3 +51,27 @@ def test_headless_demo_writes_project_and_report(tmp_path, capsys):
     assert "Research use only" in text
     assert proj.documents["verification"]["passed"] is True
     assert "6 of 6 verification cases passed" in text
+
+
+def test_failing_stage_gives_one_clear_line(tmp_path, capsys, monkeypatch):
+    from app import headless_demo
+
+    def ok(ctx, progress):
+        progress.update(0.5, "half")
+        return "fine"
+
+    def boom(ctx, progress):
+        raise ValueError("no liver seed inside the image")
+
+    funcs = {name: ok for name in headless_demo.STAGES}
+    funcs["segment"] = boom
+    monkeypatch.setattr(headless_demo, "_FUNCS", funcs)
+    assert main(["demo", "--headless", "--out", str(tmp_path / "d")]) == 1
+    err = capsys.readouterr().err
+    assert "vht demo: stage 2 (segment) failed: ValueError: no liver seed inside the image" in err
+    assert "Traceback" not in err and "[3/9]" not in err
+
+
+def test_headless_needs_out(capsys):
+    assert main(["demo", "--headless"]) == 2
+    assert "--out" in capsys.readouterr().err
