@@ -97,3 +97,27 @@ def test_tumour_margin_and_vessels():
     mb = evaluate_resection(bad, lm)
     assert mb["tumour_margin_mm"] < -3.5
     assert 40 < mb["tumour_resected_percent"] < 60
+
+
+def test_oblique_grid_plane_through_centre_halves_the_box():
+    from twin.geometry import ImageGeometry
+    from twin.labelmap import LabelMap
+
+    rng = np.random.default_rng(3)
+    rot, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    if np.linalg.det(rot) < 0:
+        rot[:, 0] *= -1
+    geom = ImageGeometry((14, 11, 9), (0.9, 1.3, 2.0), (10.0, -5.0, 3.0), rot)
+    lm = LabelMap.from_array(np.ones(geom.shape, np.uint8), geom, names={1: "organ"})
+    centre = geom.index_to_lps(((np.asarray(geom.shape) - 1) / 2.0)[None])[0]
+    for _ in range(3):
+        n = rng.normal(size=3)
+        m = evaluate_resection(Resection(name="r", organ_segment="organ", planes=(CutPlane(centre, n),)), lm)
+        # any plane through the centre of a centrally symmetric body halves it
+        assert m["resected_volume_mm3"] == pytest.approx(m["organ_volume_mm3"] / 2, rel=1e-10)
+    # a plane parallel to the grid's first axis faces, 3.3 voxels in: exact slab volume
+    a0 = rot[:, 0]
+    corner = geom.index_to_lps(np.array([[-0.5, -0.5, -0.5]]))[0]
+    m = evaluate_resection(Resection(name="s", organ_segment="organ",
+                                     planes=(CutPlane(corner + 3.3 * 0.9 * a0, -a0),)), lm)
+    assert m["resected_volume_mm3"] == pytest.approx(3.3 * 0.9 * 11 * 1.3 * 9 * 2.0, rel=1e-10)
