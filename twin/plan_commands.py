@@ -66,7 +66,11 @@ class RemovePlanObject(_PlanEdit):
 
 
 class ModifyPlanObject(_PlanEdit):
-    """Replace the plan object with the same id as ``obj`` (e.g. moved entry point, new metrics)."""
+    """Replace the plan object with the same id as ``obj`` (e.g. moved entry point, new metrics).
+
+    Pushed with ``merge=True``, consecutive edits of the same object (a drag of an
+    entry point) fold into one undo step.
+    """
 
     def __init__(self, project: Any, obj: PlanObject, text: str | None = None) -> None:
         super().__init__(project, text or f"Edit {obj.name or obj.id}")
@@ -74,6 +78,13 @@ class ModifyPlanObject(_PlanEdit):
 
     def _apply(self, plan: Plan) -> None:
         plan.replace(self.obj)
+
+    def merge_with(self, other: Command) -> bool:  # noqa: D102
+        if isinstance(other, ModifyPlanObject) and other.obj.id == self.obj.id and other._after is not None:
+            self.obj = other.obj
+            self._after = other._after
+            return True
+        return False
 
 
 class SetCriticalSegments(_PlanEdit):

@@ -116,3 +116,18 @@ def test_plan_saved_with_project(tmp_path):
     proj.save(tmp_path / "case")
     back = Project.load(tmp_path / "case")
     assert Plan.from_project(back).to_dict() == proj.plan
+
+
+def test_dragging_merges_into_one_undo_step():
+    proj = Project()
+    t = Trajectory(name="t", target_lps=(0, 0, 50))
+    proj.undo_stack.push(AddPlanObject(proj, t))
+    for y in range(1, 6):
+        moved = Trajectory(**{**t.to_dict(), "entry_lps": (0, float(y), 0)})
+        proj.undo_stack.push(ModifyPlanObject(proj, moved), merge=True)
+    assert len(proj.undo_stack) == 2
+    assert Plan.from_project(proj).get(t.id).entry_lps == (0.0, 5.0, 0.0)
+    proj.undo_stack.undo()
+    assert Plan.from_project(proj).get(t.id).entry_lps == (0.0, 0.0, 0.0)
+    proj.undo_stack.redo()
+    assert Plan.from_project(proj).get(t.id).entry_lps == (0.0, 5.0, 0.0)
