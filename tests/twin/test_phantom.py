@@ -237,6 +237,15 @@ def test_needle_path_reaches_tumour_clear_of_critical_structures(phantom) -> Non
     deep = t < length - 4.0
     assert (labels_on_path[deep] == LABEL["body"]).sum() * 0.5 <= 4.0
     assert set(labels_on_path[deep].tolist()) <= {LABEL[n] for n in ("liver", "muscle", "subcutaneous_fat", "body")}
+    # exact geometry (no voxels): the straight needle stays >= 10 mm from the rib and vessel tube surfaces
+    from twin.phantom import _trees
+    from twin.phantom._anatomy import CENTRE_LPS
+    from twin.phantom._shapes import tubes_distance
+
+    line_local = target + np.arange(0.0, length, 0.25)[:, None] * d - np.asarray(CENTRE_LPS)
+    portal, hepatic = _trees.hepatic_vessel_tubes()
+    assert tubes_distance(line_local, _trees.rib_tubes()).min() >= 10.0
+    assert tubes_distance(line_local, portal + hepatic).min() >= 10.0
     # and it crosses at least 1 cm of liver parenchyma before the tumour (tamponade of the tract)
     assert (labels_on_path == LABEL["liver"]).sum() * 0.5 >= 10.0
 
