@@ -72,3 +72,23 @@ def test_retraction_runs_and_stores_summary():
     # the reaction on the retractor balances axial stress times the cross-section
     assert r["retraction_force_n"] == pytest.approx(e * 0.01 * 144, rel=0.2)
     assert r["mesh_quality"]["n_inverted"] == 0
+
+
+def test_indentation_pushes_the_surface():
+    pytest.importorskip("biomech.solver")
+    m = bar_mesh()
+    reh = Rehearsal(name="finger", kind="indentation", organ_segment="liver", point_lps=(0, 0, 40), radius_mm=20.0,
+                    displacement_lps=(0, 0, -1.0), fixed_distance_mm=39.9)
+    case, mesh = build_rehearsal_case(reh, m, material_model="linear-elastic")
+    sphere = case["contacts"][0]["indenter"]["sphere"]
+    np.testing.assert_allclose(sphere["center"], (0, 0, 60))  # touching the top face from outside
+    done, _, result_mesh = run_rehearsal(reh, m, material_model="linear-elastic", steps=2)
+    r = done.result
+    assert r["converged"] is True, r["status"]
+    p = result_mesh.points_lps
+    central = np.flatnonzero(np.isclose(p[:, 2], 40) & (np.abs(p[:, 0]) < 3) & (np.abs(p[:, 1]) < 3))
+    assert len(central) == 4
+    # nodes 2.83 mm off the axis sit 20 - sqrt(400 - 8) = 0.20 mm above the sphere's lowest point
+    uz = result_mesh.point_data["displacement"][central, 2]
+    np.testing.assert_allclose(uz, -(1.0 - (20 - np.sqrt(392))), atol=0.05)
+    assert r["retraction_force_n"] > 0
