@@ -90,6 +90,10 @@ def stage_solve(n: int, method: str) -> dict:
         s.free_memory(everything=True)
         info = "raw"
     else:
+        from biomech.linsolve import available
+
+        if not available(method):
+            raise SystemExit(f"{method} backend not installed")
         nn = rigid_body_modes(pts)[free] if method == "amg" else None
         x, inf = solve_spd(Kff, b, method, nn)
         info = f"{inf.method} it={inf.iterations}"
@@ -134,7 +138,8 @@ def _run(stage: str, *args: object) -> dict:
     out = subprocess.run([sys.executable, __file__, "--stage", stage, *map(str, args)], capture_output=True,
                          text=True, check=False, cwd=ROOT)
     if out.returncode != 0:
-        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed"}
+        msg = (out.stderr.strip() or out.stdout.strip() or "failed").splitlines()[-1]
+        return {"error": msg}
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

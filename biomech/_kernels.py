@@ -2,6 +2,7 @@
 
 Each kernel scatters element blocks straight into the block-sparse data array through the
 precomputed ``block_map`` (no element-matrix temporaries). Compiled on first use and cached on disk.
+Node coordinates are LPS mm; DOFs are node-major (x, y, z).
 """
 
 from __future__ import annotations
