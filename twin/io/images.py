@@ -311,12 +311,12 @@ def write_labelmap(labelmap: LabelMap, path: str | Path) -> Path:
     """Write a label map: one integer image (layers flattened) + ``<name>.segments.json``.
 
     ``.seg.nrrd`` paths are written in 3D Slicer's segmentation format
-    (:mod:`segmentation.io_slicer`). Multi-layer maps whose layers overlap
-    need ``.seg.nrrd``.
+    (:mod:`twin.io.seg_nrrd`, layers and overlaps kept). Multi-layer maps whose
+    layers overlap need ``.seg.nrrd``.
     """
     p = Path(path)
     if image_format(p) == ".seg.nrrd":
-        from segmentation.slicer_io import write_seg_nrrd  # type: ignore[import-not-found]
+        from twin.io.seg_nrrd import write_seg_nrrd
 
         return write_seg_nrrd(labelmap, p)
     flat = labelmap.to_single_layer()
@@ -342,9 +342,11 @@ def read_labelmap(
     """
     p = Path(path)
     if image_format(p) == ".seg.nrrd":
-        from segmentation.slicer_io import read_seg_nrrd  # type: ignore[import-not-found]
+        from twin.io.seg_nrrd import read_seg_nrrd
 
-        return read_seg_nrrd(p)  # type: ignore[no-any-return]
+        if not p.is_file():
+            raise InputError("no such file", p)
+        return read_seg_nrrd(p)
     vol = read_image(p, progress=progress)
     arr = vol.array
     if arr.dtype.kind == "f":

@@ -68,11 +68,12 @@ class NrrdHeader:
     origin: NDArray[np.float64]
     direction: NDArray[np.float64]
     warnings: list[str] = field(default_factory=list)
+    n_list: int = 1  # components of a leading "list" axis (layers of a Slicer .seg.nrrd)
 
     @property
     def n_bytes(self) -> int:
         """Voxel bytes of the whole image."""
-        return int(np.prod(self.sizes, dtype=np.float64)) * self.dtype.itemsize
+        return int(np.prod(self.sizes, dtype=np.float64)) * self.n_list * self.dtype.itemsize
 
 
 def _vector(text: str, path: Path) -> NDArray[np.float64] | None:
@@ -88,8 +89,10 @@ def _vector(text: str, path: Path) -> NDArray[np.float64] | None:
         raise InputError(f"malformed NRRD vector {text!r}", path) from None
 
 
-def read_header(path: str | Path) -> NrrdHeader:
+def read_header(path: str | Path, allow_list: bool = False) -> NrrdHeader:
     """Parse a NRRD header (without touching voxel data).
+
+    ``allow_list`` accepts a 4-D file whose first axis is a ``list`` (Slicer segmentation layers).
 
     Raises
     ------
@@ -155,14 +158,19 @@ def read_header(path: str | Path) -> NrrdHeader:
     # squeeze size-1 non-spatial axes (e.g. a 4-D file with one time point)
     if len(kinds) != dim:
         raise InputError(f"NRRD kinds {kinds} do not match dimension {dim}", p)
-    spatial = [i for i in range(dim) if kinds[i].lower() in ("domain", "space") or sizes[i] > 1]
+    n_list = 1
+    if allow_list and dim == 4 and kinds[0].lower() in ("list", "vector", "point", "covariant-vector"):
+        n_list = sizes[0]
+        spatial = [1, 2, 3]
+    else:
+        spatial = [i for i in range(dim) if kinds[i].lower() in ("domain", "space") or sizes[i] > 1]
     if len(spatial) != 3 or any(kinds[i].lower() not in ("domain", "space") for i in spatial):
         raise NrrdUnsupported(f"{dim}-D data with kinds {kinds}")
     data_files = _data_files(fields, list_files, p)
     warnings: list[str] = []
     spacing, origin, direction = _geometry(fields, spatial, dim, p, warnings)
-    return NrrdHeader(p, fields, keyvalues, [sizes[i] for i in spatial] if dim != 3 else sizes, dtype, encoding,
-                      data_files, offset, spacing, origin, direction, warnings)
+    return NrrdHeader(p, fields, keyvalues, [sizes[i] for i in spatial], dtype, encoding,
+                      data_files, offset, spacing, origin, direction, warnings, n_list)
 
 
 def _data_files(fields: dict[str, str], list_files: list[str], p: Path) -> list[Path]:
@@ -231,8 +239,10 @@ def _geometry(fields: dict[str, str], spatial: list[int], dim: int, p: Path,
     return spacing, origin, direction
 
 
-def read_nrrd(path: str | Path, max_bytes: int) -> tuple[NDArray[Any], NrrdHeader]:
+def read_nrrd(path: str | Path, max_bytes: int, allow_list: bool = False) -> tuple[NDArray[Any], NrrdHeader]:
     """Read voxels ``[i, j, k]`` and the header; sizes/lengths checked before allocating.
+
+    With ``allow_list`` the array is ``[c, i, j, k]`` (``c`` the leading list axis, 1 for 3-D files).
 
     Raises
     ------
@@ -241,7 +251,7 @@ def read_nrrd(path: str | Path, max_bytes: int) -> tuple[NDArray[Any], NrrdHeade
     NrrdUnsupported
         Features for the SimpleITK fallback.
     """
-    hdr = read_header(path)
+    hdr = read_header(path, allow_list)
     p = hdr.path
     if hdr.n_bytes > max_bytes:
         raise InputError(f"header claims {hdr.sizes} voxels ({hdr.n_bytes / 2**30:.1f} GiB), more than the "
@@ -252,7 +262,7 @@ def read_nrrd(path: str | Path, max_bytes: int) -> tuple[NDArray[Any], NrrdHeade
     for f in sources:
         if not f.is_file():
             raise InputError(f"NRRD data file {f.name} is missing", p)
-    n_vox = int(np.prod(hdr.sizes))
+    n_vox = int(np.prod(hdr.sizes)) * hdr.n_list
     if n_vox % len(sources):
         raise InputError(f"{n_vox} voxels cannot be split over {len(sources)} data files", p)
     per_file = n_vox // len(sources)
@@ -263,6 +273,8 @@ def read_nrrd(path: str | Path, max_bytes: int) -> tuple[NDArray[Any], NrrdHeade
         _read_chunk(f, chunk, hdr, start, line_skip, byte_skip, p)
     if hdr.dtype.kind == "f" and not np.all(np.isfinite(flat)):
         raise InputError("image contains NaN or infinite voxel values", p)
+    if allow_list:
+        return flat.reshape([*hdr.sizes[::-1], hdr.n_list]).transpose(3, 2, 1, 0), hdr
     array = flat.reshape(hdr.sizes[::-1]).transpose(2, 1, 0)
     return array, hdr
 
