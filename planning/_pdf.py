@@ -145,7 +145,7 @@ def _images(images: dict[str, bytes], notes: list[str]) -> list[Any]:
         t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 1)]))
         out.append(KeepTogether([t]))
     if "fe" in images:
-        out.append(KeepTogether([_img(images["fe"], BODY_W * 0.6),
+        out.append(KeepTogether([_img(images["fe"], BODY_W * 0.5),
                                  Paragraph("Rehearsal: displacement magnitude (mm) on the deformed mesh.", SMALL)]))
     if not images:
         out.append(_not_computed("Images"))
@@ -203,7 +203,10 @@ def _trajectories(plan: dict[str, Any]) -> list[Any]:
         if len(rows) > 1:
             block.append(Spacer(1, 2 * mm))
             block.append(_table(rows, [2, 1.2, 1.1, 0.8, 1.6, 1.2]))
-        out.append(KeepTogether(block))
+        if len(out) == 1:  # keep the section heading with the first trajectory
+            out = [KeepTogether([out[0], *block])]
+        else:
+            out.append(KeepTogether(block))
         out.append(Spacer(1, 3 * mm))
     return out
 
@@ -376,5 +379,5 @@ def build_story(data: dict[str, Any], images: dict[str, bytes], notes: list[str]
     story += _margins(plan)
     story += _landmarks(plan)
     story += _biomech(data)
-    story += [Paragraph("Limitations", H2), Paragraph(data.get("limitations", ""), BODY)]
+    story += [KeepTogether([Paragraph("Limitations", H2), Paragraph(data.get("limitations", ""), BODY)])]
     return story
