@@ -188,6 +188,59 @@ def patch_test(order: int = 1, quick: bool = False, mutate: Mutator | None = Non
     return _guard(name, quantity, 0.0, tol, body)
 
 
+PATCH_STRESS_MPA = np.array([[1.0, 0.3, -0.2], [0.3, -0.5, 0.1], [-0.2, 0.1, 0.8]])
+
+
+def traction_patch_test(order: int = 1, quick: bool = False, mutate: Mutator | None = None) -> CaseResult:
+    """Force (Neumann) patch test: a constant stress state from uniform tractions on all six faces.
+
+    Each face of a 10 x 8 x 6 box (irregular interior) carries the total force ``sigma . n * area`` as a
+    ``force`` load (checks the consistent area distribution, also on 6-node faces); rigid motion is
+    removed by 6 point supports (which must carry no load). Every cell must have ``sigma`` and every node
+    ``u = (eps + W) x`` (the rotation W fixed by the supports) to 1e-8 relative.
+    """
+    element = "tet4" if order == 1 else "tet10"
+    name = f"traction patch {element}"
+    quantity = "max rel. error u, stress"
+    e, nu = 1000.0, 0.3
+    lx, ly, lz = 10.0, 8.0, 6.0
+    tol = 1e-8
+
+    def body() -> CaseResult:
+        div = (3, 3, 3) if quick else (4, 4, 3)
+        mesh = box_mesh((lx, ly, lz), div, order=order, jitter=0.3, seed=11)
+        sig = PATCH_STRESS_MPA
+        loads = []
+        for axis, (lo, hi), area in ((0, ("xmin", "xmax"), ly * lz), (1, ("ymin", "ymax"), lx * lz),
+                                     (2, ("zmin", "zmax"), lx * ly)):
+            for sign, set_name in ((-1.0, lo), (1.0, hi)):
+                traction = sign * sig[:, axis]
+                loads.append({"name": set_name, "kind": "force", "value": [float(v) for v in traction * area],
+                              "select": _node_set(set_name)})
+
+        def point(p: tuple[float, float, float]) -> dict[str, Any]:
+            return {"sphere": {"center": list(p), "radius": 1e-6}, "tolerance": 0.0}
+
+        bcs = [_fixed("pin", point((0.0, 0.0, 0.0))),
+               _fixed("roll_x", point((lx, 0.0, 0.0)), ("y", "z")),
+               _fixed("roll_y", point((0.0, ly, 0.0)), ("z",))]
+        s = _solve(_case(element, [_material("linear-elastic", e, nu)], bcs, loads), mesh, mutate)
+        mu, lam = analytic.lame_parameters(e, nu)
+        eps = (sig - lam / (3 * lam + 2 * mu) * np.trace(sig) * np.eye(3)) / (2 * mu)
+        wx, wy, wz = -eps[2, 1], eps[2, 0], -eps[1, 0]  # infinitesimal rotation fixed by the supports
+        grad = eps + np.array([[0.0, -wz, wy], [wz, 0.0, -wx], [-wy, wx, 0.0]])
+        u_ex = analytic.affine_displacement(s.mesh.points_lps, grad)
+        err_u = float(np.abs(s.displacement - u_ex).max() / np.abs(u_ex).max())
+        err_s = float(np.abs(s.stress() - sig[None]).max() / np.abs(sig).max())
+        support = max(float(np.abs(s.reaction(n)).max()) for n in ("pin", "roll_x", "roll_y"))
+        err = max(err_u, err_s)
+        return _result(name, quantity, 0.0, err, tol,
+                       {"displacement_error": err_u, "stress_error": err_s, "max_support_reaction_n": support,
+                        "nodes": s.mesh.n_points, "seconds": s.seconds}, error=err)
+
+    return _guard(name, quantity, 0.0, tol, body)
+
+
 # --------------------------------------------------------------------------- cantilever
 def cantilever(quick: bool = False, mutate: Mutator | None = None) -> CaseResult:
     """Tet10 cantilever (L 100, 10 x 10 section, E 200 GPa, nu 0.3), end force on the free face.

@@ -16,6 +16,8 @@ def case_functions(quick: bool = False) -> list[tuple[str, Callable[[], CaseResu
     return [
         ("patch test tet4", partial(cases.patch_test, 1, quick)),
         ("patch test tet10", partial(cases.patch_test, 2, quick)),
+        ("traction patch tet4", partial(cases.traction_patch_test, 1, quick)),
+        ("traction patch tet10", partial(cases.traction_patch_test, 2, quick)),
         ("cantilever", partial(cases.cantilever, quick)),
         ("Lame sphere", partial(cases.lame_sphere, quick)),
         ("Lame cylinder", partial(cases.lame_cylinder, quick)),

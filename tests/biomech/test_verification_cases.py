@@ -28,6 +28,12 @@ def _assert_pass(res: cases.CaseResult) -> None:
                        f"(tolerance {res.tolerance}); {res.details}"
 
 
+def _halve_pressure(case: dict[str, Any]) -> None:
+    for load in case["loads"]:
+        if load["kind"] == "pressure":
+            load["value"] = 0.5 * load["value"]
+
+
 @pytest.mark.parametrize("order", [1, 2])
 def test_patch_test(order: int) -> None:
     res = cases.patch_test(order, quick=True)
@@ -42,6 +48,22 @@ def test_patch_test_fails_with_wrong_material() -> None:
     assert res.details["displacement_error"] < 1e-8  # Dirichlet patch: displacements still exact
 
 
+@pytest.mark.parametrize("order", [1, 2])
+def test_traction_patch_test(order: int) -> None:
+    res = cases.traction_patch_test(order, quick=True)
+    _assert_pass(res)
+    assert res.details["max_support_reaction_n"] < 1e-9
+
+
+def test_traction_patch_test_detects_unbalanced_face_load() -> None:
+    def heavier_face(case: dict[str, Any]) -> None:
+        load = next(ld for ld in case["loads"] if ld["name"] == "xmax")
+        load["value"] = [1.01 * v for v in load["value"]]
+
+    res = cases.traction_patch_test(2, quick=True, mutate=heavier_face)
+    assert not res.passed
+
+
 def test_cantilever_timoshenko() -> None:
     res = cases.cantilever(quick=True)
     _assert_pass(res)
@@ -54,10 +76,11 @@ def test_lame_cylinder() -> None:
     assert not cases.lame_cylinder(quick=True, mutate=_scale_material("poisson_ratio", 0.9)).passed
 
 
-def _halve_pressure(case: dict[str, Any]) -> None:
-    for load in case["loads"]:
-        if load["kind"] == "pressure":
-            load["value"] = 0.5 * load["value"]
+def test_lame_sphere() -> None:
+    res = cases.lame_sphere(quick=True)
+    _assert_pass(res)
+    assert res.details["l2_relative_error"] < 0.01
+    assert not cases.lame_sphere(quick=True, mutate=_halve_pressure).passed
 
 
 @pytest.mark.parametrize("order", [1, 2])
