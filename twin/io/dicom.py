@@ -21,7 +21,6 @@ DICOM's patient coordinate system is LPS, so no axis flips are involved: voxel
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,20 +32,20 @@ from numpy.typing import NDArray
 from twin.errors import InputError
 from twin.geometry import ImageGeometry
 from twin.io.dicom_geometry import plan_stack, regularise_stack
+from twin.io.dicom_headers import (
+    Frame,
+    dicom_metadata,
+    first_item,
+    frames_of,
+    group_attr,
+    number_or,
+    units_of,
+)
 from twin.io.dicom_pixels import decode_file, stored_dtype
 from twin.progress import Progress, SubProgress, ensure_progress
 from twin.volume import Volume
 
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
-_BINARY_VRS = {"OB", "OW", "OF", "OD", "OL", "OV", "UN", "SQ"}
-_PER_FRAME_KEYWORDS = {
-    "SOPInstanceUID", "MediaStorageSOPInstanceUID", "ImagePositionPatient", "SliceLocation", "InstanceNumber",
-    "ImageIndex", "WindowCenter", "WindowWidth", "LargestImagePixelValue", "SmallestImagePixelValue",
-    "AcquisitionNumber", "ContentTime", "InstanceCreationTime", "AcquisitionTime", "TriggerTime",
-    "RescaleSlope", "RescaleIntercept", "PixelData", "FloatPixelData", "DoubleFloatPixelData",
-}
-
-
 @dataclass(frozen=True)
 class SeriesInfo:
     """One image series found in a DICOM folder.
@@ -91,27 +90,10 @@ class SeriesInfo:
 
 
 @dataclass
-class _Frame:
-    """One 2-D plane: which file/frame, where, and how to rescale it."""
-
-    file: int
-    index: int
-    rows: int
-    cols: int
-    iop: tuple[float, ...] | None
-    ipp: tuple[float, float, float] | None
-    pixel_spacing: tuple[float, float] | None  # (along i, along j) mm
-    slope: float
-    intercept: float
-    volume_key: tuple[float, ...]
-    instance: int
-
-
-@dataclass
 class _Image:
     path: Path
     ds: Any  # pydicom Dataset, header only
-    frames: list[_Frame]
+    frames: list[Frame]
     problem: str | None = None  # e.g. truncated: refused only if this series is read
 
 
@@ -193,98 +175,19 @@ def _candidate_files(path: Path) -> tuple[list[Path], Path | None]:
     return siblings, path
 
 
-# ------------------------------------------------------------------ header parsing
-def _float_list(value: Any) -> list[float] | None:
-    if value is None:
-        return None
-    try:
-        out = [float(v) for v in (value if hasattr(value, "__iter__") and not isinstance(value, str) else [value])]
-    except (TypeError, ValueError):
-        return None
-    return out if all(math.isfinite(v) for v in out) else None
-
-
-def _first_item(ds: Any, keyword: str) -> Any:
-    seq = ds.get(keyword) if ds is not None else None
-    return seq[0] if seq else None
-
-
-def _group_attr(per_frame: Any, shared: Any, seq: str, attr: str) -> Any:
-    for group in (per_frame, shared):
-        item = _first_item(group, seq)
-        if item is not None and attr in item:
-            return item.get(attr)
-    return None
-
-
-def _number(value: Any, default: float) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return default
-    return v if math.isfinite(v) else default
-
-
-def _frames_of(ds: Any, file_index: int) -> list[_Frame]:
-    rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
-    n_frames = int(_number(ds.get("NumberOfFrames", 1), 1) or 1)
-    instance = int(_number(ds.get("InstanceNumber", 0), 0))
-    slope = _number(ds.get("RescaleSlope", 1.0), 1.0) or 1.0
-    intercept = _number(ds.get("RescaleIntercept", 0.0), 0.0)
-    if "DoseGridScaling" in ds:
-        slope = _number(ds.get("DoseGridScaling"), 1.0) or 1.0
-    iop = _float_list(ds.get("ImageOrientationPatient"))
-    ipp = _float_list(ds.get("ImagePositionPatient"))
-    ps = _float_list(ds.get("PixelSpacing")) or _float_list(ds.get("ImagerPixelSpacing"))
-    key_base = (
-        _number(ds.get("TemporalPositionIdentifier", 0), 0),
-        _number(ds.get("AcquisitionNumber", 0), 0),
-        _number(ds.get("EchoNumbers", 0), 0) if not hasattr(ds.get("EchoNumbers"), "__len__") else 0.0,
-        _number(ds.get("TriggerTime", 0), 0),
-    )
-    per_frame_seq = ds.get("PerFrameFunctionalGroupsSequence")
-    shared = _first_item(ds, "SharedFunctionalGroupsSequence")
-    frames: list[_Frame] = []
-    if per_frame_seq is not None:  # enhanced multi-frame
-        for f in range(n_frames):
-            pf = per_frame_seq[f] if f < len(per_frame_seq) else None
-            f_iop = _float_list(_group_attr(pf, shared, "PlaneOrientationSequence", "ImageOrientationPatient"))
-            f_ipp = _float_list(_group_attr(pf, shared, "PlanePositionSequence", "ImagePositionPatient"))
-            f_ps = _float_list(_group_attr(pf, shared, "PixelMeasuresSequence", "PixelSpacing"))
-            f_slope = _number(_group_attr(pf, shared, "PixelValueTransformationSequence", "RescaleSlope"), slope)
-            f_icpt = _number(_group_attr(pf, shared, "PixelValueTransformationSequence", "RescaleIntercept"), intercept)
-            content = _first_item(pf, "FrameContentSequence")
-            key = (
-                _number(content.get("TemporalPositionIndex", 0), 0) if content is not None else 0.0,
-                _number(content.get("StackID", 0), 0) if content is not None else 0.0,
-            ) + key_base
-            frames.append(_Frame(file_index, f, rows, cols, tuple(f_iop) if f_iop else None,
-                                 tuple(f_ipp[:3]) if f_ipp and len(f_ipp) >= 3 else None,  # type: ignore[arg-type]
-                                 (f_ps[1], f_ps[0]) if f_ps and len(f_ps) >= 2 else None,
-                                 f_slope or 1.0, f_icpt, key, instance))
-        return frames
-    ps_ij = (ps[1], ps[0]) if ps and len(ps) >= 2 else None
-    ipp3 = tuple(ipp[:3]) if ipp and len(ipp) >= 3 else None
-    if n_frames == 1 or ipp3 is None or not iop or len(iop) != 6:
-        return [_Frame(file_index, f, rows, cols, tuple(iop) if iop else None, ipp3 if n_frames == 1 else None,  # type: ignore[arg-type]
-                       ps_ij, slope, intercept, key_base, instance) for f in range(n_frames)]
-    # legacy multi-frame (NM, RT dose, some MR): positions along the normal
-    normal = np.cross(np.asarray(iop[:3]), np.asarray(iop[3:]))
-    offsets = _float_list(ds.get("GridFrameOffsetVector"))
-    if offsets and len(offsets) == n_frames:
-        rel = np.asarray(offsets) - (offsets[0] if offsets[0] != 0 else 0.0)
-    else:
-        step = _number(ds.get("SpacingBetweenSlices"), 0.0) or _number(ds.get("SliceThickness"), 0.0) or 1.0
-        rel = np.arange(n_frames) * step
-    return [_Frame(file_index, f, rows, cols, tuple(iop), tuple((np.asarray(ipp3) + rel[f] * normal).tolist()),  # type: ignore[arg-type]
-                   ps_ij, slope, intercept, key_base, instance) for f in range(n_frames)]
-
-
 def _scan(files: list[Path], progress: Progress | None, strict: Path | None = None) -> tuple[list[_Image], int]:
     """Read the headers of every DICOM image among ``files``.
 
     Returns the images and the number of files that looked like DICOM but could not be parsed.
     """
+    import warnings
+
+    with warnings.catch_warnings():  # pydicom warns on every non-conformant value; we report what matters
+        warnings.simplefilter("ignore")
+        return _scan_quiet(files, progress, strict)
+
+
+def _scan_quiet(files: list[Path], progress: Progress | None, strict: Path | None) -> tuple[list[_Image], int]:
     import pydicom
 
     prog = ensure_progress(progress)
@@ -310,7 +213,7 @@ def _scan(files: list[Path], progress: Progress | None, strict: Path | None = No
         sop_class = str(getattr(getattr(ds, "file_meta", None), "MediaStorageSOPClassUID", "") or "")
         if sop_class == MEDIA_STORAGE_DIRECTORY or "Rows" not in ds or "Columns" not in ds:
             continue  # DICOMDIR, structured reports, RT structures ...
-        image = _Image(f, ds, _frames_of(ds, len(images)))
+        image = _Image(f, ds, frames_of(ds, len(images)))
         _check_size(image)
         images.append(image)
     prog.update(1.0, "headers read")
@@ -338,13 +241,13 @@ def _series_groups(images: list[_Image]) -> dict[str, list[_Image]]:
     return dict(groups)
 
 
-def _stack_key(fr: _Frame) -> tuple[Any, ...]:
+def _stack_key(fr: Frame) -> tuple[Any, ...]:
     iop = tuple(round(v, 3) for v in fr.iop) if fr.iop else None
     ps = tuple(round(v, 4) for v in fr.pixel_spacing) if fr.pixel_spacing else None
     return (fr.rows, fr.cols, iop, ps)
 
 
-def _main_stack(images: list[_Image]) -> tuple[list[_Frame], int]:
+def _main_stack(images: list[_Image]) -> tuple[list[Frame], int]:
     """Frames of the largest set sharing size, orientation and pixel spacing; and how many were left out."""
     frames = [fr for im in images for fr in im.frames]
     counts = Counter(_stack_key(fr) for fr in frames)
@@ -426,8 +329,8 @@ def list_series(path: str | Path, progress: Progress | None = None) -> list[Seri
 
 
 # ------------------------------------------------------------------ reading
-def _select_volume(frames: list[_Frame], normal: NDArray[np.float64], warnings: list[str],
-                   path: Path) -> list[_Frame]:
+def _select_volume(frames: list[Frame], normal: NDArray[np.float64], warnings: list[str],
+                   path: Path) -> list[Frame]:
     """When several frames share a position (echoes, time points), keep the first volume."""
     pos = np.array([fr.ipp for fr in frames], dtype=np.float64)
     t = pos @ normal
@@ -467,7 +370,7 @@ def _stored(ds: Any) -> np.dtype[Any]:
         raise InputError(str(exc), str(ds.filename) if getattr(ds, "filename", None) else None) from None
 
 
-def _worst_dtype(ds: Any, frames: list[_Frame]) -> np.dtype[Any]:
+def _worst_dtype(ds: Any, frames: list[Frame]) -> np.dtype[Any]:
     """Output dtype for the full stored range (BitsStored), as ITK/GDCM choose it: the memory bound."""
     ba = int(ds.get("BitsAllocated", 16) or 16)
     bs = int(ds.get("BitsStored", ba) or ba)
@@ -476,7 +379,7 @@ def _worst_dtype(ds: Any, frames: list[_Frame]) -> np.dtype[Any]:
     return _fit_dtype(frames, [(lo, hi)] * len(frames), _stored(ds))
 
 
-def _fit_dtype(frames: list[_Frame], ranges: list[tuple[float, float]], stored: np.dtype[Any]) -> np.dtype[Any]:
+def _fit_dtype(frames: list[Frame], ranges: list[tuple[float, float]], stored: np.dtype[Any]) -> np.dtype[Any]:
     """Smallest dtype holding every rescaled value ``stored * slope + intercept``."""
     if all(fr.slope == 1 and fr.intercept == 0 for fr in frames):
         return stored
@@ -491,7 +394,7 @@ def _fit_dtype(frames: list[_Frame], ranges: list[tuple[float, float]], stored: 
     return np.dtype(np.float64)
 
 
-def _read_pixels(frames: list[_Frame], scan_index: dict[int, _Image], ref: Any,
+def _read_pixels(frames: list[Frame], scan_index: dict[int, _Image], ref: Any,
                  progress: Progress) -> NDArray[Any]:
     """Decode every file once into stored values ``(n, rows, cols)``, then apply the modality rescale.
 
@@ -502,14 +405,17 @@ def _read_pixels(frames: list[_Frame], scan_index: dict[int, _Image], ref: Any,
     stored = _stored(ref)
     buf = np.empty((len(frames), rows, cols), dtype=stored)
     ranges: list[tuple[float, float]] = [(0.0, 0.0)] * len(frames)
-    slot: dict[int, list[tuple[int, _Frame]]] = defaultdict(list)
+    slot: dict[int, list[tuple[int, Frame]]] = defaultdict(list)
     for k, fr in enumerate(frames):
         slot[fr.file].append((k, fr))
+    import warnings
+
     from twin.io.validate import native_stderr_captured
 
     for n, (file_idx, placed) in enumerate(slot.items()):
         im = scan_index[file_idx]
-        with native_stderr_captured():  # codec libraries print to fd 2; our errors say it in one line
+        with native_stderr_captured(), warnings.catch_warnings():  # codecs print on fd 2, pydicom warns
+            warnings.simplefilter("ignore")
             decoded = decode_file(im.path, len(im.frames), rows, cols)
         for k, fr in placed:
             plane = decoded.frames[fr.index]
@@ -542,58 +448,6 @@ def _read_pixels(frames: list[_Frame], scan_index: dict[int, _Image], ref: Any,
     for k, fr in enumerate(frames):
         out[k] = buf[k].astype(work) * fr.slope + fr.intercept
     return out
-
-
-def _json_value(elem: Any) -> Any:
-    from pydicom.multival import MultiValue
-    from pydicom.valuerep import PersonName
-
-    v = elem.value
-    if isinstance(v, PersonName):
-        return str(v)
-    if isinstance(v, MultiValue) or isinstance(v, list):
-        return [_json_scalar(x) for x in v]
-    return _json_scalar(v)
-
-
-def _json_scalar(v: Any) -> Any:
-    if v is None or isinstance(v, (bool, str)):
-        return v
-    if isinstance(v, int):
-        return int(v)
-    if isinstance(v, float):
-        return float(v) if math.isfinite(v) else str(v)
-    if isinstance(v, bytes):
-        return None
-    return str(v)
-
-
-def dicom_metadata(ds: Any) -> dict[str, Any]:
-    """Series-level attributes of a header, by keyword, JSON-serialisable (may identify the patient)."""
-    meta: dict[str, Any] = {}
-    for elem in ds:
-        if elem.tag.is_private or elem.VR in _BINARY_VRS or not elem.keyword:
-            continue
-        if elem.keyword in _PER_FRAME_KEYWORDS or elem.tag.group in (0x0002, 0x7FE0, 0x6000):
-            continue
-        value = _json_value(elem)
-        if value is not None and value != "" and value != []:
-            meta[elem.keyword] = value
-    fm = getattr(ds, "file_meta", None)
-    if fm is not None and "TransferSyntaxUID" in fm:
-        meta["TransferSyntaxUID"] = str(fm.TransferSyntaxUID)
-    return meta
-
-
-def _units(ds: Any, modality: str) -> str:
-    if modality == "CT":
-        rtype = str(ds.get("RescaleType", "") or "HU").upper()
-        return "HU" if rtype in ("HU", "") else rtype
-    if modality == "PT":
-        return str(ds.get("Units", "") or "")
-    if modality == "RTDOSE":
-        return str(ds.get("DoseUnits", "") or "")
-    return ""
 
 
 def read_dicom(
@@ -680,8 +534,8 @@ def read_dicom_with_series(
     if np.any(ps <= 0):
         raise InputError(f"PixelSpacing must be positive, got {ps[::-1].tolist()}", p)
     has_geometry = all(fr.ipp is not None for fr in frames) and frames[0].iop is not None and len(frames[0].iop) == 6
-    nominal = (_number(ref.get("SpacingBetweenSlices"), 0.0) or _number(ref.get("SliceThickness"), 0.0)
-               or _number(_group_attr(None, _first_item(ref, "SharedFunctionalGroupsSequence"),
+    nominal = (number_or(ref.get("SpacingBetweenSlices"), 0.0) or number_or(ref.get("SliceThickness"), 0.0)
+               or number_or(group_attr(None, first_item(ref, "SharedFunctionalGroupsSequence"),
                                       "PixelMeasuresSequence", "SliceThickness"), 0.0) or None)
     if has_geometry:
         from twin.io.dicom_geometry import orientation_axes
@@ -743,7 +597,7 @@ def read_dicom_with_series(
         meta["gantry_tilt_deg"] = plan.tilt_deg
     name = str(ref.get("SeriesDescription", "") or modality or "dicom")
     prog.update(1.0, "read")
-    vol = Volume(data.transpose(2, 1, 0), geometry, modality=modality, units=_units(ref, modality),
+    vol = Volume(data.transpose(2, 1, 0), geometry, modality=modality, units=units_of(ref, modality),
                  name=name, metadata=meta)
     infos = sorted((_describe(u, ims) for u, ims in groups.items()), key=lambda s: (-s.n_voxels, s.uid))
     return vol, infos
