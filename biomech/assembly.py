@@ -40,6 +40,7 @@ class Assembler:
         uniq, inv = np.unique(keys, return_inverse=True)
         del keys
         self.block_map = inv.reshape(len(cells), nn * nn).astype(np.int64 if len(uniq) >= 2**31 else np.int32)
+        self.block_keys = uniq  # row_node * n_points + col_node, sorted
         rows = uniq // self.n_points
         self.block_cols = (uniq - rows * self.n_points).astype(np.int32)
         self.block_indptr = np.zeros(self.n_points + 1, dtype=np.int64)
@@ -66,14 +67,33 @@ class Assembler:
         element_blocks : iterable of (slice, (mc, nn, nn, 3, 3) array)
             Element matrices of the cells in each slice (as produced per :meth:`chunks`).
         """
-        data = np.zeros((self.n_blocks, 3, 3))
+        return self.from_block_data(self.block_data(element_blocks))
+
+    def block_data(self, element_blocks: Iterable[tuple[slice, FloatArray]],
+                   data: FloatArray | None = None) -> FloatArray:
+        """Sum element matrices into block values ``(n_blocks, 3, 3)`` (added to ``data`` if given)."""
+        data = np.zeros((self.n_blocks, 3, 3)) if data is None else data
         for sl, Ke in element_blocks:
-            idx = self.block_map[sl].ravel()
-            Kr = Ke.reshape(-1, 3, 3)
-            for i in range(3):
-                for k in range(3):
-                    data[:, i, k] += np.bincount(idx, weights=Kr[:, i, k], minlength=self.n_blocks)
-        return self.from_block_data(data)
+            self.add_blocks(data, self.block_map[sl].ravel(), Ke.reshape(-1, 3, 3))
+        return data
+
+    def add_blocks(self, data: FloatArray, block_idx: NDArray[np.integer], blocks: FloatArray) -> None:
+        """``data[block_idx] += blocks`` with repeated indices summed; ``blocks (k, 3, 3)``."""
+        for i in range(3):
+            for k in range(3):
+                data[:, i, k] += np.bincount(block_idx, weights=blocks[:, i, k], minlength=self.n_blocks)
+
+    def block_index(self, row_nodes: NDArray[np.integer], col_nodes: NDArray[np.integer]) -> NDArray[np.int64]:
+        """Pattern positions of node pairs (raises ``KeyError`` if a pair is outside the pattern)."""
+        key = np.asarray(row_nodes, np.int64) * self.n_points + np.asarray(col_nodes, np.int64)
+        pos = np.minimum(np.searchsorted(self.block_keys, key), self.n_blocks - 1)
+        if not np.array_equal(self.block_keys[pos], key):
+            raise KeyError("node pair outside the sparsity pattern")
+        return pos
+
+    def reduced(self, keep: NDArray[np.bool_], upper: bool = False) -> ReducedPattern:
+        """Gather map from block values to the CSR matrix of the kept DOFs (optionally upper triangle)."""
+        return ReducedPattern(self, keep, upper)
 
     def from_block_data(self, data: FloatArray) -> sp.csr_matrix:
         """CSR matrix from block values ``(n_blocks, 3, 3)`` in pattern order."""
@@ -89,6 +109,47 @@ class Assembler:
             dofs = (3 * self.cells[sl][:, :, None] + np.arange(3)).ravel()
             out += np.bincount(dofs, weights=fe.reshape(-1), minlength=self.n_dofs)
         return out
+
+
+class ReducedPattern:
+    """CSR structure of ``K[keep][:, keep]`` (or its upper triangle) and the gather indices that fill it
+    straight from block values, so each Newton iteration skips sparse slicing.
+
+    Parameters
+    ----------
+    asm : Assembler
+    keep : (n_dofs,) bool
+        DOFs kept (the free ones).
+    upper : bool
+        Only entries with column >= row (PARDISO's symmetric storage).
+    """
+
+    def __init__(self, asm: Assembler, keep: NDArray[np.bool_], upper: bool = False) -> None:
+        nb = asm.n_blocks
+        brow = np.repeat(np.arange(asm.n_points), np.diff(asm.block_indptr))
+        a = np.arange(3)
+        rows = (3 * brow[:, None, None] + a[None, :, None]).repeat(3, axis=2).ravel()
+        cols = np.broadcast_to(3 * asm.block_cols.astype(np.int64)[:, None, None] + a[None, None, :],
+                               (nb, 3, 3)).ravel()
+        sel = keep[rows] & keep[cols]
+        if upper:
+            sel &= cols >= rows
+        flat = np.flatnonzero(sel)
+        new = np.cumsum(keep) - 1
+        r, c = new[rows[flat]], new[cols[flat]]
+        n = int(keep.sum())
+        order = np.argsort(r * n + c, kind="stable")
+        self.gather = flat[order]
+        self.indices = c[order].astype(np.int32)
+        self.indptr = np.zeros(n + 1, np.int64)
+        np.cumsum(np.bincount(r, minlength=n), out=self.indptr[1:])
+        self.shape = (n, n)
+
+    def matrix(self, data: FloatArray) -> sp.csr_matrix:
+        """The reduced CSR matrix of block values ``data (n_blocks, 3, 3)``."""
+        m = sp.csr_matrix((data.reshape(-1)[self.gather], self.indices, self.indptr), shape=self.shape)
+        m.has_sorted_indices = True
+        return m
 
 
 def linear_element_stiffness(G: FloatArray, dV: FloatArray, lam: FloatArray, mu: FloatArray) -> FloatArray:

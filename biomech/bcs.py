@@ -10,10 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from biomech.assembly import Assembler
 from biomech.elements import TET_FACES_TRI3, TET_FACES_TRI6, tri_quadrature, tri_shape
 from biomech.problem import COMPONENTS, BoundaryCondition, Selector
 from twin.errors import InputError
@@ -123,11 +121,11 @@ def force_load(x: FloatArray, faces: IntArray, total_force_n: FloatArray) -> Flo
 
 
 def pressure_load(x: FloatArray, faces: IntArray, pressure_mpa: float, with_tangent: bool = False,
-                  symmetric: bool = False) -> tuple[FloatArray, sp.csr_matrix | None]:
+                  symmetric: bool = False) -> tuple[FloatArray, FloatArray | None]:
     """Follower pressure on the current configuration ``x``; positive pushes against the outward normal.
 
     Returns the nodal force vector ``(3 n,)`` and, if asked, the load stiffness ``-d f / d x`` to add
-    to the tangent (CSR, ``(3 n, 3 n)``): the exact, non-symmetric one, or its symmetric part
+    to the tangent as face blocks ``(k, nf, nf, 3, 3)`` (N/mm): the exact, non-symmetric one, or its symmetric part
     (FEBio's ``symmetric_stiffness``; exact for a closed surface under uniform pressure).
     """
     rule = face_rule(faces.shape[1])
@@ -150,9 +148,7 @@ def pressure_load(x: FloatArray, faces: IntArray, pressure_mpa: float, with_tang
     # D_ab = d f_a / d x_b = -p sum_q w N_a (-dN_b/dxi skew(t2) + dN_b/deta skew(t1))
     D = -pressure_mpa * (np.einsum("q,qa,qb,fqik->fabik", rule.w, rule.N, -rule.dN[:, :, 0], skew(t2))
                          + np.einsum("q,qa,qb,fqik->fabik", rule.w, rule.N, rule.dN[:, :, 1], skew(t1)))
-    Ks = -0.5 * (D + D.transpose(0, 2, 1, 4, 3)) if symmetric else -D
-    asm = Assembler(faces, len(x))
-    return f, asm.matrix([(slice(0, len(faces)), Ks)])
+    return f, (-0.5 * (D + D.transpose(0, 2, 1, 4, 3)) if symmetric else -D)
 
 
 def gravity_load(dN_dX: FloatArray, N: FloatArray, dV: FloatArray, cells: IntArray, density: FloatArray,

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from biomech.bcs import face_areas, faces_on, select_nodes
@@ -60,8 +59,9 @@ class RigidIndenter:
         g, _, _ = self.gaps(x, t)
         return np.maximum(0.0, self.multipliers_mpa - self.kappa_mpa_per_mm * g)
 
-    def force_and_tangent(self, x: FloatArray, t: float, n_points: int) -> tuple[FloatArray, sp.csr_matrix]:
-        """Contact forces on the tissue ``(3 n,)`` N and their consistent stiffness ``-d f / d x``."""
+    def force_and_tangent(self, x: FloatArray, t: float, n_points: int) -> tuple[FloatArray, FloatArray]:
+        """Contact forces on the tissue ``(3 n,)`` N and the consistent stiffness ``-d f_a / d x_a`` of every
+        candidate node, ``(k, 3, 3)`` N/mm (nodal contact does not couple nodes)."""
         g, normals, r = self.gaps(x, t)
         p = np.maximum(0.0, self.multipliers_mpa - self.kappa_mpa_per_mm * g)
         active = p > 0
@@ -73,10 +73,7 @@ class RigidIndenter:
         k = (self.kappa_mpa_per_mm * self.area_mm2 * active)[:, None, None] * nn
         if self.contact.shape == "sphere":  # rotation of the normal: -p A (I - n n) / |x - c|
             k -= (p * self.area_mm2 / r)[:, None, None] * (np.eye(3) - nn)
-        rows = np.repeat(dofs, 3, axis=1).ravel()
-        cols = np.tile(dofs, (1, 3)).ravel()
-        K = sp.csr_matrix((k.ravel(), (rows, cols)), shape=(3 * n_points, 3 * n_points))
-        return f, K
+        return f, k
 
     def augment(self, x: FloatArray, t: float) -> float:
         """Update the multipliers; return the largest penetration (mm) before the update."""

@@ -52,7 +52,8 @@ def choose_method(n_dofs: int, requested: str = "auto") -> list[str]:
     return [m for m in order if available(m)] or ["scipy"]
 
 
-def _pardiso(K: sp.csr_matrix, b: FloatArray, symmetric: bool = True) -> FloatArray:
+def _pardiso(K: sp.csr_matrix, b: FloatArray, symmetric: bool = True,
+             upper: sp.csr_matrix | None = None) -> FloatArray:
     import os
     import sys
     from pathlib import Path
@@ -70,7 +71,10 @@ def _pardiso(K: sp.csr_matrix, b: FloatArray, symmetric: bool = True) -> FloatAr
 
     os.environ.setdefault("PYPARDISO_MKL_RT", pypardiso_solver.libmkl._name)
     solver = PyPardisoSolver(mtype=2 if symmetric else 11)
-    upper = sp.triu(K, format="csr") if symmetric else K.tocsr()
+    if not symmetric:
+        upper = K.tocsr()
+    elif upper is None:
+        upper = sp.triu(K, format="csr")
     upper.sort_indices()
     try:
         x = solver.solve(upper, b)
@@ -117,7 +121,8 @@ def _amg(K: sp.csr_matrix, b: FloatArray, near_null: FloatArray | None, rtol: fl
 
 
 def solve_spd(K: sp.csr_matrix, b: FloatArray, method: str = "auto", near_null: FloatArray | None = None,
-              rtol: float = 1e-10, symmetric: bool = True) -> tuple[FloatArray, LinearSolveInfo]:
+              rtol: float = 1e-10, symmetric: bool = True,
+              upper: sp.csr_matrix | None = None) -> tuple[FloatArray, LinearSolveInfo]:
     """Solve ``K x = b`` for a symmetric positive-definite ``K`` (or a general one if ``symmetric=False``).
 
     Parameters
@@ -131,6 +136,8 @@ def solve_spd(K: sp.csr_matrix, b: FloatArray, method: str = "auto", near_null: 
     symmetric : bool
         False for non-symmetric tangents (follower pressure): PARDISO mtype 11, AMG-GMRES, SuperLU;
         CHOLMOD is skipped.
+    upper : CSR, optional
+        The upper triangle of ``K`` if already at hand (saves PARDISO a ``triu``).
     rtol : float
         Relative residual target for the iterative solver; direct results are checked against
         ``sqrt(rtol)`` to catch singular factorizations.
@@ -150,7 +157,7 @@ def solve_spd(K: sp.csr_matrix, b: FloatArray, method: str = "auto", near_null: 
             continue
         try:
             if m == "pardiso":
-                x = _pardiso(K, b, symmetric)
+                x = _pardiso(K, b, symmetric, upper)
             elif m == "cholmod":
                 x = _cholmod(K, b)
             elif m == "amg":

@@ -187,7 +187,7 @@ def build_result(model: _Model, u: FloatArray, stats: _Stats, reached: float, re
     try:
         system = _System(model)
         fi = system.K0 @ u if system.K0 is not None else nonlinear_internal(model, u, False)[0]
-        fe, _ = system.external(u, reached, False)
+        fe = system.external(u, reached)
         x = system.current(u)
         fc = np.zeros(3 * n)
         for ind in model.indenters:

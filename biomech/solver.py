@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 from biomech import bcs as bcmod
 from biomech.assembly import (
     Assembler,
+    ReducedPattern,
     internal_force,
     linear_element_stiffness,
     rigid_body_modes,
@@ -245,11 +246,17 @@ def _group_chunks(model: _Model) -> Iterator[tuple[Material, NDArray[np.int64]]]
 
 
 def nonlinear_internal(model: _Model, u: FloatArray, tangent: bool) -> tuple[FloatArray, sp.csr_matrix | None]:
-    """Internal force ``(3n,)`` and tangent of the total-Lagrangian formulation; raises on J <= 0."""
+    """Internal force ``(3n,)`` and tangent (CSR) of the total-Lagrangian formulation; raises on J <= 0."""
+    f, data = internal_blocks(model, u, tangent)
+    return f, (model.asm.from_block_data(data) if data is not None else None)
+
+
+def internal_blocks(model: _Model, u: FloatArray, tangent: bool) -> tuple[FloatArray, FloatArray | None]:
+    """Internal force ``(3n,)`` and tangent block values ``(n_blocks, 3, 3)`` (None if not asked)."""
     from biomech import _kernels
 
-    fe_list, Ke_list = [], []
-    data = np.zeros((model.asm.n_blocks, 3, 3)) if tangent and _kernels.AVAILABLE else None
+    fe_list = []
+    data = np.zeros((model.asm.n_blocks, 3, 3)) if tangent else None
     for mat, idx in _group_chunks(model):
         F = _deformation_gradients(model, u, idx)
         J = np.linalg.det(F)
@@ -258,20 +265,17 @@ def nonlinear_internal(model: _Model, u: FloatArray, tangent: bool) -> tuple[Flo
             raise _Failure(f"inverted element (J <= 0) in cell {c}")
         m, nq = F.shape[:2]
         G, dV = model.geo.dN_dX[idx], model.geo.dV[idx]
-        if tangent:
+        if data is not None:
             P, A = first_piola_and_tangent(mat, F.reshape(-1, 3, 3))
             A = A.reshape(m, nq, 3, 3, 3, 3)
-            if data is not None:
+            if _kernels.AVAILABLE:
                 _kernels.tangent_fill(G, dV, A, model.asm.block_map[idx], data)
             else:
-                Ke_list.append((idx, tangent_element_stiffness(G, dV, A)))
+                model.asm.block_data([(idx, tangent_element_stiffness(G, dV, A))], data)
         else:
             P = _first_piola_only(mat, F.reshape(-1, 3, 3))
         fe_list.append((idx, internal_force(G, dV, P.reshape(m, nq, 3, 3))))
-    f = model.asm.vector(fe_list)
-    if not tangent:
-        return f, None
-    return f, (model.asm.from_block_data(data) if data is not None else model.asm.matrix(Ke_list))
+    return model.asm.vector(fe_list), data
 
 
 def _first_piola_only(mat: Material, F: FloatArray) -> FloatArray:
@@ -280,77 +284,92 @@ def _first_piola_only(mat: Material, F: FloatArray) -> FloatArray:
 
 
 def linear_stiffness(model: _Model) -> sp.csr_matrix:
-    """Small-strain stiffness with per-cell Lame parameters."""
+    """Small-strain stiffness with per-cell Lame parameters (CSR, N/mm)."""
+    return model.asm.from_block_data(linear_blocks(model))
+
+
+def linear_blocks(model: _Model) -> FloatArray:
+    """Small-strain stiffness as block values ``(n_blocks, 3, 3)``."""
     from biomech import _kernels
 
     g = model.geo
+    data = np.zeros((model.asm.n_blocks, 3, 3))
     if _kernels.AVAILABLE:
-        data = np.zeros((model.asm.n_blocks, 3, 3))
         if model.cells.shape[1] == 4:
             _kernels.p1_linear_fill(np.ascontiguousarray(model.mesh.points_lps), model.cells, model.lam, model.mu,
                                     model.asm.block_map, data)
         else:
             _kernels.linear_fill(g.dN_dX, g.dV, model.lam, model.mu, model.asm.block_map, data)
-        return model.asm.from_block_data(data)
+        return data
 
     def blocks() -> Iterator[tuple[slice, FloatArray]]:
         for sl in model.asm.chunks():
             yield sl, linear_element_stiffness(g.dN_dX[sl], g.dV[sl], model.lam[sl], model.mu[sl])
 
-    return model.asm.matrix(blocks())
+    return model.asm.block_data(blocks(), data)
 
 
 # --------------------------------------------------------------------------- Newton machinery
 class _System:
-    """Residual and tangent ``R(u, t) = f_int(u) - f_ext(u, t) - f_contact(u, t)``."""
+    """Residual ``R(u, t) = f_int(u) - f_ext(u, t) - f_contact(u, t)`` and its tangent as block values."""
 
     def __init__(self, model: _Model) -> None:
         self.model = model
-        self.K0 = None if model.nonlinear else linear_stiffness(model)
+        asm = model.asm
+        self.K0data = None if model.nonlinear else linear_blocks(model)
+        self.K0 = None if self.K0data is None else asm.from_block_data(self.K0data)
+        self.pressure_blocks = []
+        for faces, _ in model.pressures:
+            nf = faces.shape[1]
+            self.pressure_blocks.append(asm.block_index(np.repeat(faces, nf, axis=1).ravel(),
+                                                        np.tile(faces, (1, nf)).ravel()))
+        self.contact_blocks = [asm.block_index(ind.nodes, ind.nodes) for ind in model.indenters]
+
+    def reduced(self, symmetric: bool) -> tuple[ReducedPattern, ReducedPattern | None]:
+        """Free-DOF CSR gather maps (full, and upper triangle when symmetric), built once."""
+        if getattr(self, "_reduced", None) is None:
+            free = ~self.model.dirichlet.fixed
+            self._reduced = (self.model.asm.reduced(free), self.model.asm.reduced(free, upper=True)
+                             if symmetric else None)
+        return self._reduced
 
     def current(self, u: FloatArray) -> FloatArray:
         return self.model.mesh.points_lps + u.reshape(-1, 3)
 
-    def external(self, u: FloatArray, t: float, tangent: bool) -> tuple[FloatArray, sp.csr_matrix | None]:
+    def external(self, u: FloatArray, t: float, data: FloatArray | None = None) -> FloatArray:
+        """External nodal forces; adds the follower-pressure stiffness into ``data`` if given."""
         m = self.model
         f = t * m.dead_load
-        K = None
         x = self.current(u) if m.nonlinear else m.mesh.points_lps
-        for faces, p in m.pressures:
-            fp, Kp = bcmod.pressure_load(x, faces, t * p, with_tangent=tangent and m.nonlinear)
+        for (faces, p), blk in zip(m.pressures, self.pressure_blocks):
+            fp, Kp = bcmod.pressure_load(x, faces, t * p, with_tangent=data is not None and m.nonlinear)
             f = f + fp
             if Kp is not None:
-                K = Kp if K is None else K + Kp
-        return f, K
+                m.asm.add_blocks(data, blk, Kp.reshape(-1, 3, 3))
+        return f
 
-    def contact(self, u: FloatArray, t: float) -> tuple[FloatArray, sp.csr_matrix | None]:
+    def contact(self, u: FloatArray, t: float, data: FloatArray | None = None) -> FloatArray:
+        """Contact forces on the tissue; adds their stiffness into ``data`` if given."""
         f = np.zeros(self.model.n_dofs)
-        K = None
         x = self.current(u)
-        for ind in self.model.indenters:
-            fc, Kc = ind.force_and_tangent(x, t, self.model.mesh.n_points)
+        for ind, blk in zip(self.model.indenters, self.contact_blocks):
+            fc, kc = ind.force_and_tangent(x, t, self.model.mesh.n_points)
             f += fc
-            K = Kc if K is None else K + Kc
-        return f, K
+            if data is not None:
+                data[blk] += kc
+        return f
 
-    def internal(self, u: FloatArray, tangent: bool) -> tuple[FloatArray, sp.csr_matrix | None]:
+    def internal(self, u: FloatArray, tangent: bool) -> tuple[FloatArray, FloatArray | None]:
         if self.K0 is not None:
-            return self.K0 @ u, self.K0
-        return nonlinear_internal(self.model, u, tangent)
+            return self.K0 @ u, (self.K0data.copy() if tangent else None)
+        return internal_blocks(self.model, u, tangent)
 
-    def residual(self, u: FloatArray, t: float, tangent: bool) -> tuple[FloatArray, sp.csr_matrix | None,
-                                                                          FloatArray]:
-        fi, Ki = self.internal(u, tangent)
-        fe, Ke = self.external(u, t, tangent)
-        fc, Kc = self.contact(u, t)
-        R = fi - fe - fc
-        if not tangent:
-            return R, None, fe
-        K = Ki
-        for extra in (Ke, Kc):
-            if extra is not None:
-                K = K + extra
-        return R, K, fe
+    def residual(self, u: FloatArray, t: float, tangent: bool) -> tuple[FloatArray, FloatArray | None, FloatArray]:
+        """``(R, tangent block values or None, external force)``."""
+        fi, data = self.internal(u, tangent)
+        fe = self.external(u, t, data)
+        fc = self.contact(u, t, data)
+        return fi - fe - fc, data, fe
 
 
 @dataclass
@@ -377,6 +396,8 @@ def _newton(system: _System, u: FloatArray, t: float, stats: _Stats,
     u = u.copy()
     u[fixed] = t * m.dirichlet.values[fixed]
     near_null = None
+    symmetric = not (m.pressures and m.nonlinear)
+    full, upper = system.reduced(symmetric)
     ref = None
     for it in range(opts.max_iterations + 1):
         R, K, fe = system.residual(u, t, tangent=True)
@@ -395,8 +416,8 @@ def _newton(system: _System, u: FloatArray, t: float, stats: _Stats,
         if near_null is None and m.n_dofs > 20_000:
             near_null = rigid_body_modes(m.mesh.points_lps)[free]
         try:
-            du, info = solve_spd(K[free][:, free].tocsr(), -R[free], opts.linear_solver, near_null,
-                                 symmetric=not (m.pressures and m.nonlinear))
+            du, info = solve_spd(full.matrix(K), -R[free], opts.linear_solver, near_null, symmetric=symmetric,
+                                 upper=upper.matrix(K) if upper is not None else None)
         except SolverError as exc:
             raise _Failure(f"singular tangent: {exc}") from None
         stats.solver = info.method
@@ -474,7 +495,7 @@ def _incremental(model: _Model, stats: _Stats, progress: Progress) -> tuple[Floa
 
 
 def _linear(model: _Model, stats: _Stats) -> FloatArray:
-    K = linear_stiffness(model)
+    data = linear_blocks(model)
     fixed = model.dirichlet.fixed
     free = ~fixed
     u = np.zeros(model.n_dofs)
@@ -482,11 +503,12 @@ def _linear(model: _Model, stats: _Stats) -> FloatArray:
     f = model.dead_load.copy()
     for faces, p in model.pressures:
         f += bcmod.pressure_load(model.mesh.points_lps, faces, p)[0]
-    Kfree = K[free]
-    rhs = f[free] - Kfree[:, fixed] @ u[fixed]
+    rhs = (f - model.asm.from_block_data(data) @ u)[free] if u.any() else f[free]
     near_null = rigid_body_modes(model.mesh.points_lps)[free] if model.n_dofs > 20_000 else None
+    full, upper = model.asm.reduced(free), model.asm.reduced(free, upper=True)
     try:
-        uf, info = solve_spd(Kfree[:, free].tocsr(), rhs, model.problem.options.linear_solver, near_null)
+        uf, info = solve_spd(full.matrix(data), rhs, model.problem.options.linear_solver, near_null,
+                             upper=upper.matrix(data))
     except SolverError as exc:
         raise _Failure(f"singular system: {exc}") from None
     u[free] = uf
