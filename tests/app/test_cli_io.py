@@ -109,6 +109,16 @@ def _case_negative_spacing(d: Path) -> Path:
     return d / "neg.mha"
 
 
+def _case_negative_spacing_nii(d: Path) -> Path:
+    import struct
+
+    path = write_image(_volume(), d / "neg.nii")
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<f", data, 80, -0.8)  # pixdim[1]: ITK would silently take abs()
+    path.write_bytes(bytes(data))
+    return path
+
+
 def _case_nan(d: Path) -> Path:
     arr = np.ones((4, 5, 6), np.float32)
     arr[1, 2, 3] = np.nan
@@ -171,6 +181,7 @@ BAD_CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "garbage-dicom": (_case_garbage_dicom, "DICOM"),
     "zero-spacing": (_case_zero_spacing, "spacing must be positive"),
     "negative-spacing": (_case_negative_spacing, "spacing must be positive"),
+    "negative-spacing-nii": (_case_negative_spacing_nii, "spacing must be positive"),
     "nan-voxels": (_case_nan, "NaN"),
     "inf-voxels-nii": (_case_nan_nii, "NaN or infinite"),
     "huge-nrrd": (_case_huge_nrrd, "memory allows"),

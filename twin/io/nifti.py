@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from twin.errors import InputError
+from twin.errors import GeometryError, InputError
 
 _DTYPES = {2: "u1", 4: "i2", 8: "i4", 16: "f4", 64: "f8", 256: "i1", 512: "u2", 768: "u4", 1024: "i8", 1280: "u8"}
 
@@ -38,6 +38,7 @@ def _parse(head: bytes, p: Path) -> dict[str, Any]:
     if size == 348:
         dims = np.frombuffer(head[40:56], dtype=f"{endian}i2").astype(np.int64)
         datatype = int(np.frombuffer(head[70:72], dtype=f"{endian}i2")[0])
+        pixdim = np.frombuffer(head[76:108], dtype=f"{endian}f4").astype(np.float64)
         vox_offset = float(np.frombuffer(head[108:112], dtype=f"{endian}f4")[0])
         slope, inter = (float(v) for v in np.frombuffer(head[112:120], dtype=f"{endian}f4"))
     else:
@@ -45,6 +46,7 @@ def _parse(head: bytes, p: Path) -> dict[str, Any]:
             raise InputError("file is too short for a NIfTI-2 header", p)
         datatype = int(np.frombuffer(head[12:14], dtype=f"{endian}i2")[0])
         dims = np.frombuffer(head[16:80], dtype=f"{endian}i8").astype(np.int64)
+        pixdim = np.frombuffer(head[104:168], dtype=f"{endian}f8").astype(np.float64)
         vox_offset = float(np.frombuffer(head[168:176], dtype=f"{endian}i8")[0])
         slope, inter = (float(v) for v in np.frombuffer(head[176:192], dtype=f"{endian}f8"))
     ndim = int(dims[0])
@@ -56,6 +58,10 @@ def _parse(head: bytes, p: Path) -> dict[str, Any]:
     if any(d != 1 for d in shape[3:]):
         raise InputError(f"expected a 3-D image, got size {shape} (time series are not supported)", p)
     shape = (shape + [1, 1, 1])[:3]
+    spacing = pixdim[1:4]
+    bad = [float(spacing[a]) for a in range(3) if shape[a] > 1 and not (np.isfinite(spacing[a]) and spacing[a] > 0)]
+    if bad:
+        raise GeometryError(f"voxel spacing must be positive and finite, header pixdim is {spacing.tolist()} mm", p)
     if datatype not in _DTYPES:
         raise NiftiUnsupported(f"datatype {datatype}")
     return {"shape": shape, "dtype": np.dtype(endian + _DTYPES[datatype]), "offset": int(vox_offset),
