@@ -134,6 +134,40 @@ def neo_hookean_uniaxial(stretch: float, youngs_modulus_mpa: float, poisson_rati
     return mu * (lmb - 1.0 / lmb) + lam * math.log(jac) / lmb, t
 
 
+def mooney_rivlin_principal_stress(stretches: tuple[float, float, float], c10_mpa: float, c01_mpa: float,
+                                   bulk_modulus_mpa: float) -> float:
+    """First principal nominal stress ``dW/dl1`` (MPa) of FEBio's uncoupled Mooney-Rivlin solid.
+
+    ``W = c10 (I1~ - 3) + c01 (I2~ - 3) + k/2 (ln J)^2`` with ``I1~ = J^-2/3 I1``, ``I2~ = J^-4/3 I2``
+    and principal stretches ``(l1, l2, l3)``.
+    """
+    l1, l2, l3 = (float(v) for v in stretches)
+    jac = l1 * l2 * l3
+    i1 = l1 * l1 + l2 * l2 + l3 * l3
+    i2 = (l1 * l2) ** 2 + (l2 * l3) ** 2 + (l1 * l3) ** 2
+    return (c10_mpa * jac ** (-2.0 / 3.0) * (2.0 * l1 - 2.0 * i1 / (3.0 * l1))
+            + c01_mpa * jac ** (-4.0 / 3.0) * (2.0 * l1 * (l2 * l2 + l3 * l3) - 4.0 * i2 / (3.0 * l1))
+            + bulk_modulus_mpa * math.log(jac) / l1)
+
+
+def mooney_rivlin_uniaxial(stretch: float, c10_mpa: float, c01_mpa: float,
+                           bulk_modulus_mpa: float) -> tuple[float, float]:
+    """Uniaxial tension of the uncoupled Mooney-Rivlin solid with free lateral faces.
+
+    The lateral stretch ``t`` solves ``dW/dl2 (l, t, t) = 0`` (brentq).
+
+    Returns
+    -------
+    nominal_stress_mpa : float
+        ``P11`` = axial force / reference area.
+    lateral_stretch : float
+    """
+    lmb = float(stretch)
+    t = float(brentq(lambda t: mooney_rivlin_principal_stress((t, lmb, t), c10_mpa, c01_mpa, bulk_modulus_mpa),
+                     1e-3, 10.0, xtol=1e-15, rtol=1e-15, maxiter=200))
+    return mooney_rivlin_principal_stress((lmb, t, t), c10_mpa, c01_mpa, bulk_modulus_mpa), t
+
+
 # --------------------------------------------------------------------------- contact
 def hertz_sphere_force(depth_mm: float, sphere_radius_mm: float, youngs_modulus_mpa: float,
                        poisson_ratio: float) -> float:

@@ -112,6 +112,11 @@ def test_neo_hookean_uniaxial() -> None:
     assert not wrong.passed
 
 
+def test_mooney_rivlin_uniaxial() -> None:
+    _assert_pass(cases.mooney_rivlin_uniaxial(quick=True))
+    assert not cases.mooney_rivlin_uniaxial(quick=True, mutate=_scale_material("c01", 1.1)).passed
+
+
 def test_gravity_bar() -> None:
     res = cases.hanging_bar(quick=True)
     _assert_pass(res)

@@ -139,6 +139,46 @@ def test_neo_hookean_uniaxial_closed_form() -> None:
     assert 0.8 < t15 < 0.9 and 0.3 < p15 < 0.5  # softer than linear (0.5)
 
 
+def test_mooney_rivlin_uniaxial_closed_form() -> None:
+    c1, c2, k = 0.1, 0.05, 10.0
+
+    def energy(l1: float, l2: float, l3: float) -> float:
+        j = l1 * l2 * l3
+        i1 = j ** (-2 / 3) * (l1**2 + l2**2 + l3**2)
+        i2 = j ** (-4 / 3) * ((l1 * l2) ** 2 + (l2 * l3) ** 2 + (l1 * l3) ** 2)
+        return c1 * (i1 - 3) + c2 * (i2 - 3) + 0.5 * k * math.log(j) ** 2
+
+    p, t = analytic.mooney_rivlin_uniaxial(1.5, c1, c2, k)
+    h = 1e-6
+    assert p == pytest.approx((energy(1.5 + h, t, t) - energy(1.5 - h, t, t)) / (2 * h), rel=1e-7)
+    assert abs(energy(1.5, t + h, t) - energy(1.5, t - h, t)) / (2 * h) < 1e-8  # free lateral faces
+    # small strain: E = 9 k mu / (3 k + mu) with mu = 2 (c1 + c2)
+    mu = 2 * (c1 + c2)
+    p0, _ = analytic.mooney_rivlin_uniaxial(1.0 + 1e-6, c1, c2, k)
+    assert p0 == pytest.approx(9 * k * mu / (3 * k + mu) * 1e-6, rel=1e-4)
+
+
+@pytest.mark.data
+def test_febio_reference_target() -> None:
+    """The sh13 analytic target in ../shared/data/febio_testsuite_refs equals our Euler-Bernoulli closed form."""
+    import csv
+    from pathlib import Path
+
+    from biomech.verification import cases
+
+    csv_path = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "febio_testsuite_refs" / \
+        "gold_standards_selected.csv"
+    if not csv_path.exists():
+        pytest.skip("../shared/data not present")
+    rows = {r["problem"]: r for r in csv.DictReader(csv_path.open(newline="", encoding="utf-8"))}
+    ref = rows["sh13"]["analytic_reference"]
+    assert "0.004" in ref and "E=1e6" in ref
+    assert analytic.euler_bernoulli_tip_deflection(0.001, 10.0, 1.0, 0.1, 1.0e6) == pytest.approx(0.004)
+    assert cases.febio_sh13.__doc__ is not None and "0.004" in cases.febio_sh13.__doc__
+    # dy01: the gold solution norm is the L2 norm of a rigid translation u_z = 0.5 at 8 nodes
+    assert float(rows["dy01"]["linux_solution_norm"]) == pytest.approx(math.sqrt(8 * 0.5**2), rel=1e-10)
+
+
 def test_beam_and_hertz_formulas() -> None:
     eb = analytic.euler_bernoulli_tip_deflection(0.001, 10.0, 1.0, 0.1, 1.0e6)
     assert eb == pytest.approx(0.004, rel=1e-12)  # FEBio sh13 target
