@@ -118,7 +118,11 @@ def _patient_key(meta: dict[str, Any]) -> str:
         value = str(meta.get(key, "") or "").strip()
         if value:
             return f"{key}={value}|{meta.get('PatientBirthDate', '')}" if key == "PatientName" else f"{key}={value}"
-    return "StudyInstanceUID=" + str(meta.get("StudyInstanceUID", "") or meta.get("SeriesInstanceUID", "") or "")
+    for key in ("StudyInstanceUID", "SeriesInstanceUID", "source_file"):
+        value = str(meta.get(key, "") or "").strip()
+        if value and value != "unknown":
+            return f"{key}={value}"
+    return "unknown"
 
 
 def pseudonym(meta: dict[str, Any], salt: str | None = None) -> str:

@@ -86,3 +86,12 @@ def test_deidentified_files_hold_no_identifying_bytes(tmp_path: Path) -> None:
             assert b"PatientIdentityRemoved" in data
         back = read_image(path)
         np.testing.assert_array_equal(back.array, vol.array)
+
+
+def test_pseudonym_without_dicom_identity_uses_the_source() -> None:
+    a = pseudonym({"source_file": "case_a.nii.gz"}, "k")
+    b = pseudonym({"source_file": "case_b.nii.gz"}, "k")
+    assert a != b and a == pseudonym({"source_file": "case_a.nii.gz"}, "k")
+    out = deidentify_metadata({"source_file": "smith_john.nii.gz", "source_format": ".nii.gz"}, "k")
+    assert "smith" not in json.dumps(out).lower()
+    assert out["pseudonym"] == pseudonym({"source_file": "smith_john.nii.gz"}, "k")
