@@ -208,6 +208,11 @@ def plan_stack(
                      (int(-u_lo), int(-v_lo)), out_ij, warnings, tilt_deg, irregular)
 
 
+def _snap(offset: float) -> float:
+    """Round pixel offsets that are integers up to floating-point noise (edge pixels stay inside)."""
+    return float(round(offset)) if abs(offset - round(offset)) < 1e-6 else float(offset)
+
+
 def regularise_stack(
     slices_kji: NDArray[np.generic],
     plan: StackPlan,
@@ -247,8 +252,8 @@ def regularise_stack(
             if len(cache) > 2:
                 cache.pop(min(cache))
             src = slices_kji[k].astype(np.float32)
-            offset_j = (origin_uv[1] - plan.inplane_mm[k, 1]) / sp[1]
-            offset_i = (origin_uv[0] - plan.inplane_mm[k, 0]) / sp[0]
+            offset_j = _snap((origin_uv[1] - plan.inplane_mm[k, 1]) / sp[1])
+            offset_i = _snap((origin_uv[0] - plan.inplane_mm[k, 0]) / sp[0])
             if (abs(offset_i - round(offset_i)) < 1e-6 and abs(offset_j - round(offset_j)) < 1e-6
                     and round(offset_i) == 0 and round(offset_j) == 0 and src.shape == (nj, ni)):
                 cache[k] = src
