@@ -128,8 +128,9 @@ def ablation_coverage(
     """Coverage of a tumour (and of the tumour grown by ``zone.margin_mm``) by the ablation zone.
 
     The tumour is the union of its voxel cubes; each voxel is sampled at
-    ``supersample``^3 points. The grown tumour is every voxel whose cube lies
-    within ``margin_mm`` of the tumour (exact Euclidean distance transform).
+    ``supersample``^3 points. The tumour grown by the margin is sampled by
+    :func:`grown_points_lps` (smoothed boundary, exact distance transform on a
+    grid 3x finer), which avoids the staircase bias of growing voxels.
 
     Returns
     -------
@@ -149,8 +150,8 @@ def ablation_coverage(
         raise InputError(f"tumour segment {name!r} is empty")
     vv = geom.voxel_volume_mm3
     t_cov = _covered_fraction(zone, geom, np.argwhere(tumour), supersample)
-    grown = _grow_mm(tumour, geom, zone.margin_mm) if zone.margin_mm > 0 else tumour
-    g_cov = _covered_fraction(zone, geom, np.argwhere(grown), supersample)
+    grown_lps, cell_mm3 = grown_points_lps(tumour, geom, zone.margin_mm)
+    g_in = ellipsoid_radius_ratio(zone, grown_lps) <= 1.0
     depth = inside_depth_mm(zone, _boundary_points(tumour, geom))
     return {
         "tumour_segment": name,
@@ -159,11 +160,47 @@ def ablation_coverage(
         "tumour_volume_mm3": float(np.count_nonzero(tumour) * vv),
         "tumour_coverage_percent": float(100.0 * t_cov.mean()),
         "margin_mm": float(zone.margin_mm),
-        "margin_volume_mm3": float(np.count_nonzero(grown) * vv),
-        "margin_coverage_percent": float(100.0 * g_cov.mean()),
+        "margin_volume_mm3": float(len(grown_lps) * cell_mm3),
+        "margin_coverage_percent": float(100.0 * g_in.mean()) if len(g_in) else None,
         "min_margin_achieved_mm": float(depth.min()),
-        "complete": bool(g_cov.min() >= 1.0 - 1e-12),
+        "complete": bool(g_in.all() and t_cov.min() >= 1.0 - 1e-12),
     }
+
+
+def grown_points_lps(
+    mask: NDArray[np.bool_], geom: ImageGeometry, margin_mm: float, refine: int = 3, sigma_vox: float = 0.4
+) -> tuple[NDArray[np.float64], float]:
+    """Sample points (LPS) of a segment grown by ``margin_mm``, and the volume each stands for (mm^3).
+
+    The voxel staircase would bias the grown volume (the dilation keeps the
+    outward corners of the voxels): growing from voxel centres under-estimates it
+    by 3 % (0.5 mm voxels) to 9 % (1 mm) for a 5 mm sphere grown by 5 mm, growing
+    from voxel cubes over-estimates it by as much. Instead the mask is resampled
+    ``refine`` times finer, its boundary smoothed (Gaussian, ``sigma_vox`` coarse
+    voxels, cut at 0.5, which preserves the volume) and grown with an exact
+    Euclidean distance transform on the fine grid: within about 1-2 % of the
+    continuous answer for voxels up to 1 mm (see tests). With ``margin_mm`` = 0
+    the points are the fine samples of the mask itself.
+    """
+    idx = np.argwhere(mask)
+    h = np.asarray(geom.spacing, dtype=np.float64)
+    pad = np.ceil((margin_mm + 2 * h.max()) / h).astype(int)
+    lo = np.maximum(idx.min(axis=0) - pad, 0)
+    hi = np.minimum(idx.max(axis=0) + pad + 1, mask.shape)
+    sub = mask[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
+    f = int(refine)
+    while f > 1 and sub.size * f**3 > 30_000_000:
+        f -= 1
+    fine = sub
+    for ax in range(3):
+        fine = np.repeat(fine, f, axis=ax)
+    if margin_mm > 0 or f > 1:
+        fine = ndimage.gaussian_filter(fine.astype(np.float32), sigma_vox * f) > 0.5
+    if margin_mm > 0:
+        fine = ndimage.distance_transform_edt(~fine, sampling=h / f) <= margin_mm + 1e-9
+    fidx = np.argwhere(fine).astype(np.float64)
+    coarse = lo + (fidx + 0.5) / f - 0.5
+    return geom.index_to_lps(coarse), float(np.prod(h / f))
 
 
 def _covered_fraction(zone: AblationZone, geom: ImageGeometry, ijk: NDArray[np.int64], ss: int) -> NDArray[np.float64]:
@@ -174,17 +211,4 @@ def _covered_fraction(zone: AblationZone, geom: ImageGeometry, ijk: NDArray[np.i
     for chunk in np.array_split(np.arange(len(ijk)), max(1, len(ijk) // 20000)):
         pts = geom.index_to_lps(ijk[chunk])[:, None, :] + offs[None]
         out[chunk] = (ellipsoid_radius_ratio(zone, pts.reshape(-1, 3)).reshape(len(chunk), -1) <= 1.0).mean(axis=1)
-    return out
-
-
-def _grow_mm(mask: NDArray[np.bool_], geom: ImageGeometry, margin_mm: float) -> NDArray[np.bool_]:
-    """Voxels whose centre is within ``margin_mm`` of a mask voxel centre (exact EDT with spacing)."""
-    pad = int(np.ceil(margin_mm / float(np.min(geom.spacing)))) + 1
-    idx = np.argwhere(mask)
-    lo = np.maximum(idx.min(axis=0) - pad, 0)
-    hi = np.minimum(idx.max(axis=0) + pad + 1, mask.shape)
-    sub = mask[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
-    dist = ndimage.distance_transform_edt(~sub, sampling=geom.spacing)
-    out = np.zeros(mask.shape, dtype=bool)
-    out[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = dist <= margin_mm + 1e-9
     return out
