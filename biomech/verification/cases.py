@@ -320,32 +320,38 @@ def lame_cylinder(quick: bool = False, mutate: Mutator | None = None) -> CaseRes
     return _guard(name, quantity, expected, tol, body)
 
 
+def _sphere_exact(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    r = np.linalg.norm(x, axis=1)
+    ur = analytic.lame_sphere_radial_displacement(r, LAME["a"], LAME["b"], LAME["p"], LAME["e"], LAME["nu"])
+    return x * (ur / r)[:, None]
+
+
+def lame_sphere_case(element: str) -> dict[str, Any]:
+    """Octant of the thick sphere: symmetry planes (plane selectors), inner pressure (sphere selector)."""
+    bcs = [_fixed(f"sym_{c}", _plane((0, 0, 0), n), (c,))
+           for c, n in (("x", (1, 0, 0)), ("y", (0, 1, 0)), ("z", (0, 0, 1)))]
+    loads = [{"name": "inner_pressure", "kind": "pressure", "value": LAME["p"],
+              "select": {"sphere": {"center": [0.0, 0.0, 0.0], "radius": LAME["a"]}, "tolerance": 1e-6}}]
+    return _case(element, [_material("linear-elastic", LAME["e"], LAME["nu"])], bcs, loads)
+
+
 def lame_sphere(quick: bool = False, mutate: Mutator | None = None) -> CaseResult:
     """Thick-walled sphere (a 5, b 10 mm) under internal pressure: octant, symmetry planes, curved tet10.
 
-    The inner wall is picked with the sphere selector, the symmetry planes with plane selectors.
     Error = max over nodes of ``|u_r - u_r,exact|`` divided by the exact inner-wall value. Tolerance 1%.
     """
     a, b, p, e, nu = LAME["a"], LAME["b"], LAME["p"], LAME["e"], LAME["nu"]
     expected = float(analytic.lame_sphere_radial_displacement(a, a, b, p, e, nu))
     name, quantity, tol = "Lame sphere tet10", "u_r(a) mm", 0.01
 
-    def exact(x: NDArray[np.float64]) -> NDArray[np.float64]:
-        r = np.linalg.norm(x, axis=1)
-        return x * (analytic.lame_sphere_radial_displacement(r, a, b, p, e, nu) / r)[:, None]
-
     def body() -> CaseResult:
         mesh = octant_shell_mesh(a, b, 4 if quick else 6, 4, order=2)
-        bcs = [_fixed(f"sym_{c}", _plane((0, 0, 0), n), (c,))
-               for c, n in (("x", (1, 0, 0)), ("y", (0, 1, 0)), ("z", (0, 0, 1)))]
-        loads = [{"name": "inner_pressure", "kind": "pressure", "value": p,
-                  "select": {"sphere": {"center": [0.0, 0.0, 0.0], "radius": a}, "tolerance": 1e-6}}]
-        s = _solve(_case("tet10", [_material("linear-elastic", e, nu)], bcs, loads), mesh, mutate)
+        s = _solve(lame_sphere_case("tet10"), mesh, mutate)
         x = s.mesh.points_lps
         r = np.linalg.norm(x, axis=1)
         ur = np.einsum("ij,ij->i", s.displacement, x) / r
         err = float(np.abs(ur - analytic.lame_sphere_radial_displacement(r, a, b, p, e, nu)).max() / expected)
-        l2 = l2_displacement_error(s.mesh, s.displacement, exact)
+        l2 = l2_displacement_error(s.mesh, s.displacement, _sphere_exact)
         return _result(name, quantity, expected, float(ur[np.abs(r - a) < 1e-9].mean()), tol,
                        {"max_nodal_error": err, "l2_relative_error": l2.relative, "dofs": 3 * s.mesh.n_points,
                         "seconds": s.seconds}, error=err)
@@ -353,28 +359,39 @@ def lame_sphere(quick: bool = False, mutate: Mutator | None = None) -> CaseResul
     return _guard(name, quantity, expected, tol, body)
 
 
-def lame_convergence(order: int, quick: bool = False, mutate: Mutator | None = None) -> CaseResult:
-    """Observed L2 displacement order on the Lame cylinder, three uniformly refined meshes (ratio 2).
+def lame_convergence(order: int, quick: bool = False, mutate: Mutator | None = None,
+                     geometry: str = "cylinder") -> CaseResult:
+    """Observed L2 displacement order on the Lame cylinder (plane strain) or sphere (octant, 3-D).
 
-    Expected order 2 (tet4) or 3 (tet10); passes within 0.3 on the finest pair.
+    Three uniformly refined meshes (ratio 2), curved tet10; expected order 2 (tet4) or 3 (tet10),
+    passes within 0.3 on the finest pair.
     """
     element = "tet4" if order == 1 else "tet10"
     expected = float(order + 1)
-    name, quantity, tol = f"L2 order {element}", "observed order", 0.3
+    name, quantity, tol = f"L2 order {element} {geometry}", "observed order", 0.3
 
     def body() -> CaseResult:
-        base = (4 if quick else 8) if order == 1 else (4 if quick else 6)
+        if geometry == "cylinder":
+            base = (4 if quick else 8) if order == 1 else (4 if quick else 6)
+        else:
+            base = (2 if quick else 4) if order == 1 else 2
         ns = [base, 2 * base, 4 * base]
-        errs, secs = [], 0.0
+        errs, secs, dofs = [], 0.0, 0
         for n in ns:
-            mesh = lame_mesh(n, order)
-            s = _solve(lame_case(mesh, element), mesh, mutate)
-            errs.append(l2_displacement_error(s.mesh, s.displacement, _lame_exact).relative)
+            if geometry == "cylinder":
+                mesh, case, exact = lame_mesh(n, order), None, _lame_exact
+                case = lame_case(mesh, element)
+            else:
+                mesh = octant_shell_mesh(LAME["a"], LAME["b"], n, n, order=order)
+                case, exact = lame_sphere_case(element), _sphere_exact
+            s = _solve(case, mesh, mutate)
+            errs.append(l2_displacement_error(s.mesh, s.displacement, exact).relative)
             secs += s.seconds
+            dofs = 3 * s.mesh.n_points
         orders = observed_orders([1.0 / n for n in ns], errs)
         return _result(name, quantity, expected, orders[-1], tol,
-                       {"divisions": ns, "l2_relative_errors": errs, "orders": orders, "seconds": secs},
-                       error=abs(orders[-1] - expected))
+                       {"divisions": ns, "l2_relative_errors": errs, "orders": orders, "finest_dofs": dofs,
+                        "seconds": secs}, error=abs(orders[-1] - expected))
 
     return _guard(name, quantity, expected, tol, body)
 
@@ -505,7 +522,7 @@ def febio_sh13(quick: bool = False, mutate: Mutator | None = None) -> CaseResult
     the load, so 1e-8 is unreachable for any residual-based criterion.
     """
     expected = 0.004
-    name, quantity, tol = "FEBio sh13 cantilever", "tip deflection", 0.02
+    name, quantity, tol = "FEBio sh13 cantilever", "tip deflection mm", 0.02
 
     def body() -> CaseResult:
         div = (20, 2, 1) if quick else (40, 4, 1)

@@ -12,8 +12,11 @@ from twin.progress import Progress, ensure_progress
 
 
 def case_functions(quick: bool = False) -> list[tuple[str, Callable[[], CaseResult]]]:
-    """``(label, zero-argument callable)`` for every case of the suite, in table order."""
-    return [
+    """``(label, zero-argument callable)`` for every case of the suite, in table order.
+
+    The full suite adds the 3-D (sphere) convergence studies to the quick one and uses finer meshes.
+    """
+    funcs: list[tuple[str, Callable[[], CaseResult]]] = [
         ("patch test tet4", partial(cases.patch_test, 1, quick)),
         ("patch test tet10", partial(cases.patch_test, 2, quick)),
         ("traction patch tet4", partial(cases.traction_patch_test, 1, quick)),
@@ -23,6 +26,11 @@ def case_functions(quick: bool = False) -> list[tuple[str, Callable[[], CaseResu
         ("Lame cylinder", partial(cases.lame_cylinder, quick)),
         ("L2 order tet4", partial(cases.lame_convergence, 1, quick)),
         ("L2 order tet10", partial(cases.lame_convergence, 2, quick)),
+    ]
+    if not quick:
+        funcs += [("L2 order tet4 sphere", partial(cases.lame_convergence, 1, quick, geometry="sphere")),
+                  ("L2 order tet10 sphere", partial(cases.lame_convergence, 2, quick, geometry="sphere"))]
+    funcs += [
         ("GCI tet4", partial(cases.lame_gci, 1, quick)),
         ("GCI tet10", partial(cases.lame_gci, 2, quick)),
         ("neo-Hookean", partial(cases.neo_hookean_uniaxial, quick)),
@@ -31,6 +39,7 @@ def case_functions(quick: bool = False) -> list[tuple[str, Callable[[], CaseResu
         ("FEBio sh13", partial(cases.febio_sh13, quick)),
         ("Hertz", partial(cases.hertz, quick)),
     ]
+    return funcs
 
 
 def run_suite(quick: bool = False, progress: Progress | None = None) -> list[CaseResult]:
