@@ -1,10 +1,13 @@
 """Image and label-map files: NIfTI, NRRD, MetaImage (and DICOM via :mod:`twin.io.dicom`).
 
-All readers return :class:`twin.volume.Volume` in LPS mm with exact geometry
-(SimpleITK converts NIfTI's RAS on read and write). Writers are atomic.
-Label maps keep their segment table: in NRRD header fields
-(``Segment<N>_Name`` etc., as 3D Slicer does) and, for every format, in a
-sidecar ``<name>.segments.json``.
+All readers return :class:`twin.volume.Volume` in LPS mm with exact geometry.
+NRRD voxels and geometry are read by :mod:`twin.io.nrrd`; NIfTI voxels by
+:mod:`twin.io.nifti` with ITK's header interpretation (qform/sform, RAS -> LPS);
+MetaImage by SimpleITK. Every reader checks sizes against memory from the header
+before allocating and refuses truncated data. Writers (SimpleITK) are atomic.
+Label maps keep their segment table in a sidecar ``<name>.segments.json``, or,
+as ``.seg.nrrd``, in 3D Slicer's header fields (``Segment<N>_Name`` ...; layers
+and overlaps kept, :mod:`twin.io.seg_nrrd`).
 """
 
 from __future__ import annotations
@@ -36,9 +39,11 @@ def is_dicom_path(path: str | Path) -> bool:
     p = Path(path)
     if p.is_dir():
         return True
+    if not p.is_file():  # never open a FIFO or device (it could block)
+        return False
     if p.name.upper() == "DICOMDIR":
         return True
-    if image_format(p) in IMAGE_SUFFIXES:
+    if image_format(p) in IMAGE_SUFFIXES or image_format(p) == ".seg.nrrd":
         return False
     try:
         with open(p, "rb") as fh:
@@ -108,6 +113,8 @@ def read_image_with_series(
             _refuse_folder_without_dicom(p)
         return read_dicom_with_series(p, series_uid=series_uid, progress=progress, max_bytes=limit)
     fmt = image_format(p)
+    if fmt == ".seg.nrrd":
+        fmt = ".nrrd"  # a single-layer Slicer segmentation is a label volume
     if fmt not in IMAGE_SUFFIXES:
         if p.stat().st_size == 0:
             raise InputError("file is empty", p)
@@ -179,12 +186,16 @@ def _volume(p: Path, array: Any, geometry: ImageGeometry, modality: str) -> Volu
 
 
 def _read_with_itk(p: Path, limit: int) -> Volume:
-    from twin.io.validate import check_header
-
-    info = check_header(p, max_bytes=limit)
     import SimpleITK as sitk
 
-    from twin.io.validate import native_message, native_stderr_captured
+    from twin.io.validate import check_header, native_message, native_stderr_captured
+
+    try:
+        info = check_header(p, max_bytes=limit)
+    except InputError as exc:
+        if p.name.lower().endswith(".seg.nrrd") and "components" in exc.reason:
+            raise InputError(exc.reason + " (a layered segmentation: open it as a label map)", p) from None
+        raise
 
     try:
         with native_stderr_captured() as printed:
