@@ -96,3 +96,23 @@ def test_stored_metrics_used_without_recompute():
     data = collect_report_data(proj, recompute=False)
     assert data["plan"]["trajectories"][0]["metrics"] is None
     assert np.isfinite(collect_report_data(proj)["plan"]["trajectories"][0]["metrics"]["path_length_mm"])
+
+
+def test_report_degrades_when_rendering_fails(tmp_path, monkeypatch):
+    import rendering.offscreen as off
+    import rendering.surfaces as surf
+
+    def no_gl(*a, **k):
+        raise RuntimeError("no OpenGL context")
+
+    for name in ("render_mpr_slice", "render_3d_scene", "render_fe_result"):
+        monkeypatch.setattr(off, name, no_gl)
+    monkeypatch.setattr(surf, "labelmap_surfaces", no_gl)
+    out = tmp_path / "r.pdf"
+    data = build_report(make_project(), out, recompute=False)
+    text = pdf_text(out)
+    assert "axial image not rendered (RuntimeError: no OpenGL context)" in text
+    assert "3-D surfaces not computed" in text
+    # the probe's-eye reslices need no GL
+    assert set(data["images"]["rendered"]) == {"probe", "path"}
+    assert "Probe's eye" in text
