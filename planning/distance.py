@@ -6,6 +6,9 @@ The distance from a point to that union is computed exactly: a KD-tree over the
 centres of boundary voxels gives candidates, and the point-to-box distance is
 evaluated for every candidate that can still be the closest.
 
+:class:`SurfaceDistance` answers the same queries for a triangle surface
+(exact point-to-triangle distances through VTK's implicit poly-data distance).
+
 Frame: points in LPS mm; the grid may be oblique (orthonormal direction), the
 computation runs in the grid's scaled index frame where distances equal LPS mm.
 """
@@ -20,6 +23,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from twin.geometry import ImageGeometry
+from twin.meshes import SurfaceModel
 
 
 def boundary_voxels(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
@@ -98,3 +102,43 @@ class MaskDistance:
     def _box_distance(self, q: NDArray[np.float64], c: NDArray[np.float64]) -> NDArray[np.float64]:
         d = np.maximum(np.abs(q - c) - self._half, 0.0)
         return np.sqrt(np.sum(d * d, axis=-1))
+
+
+class SurfaceDistance:
+    """Distance queries to a closed triangle surface (LPS mm), e.g. a smoothed segment surface.
+
+    Uses VTK's implicit poly-data distance (exact point-to-triangle distance, sign
+    from the surface normals). Same interface as :class:`MaskDistance` so that
+    trajectory clearance can use either the label grid or surfaces.
+
+    Parameters
+    ----------
+    surface : SurfaceModel
+        Closed, outward-oriented surface (``is_watertight()`` recommended).
+    """
+
+    def __init__(self, surface: SurfaceModel) -> None:
+        self.surface = surface
+        self.empty = surface.n_triangles == 0
+        self._poly = surface.to_pyvista() if not self.empty else None
+        lengths = np.linalg.norm(np.diff(surface.points_lps[surface.triangles[:, [0, 1]]], axis=1), axis=-1) \
+            if not self.empty else np.ones(1)
+        self.resolution_mm = float(np.median(lengths))
+
+    def signed_distance_mm(self, points_lps: ArrayLike) -> NDArray[np.float64]:
+        """Signed distance ``(n,)`` in mm, negative inside the surface."""
+        import pyvista as pv
+
+        pts = np.asarray(points_lps, dtype=np.float64).reshape(-1, 3)
+        if self._poly is None:
+            return np.full(len(pts), np.inf)
+        out = pv.PolyData(pts).compute_implicit_distance(self._poly)
+        return np.asarray(out["implicit_distance"], dtype=np.float64)
+
+    def distance_mm(self, points_lps: ArrayLike, k: int = 16) -> NDArray[np.float64]:
+        """Distance ``(n,)`` in mm to the enclosed region (0 inside)."""
+        return np.maximum(self.signed_distance_mm(points_lps), 0.0)
+
+    def inside(self, points_lps: ArrayLike) -> NDArray[np.bool_]:
+        """Whether each point lies inside the surface."""
+        return self.signed_distance_mm(points_lps) < 0

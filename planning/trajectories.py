@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from planning.distance import MaskDistance
+from planning.distance import MaskDistance, SurfaceDistance
 from twin.errors import InputError
 from twin.geometry import ImageGeometry
 from twin.labelmap import LabelMap
+from twin.meshes import SurfaceModel
 from twin.plan import Trajectory
 from twin.progress import Progress, ensure_progress
 
@@ -62,7 +63,7 @@ def _axis_samples(traj: Trajectory, step_mm: float) -> tuple[NDArray[np.float64]
 
 
 def segment_clearance(
-    traj: Trajectory, md: MaskDistance, step_mm: float | None = None
+    traj: Trajectory, md: MaskDistance | SurfaceDistance, step_mm: float | None = None
 ) -> dict[str, Any]:
     """Clearance between the tool cylinder and one segment.
 
@@ -70,11 +71,11 @@ def segment_clearance(
     ----------
     traj : Trajectory
         The tool (entry, target, diameter).
-    md : MaskDistance
-        Distance helper of the segment.
+    md : MaskDistance or SurfaceDistance
+        Distance helper of the segment (label grid or surface).
     step_mm : float, optional
         Sampling step along the axis; default a quarter of the smallest voxel
-        size. The minimum is then refined 20x finer around the best sample, so
+        size (or of the surface's median edge). The minimum is then refined 20x finer around the best sample, so
         the axis discretisation error is below ``step_mm / 40``.
 
     Returns
@@ -89,7 +90,8 @@ def segment_clearance(
     if md.empty:
         return {"axis_distance_mm": None, "clearance_mm": None, "crosses": False, "closest_depth_mm": None,
                 "closest_point_lps": None, "length_inside_mm": 0.0, "note": "segment is empty"}
-    h = step_mm or float(np.min(md.geometry.spacing)) / 4.0
+    res = md.resolution_mm if isinstance(md, SurfaceDistance) else float(np.min(md.geometry.spacing))
+    h = step_mm or res / 4.0
     s, pts = _axis_samples(traj, h)
     d = md.distance_mm(pts)
     i = int(np.argmin(d))
@@ -118,6 +120,7 @@ def evaluate_trajectory(
     critical_segments: list[str] | None = None,
     step_mm: float | None = None,
     progress: Progress | None = None,
+    surfaces: dict[str, SurfaceModel] | None = None,
 ) -> dict[str, Any]:
     """All metrics of a trajectory (stored in ``Trajectory.metrics``).
 
@@ -131,6 +134,10 @@ def evaluate_trajectory(
         Segment names to check (default: every segment except the target one).
     step_mm : float, optional
         Axis sampling step (see :func:`segment_clearance`).
+    surfaces : dict of str -> SurfaceModel, optional
+        Surfaces by segment name; a structure with a surface here is measured
+        against the surface (``"source": "surface"``) instead of its voxels. With
+        no label map, the structures are exactly these surfaces.
 
     Returns
     -------
@@ -153,27 +160,37 @@ def evaluate_trajectory(
         "closest_structure": None,
         "crossed": [],
     }
-    if labelmap is None:
+    surfaces = surfaces or {}
+    if labelmap is None and not surfaces:
         return out
-    names = list(critical_segments) if critical_segments else [s.name for s in labelmap.segments]
+    if critical_segments:
+        names = list(critical_segments)
+    else:
+        names = [s.name for s in labelmap.segments] if labelmap is not None else list(surfaces)
     names = [n for n in names if n != traj.target_segment]
     for n, name in enumerate(names):
         prog.raise_if_cancelled()
         prog.update(n / max(1, len(names)), f"clearance to {name}")
+        if name in surfaces:
+            res = segment_clearance(traj, SurfaceDistance(surfaces[name]), step_mm)
+            out["structures"].append({"segment": name, "source": "surface", **res})
+            continue
         try:
+            if labelmap is None:
+                raise InputError(f"no segment {name!r}")
             mask = labelmap.mask(name)
         except InputError:
             out["structures"].append({"segment": name, "note": "segment not found", "crosses": False})
             continue
         res = segment_clearance(traj, MaskDistance(mask, labelmap.geometry), step_mm)
-        out["structures"].append({"segment": name, **res})
+        out["structures"].append({"segment": name, "source": "label map", **res})
     valid = [s for s in out["structures"] if s.get("clearance_mm") is not None]
     if valid:
         best = min(valid, key=lambda s: s["clearance_mm"])
         out["min_clearance_mm"] = best["clearance_mm"]
         out["closest_structure"] = best["segment"]
     out["crossed"] = [s["segment"] for s in out["structures"] if s.get("crosses")]
-    if traj.target_segment:
+    if traj.target_segment and labelmap is not None:
         try:
             md = MaskDistance(labelmap.mask(traj.target_segment), labelmap.geometry)
             out["target_inside"] = bool(md.inside(np.asarray(traj.target_lps)[None])[0])

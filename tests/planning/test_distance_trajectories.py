@@ -116,3 +116,22 @@ def test_probes_eye_reslice_samples_the_right_plane():
     a, b = along_path_frames(traj)
     np.testing.assert_allclose(a.u_lps, d)
     assert abs(a.normal_lps @ d) < 1e-12 and abs(b.normal_lps @ d) < 1e-12
+
+
+def test_surface_clearance_line_passing_sphere():
+    import pyvista as pv
+
+    from twin.meshes import SurfaceModel
+
+    sphere = SurfaceModel.from_pyvista(pv.Sphere(radius=10.0, theta_resolution=90, phi_resolution=90), name="ivc")
+    traj = Trajectory(name="t", entry_lps=(-30, 20, 0), target_lps=(30, 20, 0), diameter_mm=3.0)
+    m = evaluate_trajectory(traj, None, surfaces={"ivc": sphere})
+    s = m["structures"][0]
+    assert s["source"] == "surface"
+    # the tessellated sphere lies inside the true one by at most 1 - cos(2 deg): ~0.006 mm at 10 mm
+    assert s["axis_distance_mm"] == pytest.approx(10.0, abs=0.02)
+    assert s["clearance_mm"] == pytest.approx(8.5, abs=0.02)
+    assert s["closest_depth_mm"] == pytest.approx(30.0, abs=1.0)  # the minimum is flat (quadratic)
+    crossing = evaluate_trajectory(Trajectory(name="c", entry_lps=(-30, 6, 0), target_lps=(30, 6, 0)), None,
+                                   surfaces={"ivc": sphere})["structures"][0]
+    assert crossing["crosses"] and crossing["length_inside_mm"] == pytest.approx(16.0, abs=0.3)
