@@ -98,13 +98,12 @@ def clean_labels(
         spike = differ.sum(axis=1) >= 3
         if not spike.any():
             break
-        cand = nlab[spike]
-        # majority among the differing neighbours (ties: smallest label)
-        best = np.empty(len(cand), np.int64)
-        for r, row in enumerate(cand):
-            vals, cnt = np.unique(row[row != lab[spike][r]], return_counts=True)
-            best[r] = vals[np.argmax(cnt)]
-        lab[np.nonzero(spike)[0]] = best
+        cand = nlab[spike]  # (m, 4)
+        # majority among the differing neighbours (ties: smallest label), vectorised over the 4 slots
+        votes = (cand[:, :, None] == cand[:, None, :]).sum(axis=2).astype(np.int64)
+        votes[cand == lab[spike][:, None]] = -1
+        score = votes * (int(cand.max()) + 1) - cand
+        lab[np.nonzero(spike)[0]] = cand[np.arange(len(cand)), np.argmax(score, axis=1)]
     return lab
 
 
@@ -126,14 +125,23 @@ def drop_small_components(
     small = size[comp] < min_cells
     if not small.any():
         return lab
-    for c in np.unique(comp[small]):
-        members = np.nonzero(comp == c)[0]
-        around = nb[members].reshape(-1)
-        around_lab = np.where(around >= 0, lab[np.maximum(around, 0)], 0)
-        around_lab = around_lab[(around < 0) | (comp[np.maximum(around, 0)] != c)]
-        if around_lab.size:
-            vals, cnt = np.unique(around_lab, return_counts=True)
-            lab[members] = vals[np.argmax(cnt)]
+    members = np.nonzero(small)[0]
+    around = nb[members]  # (m, 4)
+    own = comp[members][:, None]
+    outside = (around < 0) | (comp[np.maximum(around, 0)] != own)
+    around_lab = np.where(around >= 0, lab[np.maximum(around, 0)], 0)
+    c_id = np.broadcast_to(own, around.shape)[outside]
+    n_lab = int(lab.max()) + 1
+    key, cnt = np.unique(c_id * n_lab + around_lab[outside], return_counts=True)
+    kc, kl = key // n_lab, key % n_lab
+    order = np.lexsort((kl, -cnt, kc))  # per component: most votes first, then smallest label
+    kc, kl = kc[order], kl[order]
+    first = np.r_[True, kc[1:] != kc[:-1]]
+    new_label = np.full(ncomp, -1, np.int64)
+    new_label[kc[first]] = kl[first]
+    target = new_label[comp[members]]
+    ok = target >= 0
+    lab[members[ok]] = target[ok]
     return lab
 
 

@@ -55,6 +55,19 @@ def test_bcc_lattice_is_congruent_and_fills_the_box() -> None:
     assert counts.max() == 2  # conforming: no face shared by three cells
 
 
+def test_label_cleanup_removes_salt_and_pepper() -> None:
+    from biomech.meshing.lattice import clean_labels, drop_small_components
+
+    pts, tets, _ = bcc_lattice((8, 8, 8), 1.0)
+    truth = (np.linalg.norm(pts[tets].mean(axis=1) - 4.0, axis=1) < 3.0).astype(np.int64)
+    noisy = truth.copy()
+    flip = np.random.default_rng(1).random(len(truth)) < 0.03
+    noisy[flip] = 1 - noisy[flip]
+    assert (noisy != truth).sum() > 100
+    assert (drop_small_components(tets, noisy, 5) != truth).sum() < 0.25 * (noisy != truth).sum()
+    assert (clean_labels(tets, noisy) != truth).sum() <= 5
+
+
 def test_region_volumes_match_analytic_and_voxels(ball_case, ball_mesh) -> None:
     lm, _ = ball_case
     vol = np.abs(ball_mesh.cell_volumes_mm3())
