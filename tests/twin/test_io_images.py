@@ -217,3 +217,21 @@ def test_native_stderr_captured_restores_fd2(capfd: pytest.CaptureFixture[str]) 
     os.write(2, b"after\n")
     assert native_message(printed) == "MetaImage: something went wrong"
     assert capfd.readouterr().err == "after\n"
+
+
+def test_gzip_bomb_is_not_inflated_beyond_the_header(tmp_path: Path) -> None:
+    import time
+
+    import nibabel as nib
+
+    hdr = nib.Nifti1Header()
+    hdr.set_data_shape((4, 4, 4))
+    hdr.set_data_dtype(np.int16)
+    hdr.set_qform(np.eye(4), code=1)
+    raw = hdr.binaryblock + b"\0" * 4 + np.arange(64, dtype="<i2").tobytes() + bytes(50_000_000)
+    path = tmp_path / "bomb.nii.gz"
+    path.write_bytes(gzip.compress(raw, compresslevel=1))
+    t0 = time.perf_counter()
+    vol = read_image(path)
+    assert time.perf_counter() - t0 < 2.0
+    np.testing.assert_array_equal(vol.array, np.arange(64).reshape(4, 4, 4).transpose(2, 1, 0))

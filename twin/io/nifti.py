@@ -100,7 +100,7 @@ def read_nifti_voxels(path: str | Path, out_dtype: np.dtype[Any], max_bytes: int
                          f"{max_bytes / 2**30:.1f} GiB memory allows", p)
     offset = info["offset"]
     if compressed:
-        data = gunzip(p.read_bytes(), p)
+        data = gunzip(p.read_bytes(), p, max_out=offset + want)
         if len(data) - offset < want:
             raise InputError(f"image data is truncated ({max(len(data) - offset, 0)} of {want} bytes)", p)
         raw = np.frombuffer(data, dtype=info["dtype"], count=n_vox, offset=offset)

@@ -312,7 +312,7 @@ def _read_chunk(f: Path, out: NDArray[Any], hdr: NrrdHeader, start: int, line_sk
                 if hdr.encoding == "gzip":
                     from twin.io.compression import gunzip
 
-                    data = gunzip(fh.read(), p, f"NRRD compressed data in {f.name}")
+                    data = gunzip(fh.read(), p, max(byte_skip, 0) + want, f"NRRD compressed data in {f.name}")
                 else:
                     data = bz2.decompress(fh.read())
             except (EOFError, OSError, ValueError) as exc:
