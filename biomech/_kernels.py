@@ -105,11 +105,98 @@ def _tangent_fill(G, dV, A, block_map, data):  # pragma: no cover - compiled
                                                 + GA[a, i, k, 2] * G[c, q, b, 2])
 
 
+def _build_pattern(cells, n_points):  # pragma: no cover - compiled
+    """Node-level CSR pattern (sorted columns) and the block position of every (cell, a, b) pair."""
+    m, nn = cells.shape
+    start = np.zeros(n_points + 1, np.int64)
+    for c in range(m):
+        for a in range(nn):
+            start[cells[c, a] + 1] += 1
+    for i in range(n_points):
+        start[i + 1] += start[i]
+    node_cells = np.empty(start[n_points], np.int64)
+    fill = start[:-1].copy()
+    for c in range(m):
+        for a in range(nn):
+            v = cells[c, a]
+            node_cells[fill[v]] = c
+            fill[v] += 1
+    marker = np.full(n_points, -1, np.int64)
+    indptr = np.zeros(n_points + 1, np.int64)
+    for i in range(n_points):
+        k = 0
+        for p in range(start[i], start[i + 1]):
+            c = node_cells[p]
+            for b in range(nn):
+                j = cells[c, b]
+                if marker[j] != i:
+                    marker[j] = i
+                    k += 1
+        indptr[i + 1] = indptr[i] + k
+    indices = np.empty(indptr[n_points], np.int64)
+    marker[:] = -1
+    for i in range(n_points):
+        pos = indptr[i]
+        for p in range(start[i], start[i + 1]):
+            c = node_cells[p]
+            for b in range(nn):
+                j = cells[c, b]
+                if marker[j] != i:
+                    marker[j] = i
+                    indices[pos] = j
+                    pos += 1
+        indices[indptr[i]:indptr[i + 1]] = np.sort(indices[indptr[i]:indptr[i + 1]])
+    block_map = np.empty((m, nn * nn), np.int64)
+    for c in range(m):
+        for a in range(nn):
+            i = cells[c, a]
+            for b in range(nn):
+                j = cells[c, b]
+                lo = indptr[i]
+                hi = indptr[i + 1] - 1
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    if indices[mid] < j:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                block_map[c, a * nn + b] = lo
+    return indptr, indices, block_map
+
+
+def _csr_structure(block_indptr, block_cols):  # pragma: no cover - compiled
+    """Scalar CSR ``(pos, indices, indptr)`` of a 3x3-block pattern: ``csr.data[pos[9 b + 3 a + c]]`` holds
+    block ``b`` entry ``(a, c)``; columns come out sorted."""
+    n = block_indptr.shape[0] - 1
+    nb = block_cols.shape[0]
+    pos = np.empty(9 * nb, np.int64)
+    indices = np.empty(9 * nb, np.int32)
+    indptr = np.empty(3 * n + 1, np.int64)
+    for i in range(n):
+        b0 = block_indptr[i]
+        d = block_indptr[i + 1] - b0
+        for a in range(3):
+            start = 9 * b0 + 3 * a * d
+            indptr[3 * i + a] = start
+            for k in range(d):
+                b = b0 + k
+                for c in range(3):
+                    q = start + 3 * k + c
+                    pos[9 * b + 3 * a + c] = q
+                    indices[q] = 3 * block_cols[b] + c
+    indptr[3 * n] = 9 * nb
+    return pos, indices, indptr
+
+
 if AVAILABLE:
+    csr_structure = numba.njit(cache=True, nogil=True)(_csr_structure)
+    build_pattern = numba.njit(cache=True, nogil=True)(_build_pattern)
     p1_linear_fill = numba.njit(cache=True, nogil=True, error_model="numpy")(_p1_linear_fill)
     linear_fill = numba.njit(cache=True, nogil=True, error_model="numpy")(_linear_fill)
     tangent_fill = numba.njit(cache=True, nogil=True, error_model="numpy")(_tangent_fill)
 else:  # pragma: no cover
+    csr_structure = None
+    build_pattern = None
     p1_linear_fill = None
     linear_fill = None
     tangent_fill = None

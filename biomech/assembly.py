@@ -28,21 +28,31 @@ class Assembler:
         Connectivity.
     n_points : int
         Number of nodes (DOFs = 3 n_points).
+    use_numba : bool
+        Build the pattern with the compiled kernel when numba is installed (else ``np.unique``).
     """
 
-    def __init__(self, cells: NDArray[np.int64], n_points: int) -> None:
+    def __init__(self, cells: NDArray[np.int64], n_points: int, use_numba: bool = True) -> None:
         cells = np.asarray(cells, dtype=np.int64)
         self.cells = cells
         self.n_points = int(n_points)
         self.nn = cells.shape[1]
         nn = self.nn
-        keys = (np.repeat(cells, nn, axis=1) * self.n_points + np.tile(cells, (1, nn))).ravel()
-        uniq, inv = np.unique(keys, return_inverse=True)
-        del keys
-        self.block_map = inv.reshape(len(cells), nn * nn).astype(np.int64 if len(uniq) >= 2**31 else np.int32)
+        from biomech import _kernels
+
+        if _kernels.AVAILABLE and use_numba:
+            indptr, cols, block_map = _kernels.build_pattern(cells, self.n_points)
+            rows = np.repeat(np.arange(self.n_points, dtype=np.int64), np.diff(indptr))
+            uniq = rows * self.n_points + cols
+        else:
+            keys = (np.repeat(cells, nn, axis=1) * self.n_points + np.tile(cells, (1, nn))).ravel()
+            uniq, block_map = np.unique(keys, return_inverse=True)
+            del keys
+            rows = uniq // self.n_points
+            cols = uniq - rows * self.n_points
+        self.block_map = block_map.reshape(len(cells), nn * nn).astype(np.int64 if len(uniq) >= 2**31 else np.int32)
         self.block_keys = uniq  # row_node * n_points + col_node, sorted
-        rows = uniq // self.n_points
-        self.block_cols = (uniq - rows * self.n_points).astype(np.int32)
+        self.block_cols = cols.astype(np.int32)
         self.block_indptr = np.zeros(self.n_points + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=self.n_points), out=self.block_indptr[1:])
         self.n_blocks = len(uniq)
@@ -96,10 +106,31 @@ class Assembler:
         return ReducedPattern(self, keep, upper)
 
     def from_block_data(self, data: FloatArray) -> sp.csr_matrix:
-        """CSR matrix from block values ``(n_blocks, 3, 3)`` in pattern order."""
-        bsr = sp.bsr_matrix((data, self.block_cols, self.block_indptr), shape=(self.n_dofs, self.n_dofs))
-        csr = bsr.tocsr()
-        csr.sort_indices()
+        """CSR matrix (sorted indices) from block values ``(n_blocks, 3, 3)`` in pattern order."""
+        from biomech import _kernels
+
+        if getattr(self, "_csr_pos", None) is None and _kernels.AVAILABLE:
+            self._csr_pos, self._csr_indices, self._csr_indptr = _kernels.csr_structure(self.block_indptr,
+                                                                                        self.block_cols)
+        if getattr(self, "_csr_pos", None) is None:
+            # row 3i+a of node row i (degree d) holds blocks k = 0..d-1, columns 3 j_k + c: already sorted
+            deg = np.diff(self.block_indptr)
+            brow = np.repeat(np.arange(self.n_points), deg)
+            k = np.arange(self.n_blocks) - self.block_indptr[brow]
+            a = np.arange(3)
+            pos = (9 * self.block_indptr[brow][:, None, None] + a[None, :, None] * 3 * deg[brow][:, None, None]
+                   + 3 * k[:, None, None] + a[None, None, :])
+            indices = np.empty(9 * self.n_blocks, np.int32)
+            indices[pos.ravel()] = np.broadcast_to(3 * self.block_cols[:, None, None] + a[None, None, :],
+                                                   pos.shape).ravel()
+            indptr = np.empty(self.n_dofs + 1, np.int64)
+            indptr[:-1] = (9 * self.block_indptr[:-1, None] + 3 * a[None, :] * deg[:, None]).ravel()
+            indptr[-1] = 9 * self.n_blocks
+            self._csr_pos, self._csr_indices, self._csr_indptr = pos.ravel(), indices, indptr
+        values = np.empty(9 * self.n_blocks)
+        values[self._csr_pos] = data.reshape(-1)
+        csr = sp.csr_matrix((values, self._csr_indices, self._csr_indptr), shape=(self.n_dofs, self.n_dofs))
+        csr.has_sorted_indices = True
         return csr
 
     def vector(self, element_vectors: Iterable[tuple[slice, FloatArray]]) -> FloatArray:
