@@ -228,6 +228,7 @@ def test_gzip_bomb_is_not_inflated_beyond_the_header(tmp_path: Path) -> None:
     hdr.set_data_shape((4, 4, 4))
     hdr.set_data_dtype(np.int16)
     hdr.set_qform(np.eye(4), code=1)
+    hdr["vox_offset"] = 352
     raw = hdr.binaryblock + b"\0" * 4 + np.arange(64, dtype="<i2").tobytes() + bytes(50_000_000)
     path = tmp_path / "bomb.nii.gz"
     path.write_bytes(gzip.compress(raw, compresslevel=1))
