@@ -269,6 +269,37 @@ _ALIASES = {
 }
 
 
+# keyword (in a segment name) -> tissue; first match wins, so specific words come first
+_SEGMENT_KEYWORDS = (
+    (("tumor", "tumour", "lesion", "metasta", "carcinoma", "nodule"), "tumour"),
+    (("aorta", "artery", "arteria", "vessel", "vena", "vein", "portal", "iliac_a", "carotid"), "vessel_wall"),
+    (("white_matter", "white matter"), "brain_white_matter"),
+    (("grey_matter", "gray_matter", "grey matter", "gray matter", "cortex_cerebr", "brain"), "brain_grey_matter"),
+    (("liver", "hepat"), "liver"),
+    (("kidney", "renal"), "kidney"),
+    (("spleen", "splen"), "spleen"),
+    (("fat", "adipose"), "fat"),
+    (("muscle", "autochthon", "iliopsoas", "gluteus", "psoas"), "muscle"),
+    (("skin", "dermis"), "skin"),
+    (("cortical",), "cortical_bone"),
+    (("vertebra", "rib", "femur", "hip", "sacrum", "humerus", "scapula", "clavic", "sternum", "skull", "bone",
+      "pelvis", "tibia", "fibula"), "cancellous_bone"),
+)
+
+
+def guess_tissue(segment_name: str) -> Tissue | None:
+    """Library tissue suggested by a segment name (e.g. TotalSegmentator's ``"kidney_left"``), or ``None``.
+
+    A suggestion for pre-filling a material table, never a silent choice: bones map to
+    cancellous bone (use CT moduli, :mod:`biomech.bone_density`), vessels to the arterial wall.
+    """
+    key = str(segment_name).strip().lower().replace("-", "_")
+    for words, tissue in _SEGMENT_KEYWORDS:
+        if any(w in key for w in words):
+            return TISSUES[tissue]
+    return None
+
+
 def get_tissue(name: str) -> Tissue:
     """Look up a tissue by name (case, spaces and hyphens ignored; a few aliases such as ``"tumor"``).
 

@@ -16,7 +16,7 @@ from biomech.bone_density import (
     modulus_from_density,
     sample_hu,
 )
-from biomech.tissues import TISSUES, get_tissue
+from biomech.tissues import TISSUES, get_tissue, guess_tissue
 from twin.errors import InputError
 from twin.geometry import ImageGeometry
 from twin.meshes import TetMesh
@@ -65,6 +65,18 @@ def test_lookup_aliases_and_error_lists_names() -> None:
     assert "liver" in str(err.value) and "cortical_bone" in str(err.value)
     with pytest.raises(TypeError):
         TISSUES["x"] = TISSUES["liver"]  # type: ignore[index]
+
+
+def test_guess_from_segment_names() -> None:
+    expect = {
+        "liver": "liver", "kidney_left": "kidney", "spleen": "spleen", "liver_tumor": "tumour",
+        "vertebrae_L1": "cancellous_bone", "rib_left_3": "cancellous_bone", "aorta": "vessel_wall",
+        "portal_vein_and_splenic_vein": "vessel_wall", "liver_vessels": "vessel_wall",
+        "iliopsoas_right": "muscle", "subcutaneous_fat": "fat", "brain": "brain_grey_matter",
+    }
+    for seg, tissue in expect.items():
+        assert guess_tissue(seg) is TISSUES[tissue], seg
+    assert guess_tissue("stomach") is None and guess_tissue("lung_upper_lobe_left") is None
 
 
 def test_density_modulus_relations() -> None:
