@@ -313,8 +313,9 @@ def linear_blocks(model: _Model) -> FloatArray:
 class _System:
     """Residual ``R(u, t) = f_int(u) - f_ext(u, t) - f_contact(u, t)`` and its tangent as block values."""
 
-    def __init__(self, model: _Model) -> None:
+    def __init__(self, model: _Model, progress: Progress | None = None) -> None:
         self.model = model
+        self.progress = ensure_progress(progress)
         asm = model.asm
         self.K0data = None if model.nonlinear else linear_blocks(model)
         self.K0 = None if self.K0data is None else asm.from_block_data(self.K0data)
@@ -400,6 +401,7 @@ def _newton(system: _System, u: FloatArray, t: float, stats: _Stats,
     full, upper = system.reduced(symmetric)
     ref = None
     for it in range(opts.max_iterations + 1):
+        system.progress.raise_if_cancelled()
         R, K, fe = system.residual(u, t, tangent=True)
         rn = float(np.linalg.norm(R[free]))
         if not np.isfinite(rn):
@@ -465,7 +467,7 @@ def _step_with_contact(system: _System, u: FloatArray, t: float, stats: _Stats) 
 
 def _incremental(model: _Model, stats: _Stats, progress: Progress) -> tuple[FloatArray, float, str | None]:
     """Load stepping with cutback. Returns (u, reached load fraction, failure reason or None)."""
-    system = _System(model)
+    system = _System(model, progress)
     opts = model.problem.options
     steps = max(1, int(opts.steps))
     dt = 1.0 / steps

@@ -318,3 +318,21 @@ def test_sphere_indenter_force_grows_with_depth_and_balances():
         forces.append(-f[2])
     # Hertz: F ~ depth^1.5 on a half-space (a finite block is stiffer, so the ratio lies between 2^1.5 and ~2^1.6)
     assert 2.6 < forces[1] / forces[0] < 3.4
+
+
+def test_cancellation_stops_the_newton_loop():
+    from twin.errors import Cancelled
+    from twin.progress import CallbackProgress
+
+    mesh = box_mesh(n=(2, 2, 2))
+    bcs = _rollers() + [{"name": "pull", "kind": "displacement", "components": ["x"], "value": [0.3, 0, 0],
+                         "select": _plane((1, 0, 0), (1, 0, 0))}]
+    case = {"materials": [_mat("neo-hookean")], "boundary_conditions": bcs, "solver": {"nonlinear": True, "steps": 4}}
+    seen = []
+    prog = CallbackProgress(lambda f, m: seen.append(f))
+    r = run_case(case, mesh, progress=prog)
+    assert r.converged and seen[-1] == 1.0 and seen == sorted(seen)
+    prog = CallbackProgress()
+    prog.token.cancel()
+    with pytest.raises(Cancelled):
+        run_case(case, mesh, progress=prog)
