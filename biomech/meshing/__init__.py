@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from biomech.meshing.fields import RegionFields, coarsen_labels, fields_from_labels, voxelize_surface
+from biomech.meshing.fields import RegionFields, coarsen_labels, fields_from_labels, surface_grid, voxelize_surface
 from biomech.meshing.lattice import BCC_MEAN_EDGE, labelled_lattice
 from biomech.meshing.snap import restore_volumes, smooth_interior, snap_interfaces
 from twin.errors import InputError, VhtError
@@ -50,6 +50,7 @@ __all__ = [
     "mesh_fields",
     "tetmesh_from_labelmap",
     "tetmesh_from_surface",
+    "tetmesh_from_surfaces",
 ]
 
 MESHERS = {
@@ -266,22 +267,78 @@ def tetmesh_from_surface(
         return tetgen_mesh(surface, max_cell_volume_mm3 or h**3 / 12.0, int(region), names, prog)
     if method != "lattice":
         raise InputError(f"unknown mesher {method!r}; choose one of {sorted(MESHERS)}")
-    ext = np.ptp(np.asarray(surface.points_lps), axis=0) + 4 * h
+    return _lattice_from_surfaces([surface], [int(region)], h, prog, close_holes_mm, max_cell_volume_mm3)
+
+
+def tetmesh_from_surfaces(
+    surfaces: list[SurfaceModel],
+    regions: list[int] | None = None,
+    target_edge_mm: float | None = None,
+    max_cell_volume_mm3: float | None = None,
+    progress: Progress | None = None,
+    *,
+    close_holes_mm: float | None = None,
+) -> TetMesh:
+    """Conforming multi-region mesh of several closed surfaces (lattice mesher).
+
+    Each surface is voxelised robustly on one shared grid; where solids overlap the
+    later surface wins, so list containers first (``[liver, tumour]``: the tumour is
+    carved out of the liver and shares its nodes on the interface).
+
+    Parameters
+    ----------
+    surfaces : list of SurfaceModel
+        Closed surfaces in LPS mm (broken ones are repaired as in :func:`tetmesh_from_surface`).
+    regions : list of int, optional
+        Region id per surface (default 1, 2, ...); names are the surface names.
+    target_edge_mm, max_cell_volume_mm3, close_holes_mm, progress
+        As for :func:`tetmesh_from_surface`.
+    """
+    if not surfaces:
+        raise InputError("no surfaces to mesh")
+    regions = list(range(1, len(surfaces) + 1)) if regions is None else [int(r) for r in regions]
+    if len(regions) != len(surfaces) or len(set(regions)) != len(regions) or min(regions) < 1:
+        raise InputError(f"need one distinct region id >= 1 per surface, got {regions}")
+    for surf in surfaces:
+        if surf.n_triangles < 4:
+            raise InputError(f"surface {surf.name!r} has {surf.n_triangles} triangles; cannot enclose a volume")
+    h = min(_cube_size(surf, max_cell_volume_mm3, target_edge_mm) for surf in surfaces)
+    return _lattice_from_surfaces(surfaces, regions, h, ensure_progress(progress), close_holes_mm,
+                                  max_cell_volume_mm3)
+
+
+def _lattice_from_surfaces(
+    surfaces: list[SurfaceModel], regions: list[int], h: float, prog: Progress, close_holes_mm: float | None,
+    max_cell_volume_mm3: float | None,
+) -> TetMesh:
+    pts = np.vstack([np.asarray(s.points_lps) for s in surfaces])
+    ext = np.ptp(pts, axis=0) + 4 * h
     spacing = max(h / 3.0, float(np.prod(ext) / 3.0e7) ** (1.0 / 3.0))
-    prog.update(0.0, "voxelising the surface")
-    mask, geom = voxelize_surface(surface, spacing, 2 * h + 3 * spacing, close_holes_mm if close_holes_mm else h)
-    prog.raise_if_cancelled()
-    fields = fields_from_labels(mask.astype(np.uint8), geom, [1], pad_mm=2 * h, smooth_sigma_vox=1.0)
-    fields = RegionFields(fields.fields, np.array([0, int(region)]), fields.geometry)
-    mask_volume = float(mask.sum()) * spacing**3
-    if mask_volume < 0.5 * abs(surface.volume_mm3()):
-        raise InputError(
-            f"surface {surface.name!r} is open: holes wider than {close_holes_mm or h:.1f} mm let the outside in "
-            f"(enclosed {mask_volume / 1e3:.1f} mL of ~{abs(surface.volume_mm3()) / 1e3:.1f} mL); "
-            "raise close_holes_mm, repair the surface, or try method='ftetwild'"
-        )
-    target = abs(surface.volume_mm3()) if surface.is_watertight() else mask_volume
-    return mesh_fields(
-        fields, h, {int(region): target}, SubProgress(prog, 0.2, 1.0), region_names=names,
-        max_cell_volume_mm3=max_cell_volume_mm3,
-    )
+    pad = 2 * h + 3 * spacing
+    close = close_holes_mm if close_holes_mm else h
+    geom = surface_grid(surfaces, spacing, pad)
+    labels = np.zeros(geom.shape, np.int32)
+    for k, (surf, reg) in enumerate(zip(surfaces, regions)):
+        prog.update(0.2 * k / len(surfaces), f"voxelising {surf.name}")
+        mask, _ = voxelize_surface(surf, spacing, pad, close, geometry=geom)
+        prog.raise_if_cancelled()
+        mask_volume = float(mask.sum()) * spacing**3
+        if mask_volume < 0.5 * abs(surf.volume_mm3()):
+            raise InputError(
+                f"surface {surf.name!r} is open: holes wider than {close:.1f} mm let the outside in "
+                f"(enclosed {mask_volume / 1e3:.1f} mL of ~{abs(surf.volume_mm3()) / 1e3:.1f} mL); "
+                "raise close_holes_mm, repair the surface, or try method='ftetwild'"
+            )
+        labels[mask] = reg
+    fields = fields_from_labels(labels, geom, regions, pad_mm=2 * h, smooth_sigma_vox=1.0)
+    if len(surfaces) == 1 and surfaces[0].is_watertight():
+        targets = {regions[0]: abs(surfaces[0].volume_mm3())}
+    else:
+        targets = {r: float(np.count_nonzero(labels == r)) * spacing**3 for r in regions}
+    names = {r: s.name for s, r in zip(surfaces, regions)}
+    mesh = mesh_fields(fields, h, targets, SubProgress(prog, 0.2, 1.0), region_names=names,
+                       max_cell_volume_mm3=max_cell_volume_mm3)
+    missing = [names[r] for r in regions if r not in set(np.unique(mesh.region).tolist())]
+    if missing:
+        raise InputError(f"surface(s) {', '.join(missing)} vanished (hidden by later surfaces or thinner than an edge)")
+    return mesh

@@ -197,8 +197,20 @@ def _sample_triangles(points: NDArray[np.float64], tris: NDArray[np.int64], step
     return np.vstack(out)
 
 
+def surface_grid(surfaces: list[SurfaceModel], spacing_mm: float, pad_mm: float) -> ImageGeometry:
+    """Axis-aligned LPS grid of ``spacing_mm`` covering all ``surfaces`` plus ``pad_mm``."""
+    pts = np.vstack([np.asarray(s.points_lps) for s in surfaces])
+    lo = pts.min(axis=0) - pad_mm
+    hi = pts.max(axis=0) + pad_mm
+    shape = tuple(int(s) for s in np.ceil((hi - lo) / spacing_mm).astype(int) + 1)
+    if np.prod(shape) > 400e6:
+        raise InputError(f"surfaces are too large for a {spacing_mm:.2f} mm grid; use a larger edge")
+    return ImageGeometry(shape, np.full(3, spacing_mm), lo, np.eye(3))
+
+
 def voxelize_surface(
-    surface: SurfaceModel, spacing_mm: float, pad_mm: float, close_holes_mm: float
+    surface: SurfaceModel, spacing_mm: float, pad_mm: float, close_holes_mm: float,
+    geometry: ImageGeometry | None = None,
 ) -> tuple[NDArray[np.bool_], ImageGeometry]:
     """Robust inside mask of a (possibly broken) closed surface.
 
@@ -208,23 +220,30 @@ def voxelize_surface(
     surface's local orientation (closest-point normal) and enclosed cavities filled.
     Self-intersections and overlapping parts end up as their union.
 
+    Parameters
+    ----------
+    geometry : ImageGeometry, optional
+        Grid to voxelise on (e.g. shared by several surfaces); default: an
+        axis-aligned grid of ``spacing_mm`` around the surface plus ``pad_mm``.
+
     Returns
     -------
     mask : ndarray (ni, nj, nk), bool
     geometry : ImageGeometry
-        Axis-aligned LPS grid of the mask, spacing ``spacing_mm``.
+        LPS grid of the mask.
     """
     pts = np.asarray(surface.points_lps)
     if surface.n_triangles == 0:
         raise InputError(f"surface {surface.name!r} has no triangles")
-    lo = pts.min(axis=0) - pad_mm
-    hi = pts.max(axis=0) + pad_mm
-    shape = tuple(int(s) for s in np.ceil((hi - lo) / spacing_mm).astype(int) + 1)
-    if np.prod(shape) > 400e6:
-        raise InputError(f"surface {surface.name!r} is too large for a {spacing_mm:.2f} mm grid; use a larger edge")
-    geom = ImageGeometry(shape, np.full(3, spacing_mm), lo, np.eye(3))
+    if geometry is None:
+        geometry = surface_grid([surface], spacing_mm, pad_mm)
+    geom = geometry
+    shape = geom.shape
+    spacing_mm = float(geom.spacing.min())
     samples = _sample_triangles(pts, np.asarray(surface.triangles), 0.5 * spacing_mm)
     ijk = np.rint(geom.lps_to_index(samples)).astype(np.int64)
+    if np.any(ijk < 0) or np.any(ijk >= np.asarray(shape)):
+        raise InputError(f"surface {surface.name!r} extends beyond the voxelisation grid")
     shell = np.zeros(shape, bool)
     shell[ijk[:, 0], ijk[:, 1], ijk[:, 2]] = True
     r = max(0, int(np.ceil(0.5 * close_holes_mm / spacing_mm)))

@@ -306,3 +306,24 @@ def test_big_hole_is_reported_or_closed() -> None:
     m = tetmesh_from_surface(holed, target_edge_mm=2.0, close_holes_mm=20.0)
     cap = np.pi * (12 - 9) ** 2 * (3 * 12 - (12 - 9)) / 3  # spherical cap above z = 9
     assert 0.9 < m.volume_mm3() / (4 / 3 * np.pi * 12**3 - cap) < 1.1
+
+
+def test_nested_surfaces_give_conforming_regions() -> None:
+    from biomech.meshing import tetmesh_from_surfaces
+
+    outer = _sphere_surface(15.0, res=48)
+    inner = SurfaceModel(np.asarray(_sphere_surface(6.0, centre=(3.0, 0.0, 1.0), res=32).points_lps),
+                         _sphere_surface(6.0, centre=(3.0, 0.0, 1.0), res=32).triangles, name="tumour")
+    m = tetmesh_from_surfaces([outer, inner], [1, 2], target_edge_mm=2.0)
+    reg = np.asarray(m.region)
+    vol = np.abs(m.cell_volumes_mm3())
+    assert m.region_names == {1: "ball", 2: "tumour"}
+    assert abs(vol[reg == 2].sum() / inner.volume_mm3() - 1) < 0.02
+    assert abs(vol[reg == 1].sum() / (outer.volume_mm3() - inner.volume_mm3()) - 1) < 0.02
+    faces, _ = interface_faces(m)
+    assert len(faces) == extract_surface(m, 2).n_triangles  # the tumour boundary is all interface
+    quality_gate(m, min_dihedral_deg=12.0)
+    with pytest.raises(InputError, match="vanished"):
+        tetmesh_from_surfaces([inner, outer], target_edge_mm=2.0)  # tumour listed first: swallowed
+    with pytest.raises(InputError, match="region id"):
+        tetmesh_from_surfaces([outer, inner], [1, 1])
