@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from biomech.topology import TET_EDGES, boundary_faces, extract_surface, promote_to_tet10
+from biomech.topology import TET_EDGES, boundary_faces, cell_components, extract_surface, promote_to_tet10
 from twin.errors import InputError
 from twin.meshes import TetMesh
 
@@ -207,7 +207,8 @@ class QualityReport:
         Cell centroids (LPS mm), to say where bad cells are.
     summary : dict
         ``n_cells``, per-metric ``min/mean/p1/p5/p50/max``, ``n_inverted``,
-        ``n_dihedral_below_{5,10,15}deg``, ``n_scaled_jacobian_below_{0.1,0.2,0.3}``.
+        ``n_dihedral_below_{5,10,15}deg``, ``n_scaled_jacobian_below_{0.1,0.2,0.3}``,
+        ``total_volume_mm3``, ``n_components`` (face-connected pieces; each needs its own supports).
     """
 
     min_dihedral_deg: NDArray[np.float64]
@@ -256,6 +257,7 @@ def mesh_quality(mesh: TetMesh) -> QualityReport:
     for t in (0.1, 0.2, 0.3):
         s[f"n_scaled_jacobian_below_{t}"] = int(np.count_nonzero(rep.scaled_jacobian < t))
     s["total_volume_mm3"] = float(np.abs(vol).sum())
+    s["n_components"] = cell_components(mesh)[0] if mesh.n_cells else 0
     rep.summary = s
     return rep
 

@@ -253,3 +253,30 @@ def face_neighbors(cells: NDArray[np.int64]) -> NDArray[np.int64]:
     nb[pairs[:, 0]] = pairs[:, 1] // 4
     nb[pairs[:, 1]] = pairs[:, 0] // 4
     return nb.reshape(-1, 4)
+
+
+def cell_components(mesh: TetMesh) -> tuple[int, NDArray[np.int64]]:
+    """Face-connected components of the cells (pieces that can move independently).
+
+    Returns
+    -------
+    n_components : int
+    component : ndarray (n_cells,)
+        Component index of each cell, 0 = largest.
+    """
+    from scipy import sparse
+    from scipy.sparse import csgraph
+
+    cells = np.asarray(mesh.cells)
+    if len(cells) == 0:
+        return 0, np.zeros(0, np.int64)
+    nb = face_neighbors(cells)
+    i = np.repeat(np.arange(len(cells)), 4)
+    j = nb.reshape(-1)
+    ok = j >= 0
+    adj = sparse.coo_matrix((np.ones(int(ok.sum())), (i[ok], j[ok])), shape=(len(cells),) * 2)
+    n, comp = csgraph.connected_components(adj, directed=False)
+    order = np.argsort(-np.bincount(comp, minlength=n), kind="stable")
+    rank = np.empty(n, np.int64)
+    rank[order] = np.arange(n)
+    return int(n), rank[comp]

@@ -92,6 +92,19 @@ def test_report_summary_is_json_ready() -> None:
     assert s["n_cells"] == 162 and s["n_inverted"] == 0
     assert s["min_dihedral_deg"]["min"] <= s["min_dihedral_deg"]["p5"] <= s["min_dihedral_deg"]["p50"]
     assert s["total_volume_mm3"] == pytest.approx(27.0)
+    assert s["n_components"] == 1
+
+
+def test_components_counted() -> None:
+    from biomech.topology import cell_components
+
+    a = _cube_mesh(2, jitter=0.0)
+    pts = np.asarray(a.points_lps)
+    two = TetMesh(np.vstack([pts, pts + [5.0, 0, 0]]), np.vstack([a.cells, np.asarray(a.cells) + len(pts)]))
+    n, comp = cell_components(two)
+    assert n == 2 and np.bincount(comp).tolist() == [48, 48]
+    assert mesh_quality(two).summary["n_components"] == 2
+
 
 
 def test_promote_to_tet10_shares_midsides_and_keeps_volume() -> None:
