@@ -111,12 +111,14 @@ def _case(data: dict[str, Any]) -> list[Any]:
     if not prov:
         out.append(_not_computed("Image data"))
     else:
-        rows = [["Volume", "Modality", "Size (voxels)", "Voxel size (mm)", "Series UID hash", "Source"]]
+        rows = [["Volume", "Modality", "Size (voxels)", "Voxel size (mm)", "Series UID hash", "Source", "Acquired"]]
         for p in prov:
             rows.append([p["volume"], p.get("modality", ""), " x ".join(str(s) for s in p.get("size", [])),
                          " x ".join(f"{s:.3g}" for s in p.get("voxel_size_mm", [])),
-                         p.get("series_uid_hash") or "n/a", p.get("source") or "n/a"])
-        out.append(_table(rows, [1.2, 0.8, 1.2, 1.3, 1.3, 2]))
+                         p.get("series_uid_hash") or "n/a",
+                         ", ".join(str(x) for x in (p.get("source"), p.get("manufacturer")) if x) or "n/a",
+                         p.get("acquisition_date") or ("removed" if not c.get("identified") else "n/a")])
+        out.append(_table(rows, [1.1, 0.8, 1.2, 1.3, 1.3, 2, 0.9]))
     return out
 
 

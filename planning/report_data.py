@@ -93,6 +93,7 @@ def _provenance(project: Any, identify: bool) -> list[dict[str, Any]]:
     for key, vol in project.volumes.items():
         meta = vol.metadata
         uid = meta.get("SeriesInstanceUID")
+        uid = None if str(uid).strip().lower() in ("", "none", "unknown") else uid
         row = {
             "volume": key,
             "modality": vol.modality,
