@@ -100,17 +100,23 @@ def stage_surfaces(ctx: dict[str, Any], progress: Any) -> str:
     """Surfaces of the segments (segmentation.surfaces when present, else display surfaces)."""
     lm = ctx["labelmap"]
     names = ["liver", "liver_tumor", "hepatic_vessels", "bone"]
+    surfs = None
+    note = ""
     try:
         from segmentation import surfaces as seg_surfaces  # type: ignore[attr-defined]
 
         fn = getattr(seg_surfaces, "labelmap_surfaces", None) or seg_surfaces.segment_surfaces
         surfs = fn(lm, names, progress=progress)
-    except (ImportError, AttributeError, TypeError):
+    except ImportError:
+        note = " (display surfaces: segmentation.surfaces not available)"
+    except Exception as exc:  # noqa: BLE001 - an API mismatch falls back to display surfaces
+        note = f" (display surfaces: segmentation.surfaces failed: {type(exc).__name__}: {exc})"
+    if surfs is None:
         from rendering.surfaces import labelmap_surfaces
 
         surfs = labelmap_surfaces(lm, names, max_triangles=40_000, progress=progress)
     ctx["surfaces"] = dict(surfs)
-    return ", ".join(f"{k} {s.n_triangles} triangles" for k, s in surfs.items())
+    return ", ".join(f"{k} {s.n_triangles} triangles" for k, s in surfs.items()) + note
 
 
 def stage_mesh(ctx: dict[str, Any], progress: Any) -> str:
