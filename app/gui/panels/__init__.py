@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from app.gui.panels.base import Panel
 from app.gui.panels.data_panel import DataPanel
+from app.gui.panels.segment_tools import SegmentToolsPanel
 from app.gui.panels.segments_panel import SegmentsPanel
+from app.gui.panels.simulation import SimulationPanel
 
-PANEL_CLASSES: list[type[Panel]] = [DataPanel, SegmentsPanel]
+PANEL_CLASSES: list[type[Panel]] = [DataPanel, SegmentsPanel, SegmentToolsPanel, SimulationPanel]
 """Panels created by every new :class:`app.gui.main_window.MainWindow` (unless ``panels=`` is given)."""
 
-__all__ = ["PANEL_CLASSES", "DataPanel", "Panel", "SegmentsPanel"]
+__all__ = ["PANEL_CLASSES", "DataPanel", "Panel", "SegmentToolsPanel", "SegmentsPanel", "SimulationPanel"]

@@ -1,0 +1,261 @@
+"""Surfaces and files page: surface generation with smoothing; import / export of segmentations.
+
+* Generate surface: the target (or every) segment -> smoothed, decimated closed surface
+  (:func:`rendering.surfaces.mask_surface`, windowed-sinc smoothing) stored in
+  ``project.surfaces`` (one undoable command) and shown in the 3-D view.
+* Import: a TotalSegmentator output folder (one NIfTI per structure), a multilabel
+  NIfTI/NRRD (+ ``.segments.json`` table) or a Slicer ``.seg.nrrd``; segments are added
+  (names kept, made unique), resampled (nearest) when the grid differs.
+* Export: ``.seg.nrrd`` (3D Slicer), NIfTI label image + segment table, binary STL of the
+  target segment (frame LPS written in the STL header).
+
+Frame: patient LPS, mm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtWidgets import QCheckBox, QFileDialog, QFormLayout, QGroupBox, QLabel, QVBoxLayout
+
+from app.gui.panels.segtools.common import PageBase, button, row, spin
+from app.gui.tools.commands import Batch, SetProjectItems
+from twin.errors import InputError
+from twin.labelmap_commands import AddSegment
+
+if TYPE_CHECKING:
+    from app.gui.panels.segtools import SegmentToolsPanel
+    from twin.geometry import ImageGeometry
+
+NIFTI_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".mha", ".mhd")
+
+
+def resample_mask(mask: np.ndarray, source: ImageGeometry, target: ImageGeometry) -> np.ndarray:
+    """Nearest-neighbour resampling of a boolean mask from one grid to another (both LPS)."""
+    if source.is_same_grid(target):
+        return np.asarray(mask, bool)
+    from scipy.ndimage import map_coordinates
+
+    out = np.zeros(target.shape, bool)
+    ii, jj = np.meshgrid(np.arange(target.shape[0]), np.arange(target.shape[1]), indexing="ij")
+    for k in range(target.shape[2]):  # slab by slab: bounded memory
+        ijk = np.stack([ii.ravel(), jj.ravel(), np.full(ii.size, k)], axis=1).astype(float)
+        src = source.lps_to_index(target.index_to_lps(ijk))
+        out[:, :, k] = map_coordinates(mask.astype(np.uint8), src.T, order=0, mode="constant",
+                                       cval=0).reshape(ii.shape) > 0
+    return out
+
+
+def read_segmentation_items(path: Path, target: ImageGeometry, progress: Any = None) -> list[tuple[str, Any, Any]]:
+    """``(name, colour, mask on target grid)`` for every structure of a file or TotalSegmentator folder."""
+    from twin.io.images import read_image, read_labelmap
+
+    items: list[tuple[str, Any, Any]] = []
+    if path.is_dir():
+        files = sorted(f for f in path.iterdir() if f.name.lower().endswith((".nii.gz", ".nii")))
+        if not files:
+            raise InputError("no NIfTI files in the folder (expected a TotalSegmentator output folder)", path)
+        for n, f in enumerate(files):
+            if progress is not None:
+                progress.update(n / len(files), f"reading {f.name}")
+            vol = read_image(f)
+            m = np.asarray(vol.array) > 0
+            if m.any():
+                name = f.name[: -len(".nii.gz")] if f.name.lower().endswith(".nii.gz") else f.stem
+                items.append((name, None, resample_mask(m, vol.geometry, target)))
+        return items
+    lm = read_labelmap(path)
+    for n, s in enumerate(lm.segments):
+        if progress is not None:
+            progress.update(n / max(1, len(lm.segments)), f"segment {s.name}")
+        m = lm.mask(s)
+        if m.any():
+            items.append((s.name, s.color, resample_mask(m, lm.geometry, target)))
+    return items
+
+
+def write_stl(surface: Any, path: Path) -> Path:
+    """Binary STL of a surface (LPS mm), the frame recorded in the 80-byte header; atomic."""
+    import vtk
+
+    from twin.io.atomic import atomic_path
+
+    poly = surface.to_pyvista()
+    with atomic_path(path) as tmp:
+        w = vtk.vtkSTLWriter()
+        w.SetFileName(str(tmp))
+        w.SetInputData(poly)
+        w.SetFileTypeToBinary()
+        w.SetHeader(f"VHT Planner surface '{surface.name}' frame LPS units mm")
+        if not w.Write():
+            raise InputError("could not write the STL file", path)
+    return path
+
+
+class FilesPage(PageBase):
+    """Surface generation, import and export."""
+
+    def __init__(self, panel: SegmentToolsPanel) -> None:
+        super().__init__(panel)
+        lay = QVBoxLayout(self)
+        surf = QGroupBox("Surface models")
+        f = QFormLayout(surf)
+        self.smooth_iter = spin(30, 0, 200, 5, 0, "iterations", "surface_smoothing")
+        self.max_tris = spin(60000, 1000, 2_000_000, 10000, 0, "triangles", "surface_max_triangles")
+        self.all_segments = QCheckBox("All segments")
+        self.all_segments.setObjectName("surface_all")
+        f.addRow("Smoothing (windowed sinc)", self.smooth_iter)
+        f.addRow("Decimate to at most", self.max_tris)
+        f.addRow(row(self.all_segments, button("Generate", self.generate_surfaces, "surface_generate",
+                                               "Closed surfaces into the project (shown in 3D)")))
+        self.surface_info = QLabel("")
+        self.surface_info.setObjectName("surface_info")
+        self.surface_info.setWordWrap(True)
+        f.addRow(self.surface_info)
+        lay.addWidget(surf)
+
+        imp = QGroupBox("Import segmentation")
+        v = QVBoxLayout(imp)
+        v.addLayout(row(button("TotalSegmentator folder...", self.import_folder_dialog, "import_totalseg"),
+                        button("Label file...", self.import_file_dialog, "import_labels",
+                               "Multilabel NIfTI/NRRD (+ .segments.json) or Slicer .seg.nrrd")))
+        lay.addWidget(imp)
+        exp = QGroupBox("Export")
+        v = QVBoxLayout(exp)
+        v.addLayout(row(button(".seg.nrrd...", lambda: self.export_dialog("seg.nrrd"), "export_segnrrd"),
+                        button("NIfTI...", lambda: self.export_dialog("nifti"), "export_nifti"),
+                        button("STL...", lambda: self.export_dialog("stl"), "export_stl", "Target segment")))
+        lay.addWidget(exp)
+        lay.addStretch(1)
+
+    # ------------------------------------------------------------------ surfaces
+    def generate_surfaces(self, names: list[str] | None = None) -> Any:
+        """Surfaces of the target (or all / given) segments into ``project.surfaces`` (worker, one command)."""
+        if not self.require_volume():
+            return None
+        lm = self.main.labelmap
+        if names is None:
+            if self.all_segments.isChecked():
+                names = [s.name for s in lm.segments]
+            else:
+                t = self.require_target()
+                if t is None:
+                    return None
+                names = [t]
+        jobs = [(s.name, s.color, lm.mask(s)) for s in lm.segments if s.name in names]
+        affine = lm.geometry.ijk_to_lps.copy()
+        iters, max_tris = int(self.smooth_iter.value()), int(self.max_tris.value())
+
+        def work(progress: Any) -> dict[str, Any]:
+            from rendering.surfaces import mask_surface
+
+            out = {}
+            for n, (name, color, mask) in enumerate(jobs):
+                progress.update(n / len(jobs), f"surface of {name}")
+                s = mask_surface(mask, affine, name, tuple(color), smoothing_iterations=iters, max_triangles=max_tris)
+                if s is not None:
+                    out[name] = replace(s, name=f"{name} surface")
+            return out
+
+        def done(surfaces: dict[str, Any]) -> None:
+            if not surfaces:
+                self.main.show_error("The chosen segments are empty: no surface")
+                return
+            changes = [("surfaces", name, s) for name, s in surfaces.items()]
+            if self.main.push_command(SetProjectItems(self.main.project, changes,
+                                                      f"Surface of {', '.join(surfaces)}")):
+                self.surface_info.setText("\n".join(
+                    f"{n}: {s.n_triangles} triangles, {s.volume_mm3() / 1000:.2f} mL, {s.area_mm2():.0f} mm², "
+                    f"{'closed' if s.is_watertight() else 'NOT closed'}" for n, s in surfaces.items()))
+                self.main.scene3d.restyle()
+
+        return self.main.run_worker(work, done, "Surface generation")
+
+    # ------------------------------------------------------------------ import
+    def import_folder_dialog(self) -> None:
+        """Choose a TotalSegmentator folder."""
+        d = QFileDialog.getExistingDirectory(self, "TotalSegmentator output folder")
+        if d:
+            self.import_path(d)
+
+    def import_file_dialog(self) -> None:
+        """Choose a label file."""
+        f, _ = QFileDialog.getOpenFileName(self, "Import segmentation", "",
+                                           "Segmentations (*.seg.nrrd *.nii.gz *.nii *.nrrd *.mha)")
+        if f:
+            self.import_path(f)
+
+    def import_path(self, path: str | Path) -> Any:
+        """Import the structures of a file or folder as new segments (worker, one command)."""
+        if not self.require_volume():
+            return None
+        p = Path(path)
+        lm = self.main.labelmap
+        target = lm.geometry
+
+        def done(items: list[tuple[str, Any, Any]]) -> None:
+            if self.main.labelmap is not lm:
+                return
+            if not items:
+                self.main.show_error(f"No non-empty segment in {p.name}")
+                return
+            used = {s.name for s in lm.segments}
+            factories = []
+            for name, color, mask in items:
+                unique, n = name, 2
+                while unique in used:
+                    unique, n = f"{name}_{n}", n + 1
+                used.add(unique)
+                factories.append(lambda u=unique, c=color, m=mask: AddSegment(lm, u, c, mask=m, allow_overlap=True))
+            self.main.push_command(Batch(f"Import {p.name} ({len(items)} segments)", factories))
+
+        return self.main.run_worker(lambda progress: read_segmentation_items(p, target, progress), done,
+                                    f"Import {p.name}")
+
+    # ------------------------------------------------------------------ export
+    def export_dialog(self, fmt: str) -> None:
+        """Ask for a file name and export."""
+        filters = {"seg.nrrd": "3D Slicer segmentation (*.seg.nrrd)", "nifti": "NIfTI (*.nii.gz)",
+                   "stl": "STL (*.stl)"}
+        default = {"seg.nrrd": "segmentation.seg.nrrd", "nifti": "segmentation.nii.gz",
+                   "stl": f"{self.panel.target() or 'segment'}_LPS.stl"}[fmt]
+        f, _ = QFileDialog.getSaveFileName(self, "Export", default, filters[fmt])
+        if f:
+            self.export_path(fmt, f)
+
+    def export_path(self, fmt: str, path: str | Path) -> Any:
+        """Write the segmentation (``seg.nrrd``, ``nifti``) or the target's surface (``stl``) in a worker."""
+        if not self.require_volume():
+            return None
+        p = Path(path)
+        lm = self.main.labelmap.copy()
+        name = self.panel.target()
+        if fmt == "stl" and name is None:
+            self.main.show_error("Choose the target segment to export as STL")
+            return None
+        iters, max_tris = int(self.smooth_iter.value()), int(self.max_tris.value())
+
+        def work(progress: Any) -> Path:
+            from twin.io.images import write_labelmap
+
+            if fmt == "seg.nrrd":
+                if not p.name.endswith(".seg.nrrd"):
+                    raise InputError("the file name must end with .seg.nrrd", p)
+                return write_labelmap(lm, p)
+            if fmt == "nifti":
+                return write_labelmap(lm, p)
+            if fmt == "stl":
+                from rendering.surfaces import mask_surface
+
+                s = mask_surface(lm.mask(name), lm.geometry.ijk_to_lps, name, smoothing_iterations=iters,
+                                 max_triangles=max_tris)
+                if s is None:
+                    raise InputError(f"segment {name!r} is empty")
+                return write_stl(s, p)
+            raise InputError(f"unknown export format {fmt!r}")
+
+        return self.main.run_worker(work, lambda out: self.main.statusBar().showMessage(f"Exported {out}", 8000),
+                                    f"Export {p.name}")

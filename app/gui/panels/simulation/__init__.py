@@ -1,0 +1,673 @@
+"""Simulation panel: segments -> tet mesh (quality, bad cells in 3D) -> materials -> supports, loads and
+indenters -> solve in a worker (progress, Cancel) -> result in 3D (colour map, legend, deformation
+scale) with the solver status -> case file (TOML, ``vht simulate`` schema) and result in the project.
+
+Conditions select mesh nodes around the crosshair (click a slice view, or pick
+a point on the 3-D surface): a sphere of a radius, a plane through the
+crosshair normal to L, P or S, a box, or everything beyond a plane. The solve
+runs in a worker thread; Cancel is honoured between load steps (nonlinear and
+contact problems; a linear solve is a single sparse factorisation).
+
+What is stored in the project (one undoable command per action):
+``meshes["fe_mesh"]`` (after meshing), ``meshes["fe_result"]`` (displacement,
+von Mises...), ``documents["simulation_case"]`` (``{"case": <case dict>,
+"mesh": "fe_mesh", "frame": "LPS"}``) and ``documents["simulation_result"]``
+(the solver summary). Frame: patient LPS; units mm, N, MPa.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.gui.panels.base import Panel
+from app.gui.panels.segtools.common import button, row, spin
+from app.gui.panels.simulation import case_builder as cb
+from app.gui.panels.simulation.scene import SimulationScene
+from app.gui.tools.commands import SetProjectItems
+
+if TYPE_CHECKING:
+    from app.gui.main_window import MainWindow
+
+MESH_KEY = "fe_mesh"
+RESULT_KEY = "fe_result"
+CASE_DOC = "simulation_case"
+RESULT_DOC = "simulation_result"
+BAD_DIHEDRAL_DEG = 10.0
+BAD_SCALED_JACOBIAN = 0.2
+MODELS = ("linear-elastic", "neo-hookean")
+FIELDS = {"Displacement (mm)": "displacement", "Von Mises stress (MPa)": "von_mises",
+          "Max principal strain": "max_principal_strain"}
+
+
+class SimulationPanel(Panel):
+    """Set up, run and inspect a finite-element simulation of the segmented anatomy."""
+
+    title = "Simulation"
+    object_name = "simulation_panel"
+    area = Qt.DockWidgetArea.RightDockWidgetArea
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.mesh: Any = None
+        self.quality: Any = None
+        self.result: Any = None
+        self.summary: dict[str, Any] | None = None
+        self.conditions: list[dict[str, Any]] = []
+        self.worker: Any = None
+        self.scene = SimulationScene(window)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(4, 4, 4, 4)
+        self.toolbox = QToolBox()
+        self.toolbox.addItem(self._mesh_page(), "1. Mesh")
+        self.toolbox.addItem(self._material_page(), "2. Materials")
+        self.toolbox.addItem(self._condition_page(), "3. Supports, loads, indenter")
+        self.toolbox.addItem(self._solve_page(), "4. Solve and results")
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(self.toolbox)
+        outer.addWidget(scroll, 1)
+        self.setMinimumWidth(360)
+        self._picking = False
+
+    # ================================================================== pages
+    def _mesh_page(self) -> QWidget:
+        w = QWidget()
+        lay = QVBoxLayout(w)
+        lay.addWidget(QLabel("Segments to mesh (one region each; neighbours share nodes):"))
+        self.segment_list = QListWidget()
+        self.segment_list.setObjectName("sim_segments")
+        self.segment_list.setMaximumHeight(120)
+        lay.addWidget(self.segment_list)
+        form = QFormLayout()
+        self.edge = spin(4.0, 0.3, 50, 0.5, 1, "mm", "sim_edge")
+        self.edge.setToolTip("Mean edge length of the tetrahedra")
+        form.addRow("Target edge", row(self.edge, button("Mesh", self.build_mesh, "sim_mesh",
+                                                         "Tetrahedral mesh of the checked segments (worker)")))
+        lay.addLayout(form)
+        self.quality_label = QLabel("No mesh")
+        self.quality_label.setObjectName("sim_quality")
+        self.quality_label.setWordWrap(True)
+        lay.addWidget(self.quality_label)
+        lay.addStretch(1)
+        return w
+
+    def _material_page(self) -> QWidget:
+        w = QWidget()
+        lay = QVBoxLayout(w)
+        self.material_table = QTableWidget(0, 5)
+        self.material_table.setObjectName("sim_materials")
+        self.material_table.setHorizontalHeaderLabels(["Region", "Tissue", "Model", "E (kPa)", "ν"])
+        self.material_table.verticalHeader().hide()
+        hh = self.material_table.horizontalHeader()
+        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for c in (1, 2, 3, 4):
+            hh.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        self.material_table.setMinimumHeight(120)
+        lay.addWidget(self.material_table)
+        note = QLabel("Tissue values come from the library (biomech.tissues, cited); choose “custom” to type "
+                      "E and ν. Neo-Hookean materials are solved with large-deformation Newton steps.")
+        note.setWordWrap(True)
+        note.setStyleSheet("color: #666;")
+        lay.addWidget(note)
+        lay.addStretch(1)
+        return w
+
+    def _condition_page(self) -> QWidget:
+        w = QWidget()
+        lay = QVBoxLayout(w)
+        box = QGroupBox("New condition at the crosshair")
+        form = QFormLayout(box)
+        self.cond_kind = QComboBox()
+        self.cond_kind.setObjectName("sim_cond_kind")
+        self.cond_kind.addItems(list(cb.CONDITION_KINDS))
+        self.cond_kind.currentTextChanged.connect(self._kind_changed)
+        form.addRow("Kind", self.cond_kind)
+        self.cond_select = QComboBox()
+        self.cond_select.setObjectName("sim_cond_select")
+        self.cond_select.addItems(["sphere", "plane", "box", "beyond plane"])
+        self.cond_axis = QComboBox()
+        self.cond_axis.setObjectName("sim_cond_axis")
+        self.cond_axis.addItems(list(cb.AXES))
+        self.cond_axis.setToolTip("Plane normal (plane selectors) / side (beyond plane: the lower side)")
+        form.addRow("Nodes", row(self.cond_select, self.cond_axis))
+        self.cond_radius = spin(8.0, 0.1, 500, 1, 1, "mm", "sim_cond_radius")
+        self.cond_radius.setToolTip("Sphere radius, box half size, plane tolerance; indenter radius")
+        form.addRow("Radius / size", self.cond_radius)
+        self.cond_vec = [spin(0.0, -1e6, 1e6, 0.5, 3, "", f"sim_cond_v{a}") for a in "xyz"]
+        self.vec_label = QLabel("Value (mm)")
+        form.addRow(self.vec_label, row(*self.cond_vec))
+        self.cond_scalar = spin(0.0, -1e3, 1e3, 0.001, 4, "MPa", "sim_cond_pressure")
+        form.addRow("Pressure", self.cond_scalar)
+        form.addRow(row(button("Add", self.add_condition_from_widgets, "sim_cond_add"),
+                        button("Crosshair → 3D pick", self.toggle_pick, "sim_pick",
+                               "Click on the 3-D surface to move the crosshair there")))
+        lay.addWidget(box)
+        lay.addWidget(QLabel("Conditions (blue = supports, orange = loads, yellow = indenters):"))
+        self.cond_list = QListWidget()
+        self.cond_list.setObjectName("sim_conditions")
+        self.cond_list.setWordWrap(True)
+        self.cond_list.setMinimumHeight(110)
+        lay.addWidget(self.cond_list)
+        lay.addLayout(row(button("Remove selected", self.remove_condition, "sim_cond_remove"),
+                          button("Clear", self.clear_conditions, "sim_cond_clear")))
+        lay.addStretch(1)
+        self._kind_changed(self.cond_kind.currentText())
+        return w
+
+    def _solve_page(self) -> QWidget:
+        w = QWidget()
+        lay = QVBoxLayout(w)
+        form = QFormLayout()
+        self.element = QComboBox()
+        self.element.setObjectName("sim_element")
+        self.element.addItems(["tet4", "tet10"])
+        self.nonlinear = QComboBox()
+        self.nonlinear.setObjectName("sim_nonlinear")
+        self.nonlinear.addItems(["auto", "linear", "nonlinear"])
+        self.steps = QSpinBox()
+        self.steps.setObjectName("sim_steps")
+        self.steps.setRange(1, 200)
+        self.steps.setValue(5)
+        form.addRow("Element", row(self.element, "Analysis", self.nonlinear))
+        form.addRow("Load steps", self.steps)
+        lay.addLayout(form)
+        h = QHBoxLayout()
+        self.run_button = QPushButton("Run")
+        self.run_button.setObjectName("sim_run")
+        self.run_button.clicked.connect(lambda: self.run())
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("sim_cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        h.addWidget(self.run_button)
+        h.addWidget(self.cancel_button)
+        lay.addLayout(h)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("sim_progress")
+        self.progress.setRange(0, 1000)
+        lay.addWidget(self.progress)
+        res = QGroupBox("Result display")
+        f = QFormLayout(res)
+        self.field = QComboBox()
+        self.field.setObjectName("sim_field")
+        self.field.addItems(list(FIELDS))
+        self.field.currentIndexChanged.connect(lambda _: self.show_result())
+        self.scale = spin(1.0, 0.0, 1000, 1, 1, "x", "sim_scale")
+        self.scale.valueChanged.connect(lambda _: self.show_result())
+        f.addRow("Colour map", self.field)
+        f.addRow("Deformation scale", self.scale)
+        lay.addWidget(res)
+        self.status = QPlainTextEdit()
+        self.status.setObjectName("sim_status")
+        self.status.setReadOnly(True)
+        self.status.setMinimumHeight(150)
+        self.status.setPlaceholderText("Solver status appears here")
+        lay.addWidget(self.status)
+        lay.addLayout(row(button("Save case...", self.save_case_dialog, "sim_save_case",
+                                 "Write CASE.toml (+ mesh .vtu) for `vht simulate` and keep it in the project")))
+        lay.addStretch(1)
+        return w
+
+    # ================================================================== hooks
+    def on_project_changed(self) -> None:  # noqa: D102
+        self.scene.clear()
+        proj = self.main.project
+        self.mesh = proj.meshes.get(MESH_KEY)
+        self.quality = None
+        self.result = None
+        self.summary = proj.documents.get(RESULT_DOC)
+        self.conditions = []
+        self._refill_segments()
+        doc = proj.documents.get(CASE_DOC)
+        if doc and isinstance(doc.get("case"), dict):
+            self.load_case(doc["case"])
+        else:
+            self._refill_materials()
+            self._refill_conditions()
+        self.status.setPlainText(cb.summary_text(self.summary) if self.summary else "")
+        self._update_quality_text()
+        res = proj.meshes.get(RESULT_KEY)
+        if res is not None and "displacement" in res.point_data:
+            self._result_mesh = res
+            self.show_result()
+        else:
+            self._result_mesh = None
+
+    def on_labelmap_changed(self) -> None:  # noqa: D102
+        self._refill_segments()
+
+    # ================================================================== mesh
+    def _refill_segments(self) -> None:
+        lm = self.main.labelmap
+        checked = set(self.selected_segments())
+        if self.mesh is not None and not checked:
+            checked = set(self.mesh.region_names.values())
+        self.segment_list.clear()
+        if lm is None:
+            return
+        for s in lm.segments:
+            it = QListWidgetItem(s.name)
+            it.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+            it.setCheckState(Qt.CheckState.Checked if s.name in checked else Qt.CheckState.Unchecked)
+            self.segment_list.addItem(it)
+
+    def selected_segments(self) -> list[str]:
+        """Names of the checked segments."""
+        return [self.segment_list.item(i).text() for i in range(self.segment_list.count())
+                if self.segment_list.item(i).checkState() == Qt.CheckState.Checked]
+
+    def set_segments(self, names: list[str]) -> None:
+        """Check exactly ``names``."""
+        for i in range(self.segment_list.count()):
+            it = self.segment_list.item(i)
+            it.setCheckState(Qt.CheckState.Checked if it.text() in names else Qt.CheckState.Unchecked)
+
+    def build_mesh(self) -> Any:
+        """Tet-mesh the checked segments in a worker; store ``meshes["fe_mesh"]`` (one command)."""
+        lm = self.main.labelmap
+        names = self.selected_segments()
+        if lm is None or not names:
+            self.main.show_error("Check at least one segment to mesh")
+            return None
+        snapshot = lm.copy()
+        edge = self.edge.value()
+
+        def work(progress: Any) -> tuple[Any, Any]:
+            from biomech.meshing import tetmesh_from_labelmap
+            from biomech.quality import mesh_quality
+            from twin.progress import SubProgress
+
+            mesh = tetmesh_from_labelmap(snapshot, names, edge, progress=SubProgress(progress, 0, 0.9))
+            progress.update(0.92, "quality")
+            return mesh, mesh_quality(mesh)
+
+        def done(out: tuple[Any, Any]) -> None:
+            mesh, quality = out
+            if self.main.push_command(SetProjectItems(self.main.project, [("meshes", MESH_KEY, mesh)],
+                                                      f"Tet mesh ({mesh.n_cells} cells)")):
+                self.set_mesh(mesh, quality)
+
+        return self.main.run_worker(work, done, "Tet meshing")
+
+    def set_mesh(self, mesh: Any, quality: Any = None) -> None:
+        """Use ``mesh`` (TetMesh, LPS mm) for the simulation: quality, 3-D display, material rows."""
+        from biomech.quality import mesh_quality
+
+        self.mesh = mesh
+        self.quality = quality if quality is not None else mesh_quality(mesh)
+        self.result = None
+        self._result_mesh = None
+        self.main.scene3d.clear_fe_result()
+        self._hide_segment_surfaces()
+        self.scene.show_mesh(mesh, self.bad_cells())
+        self._refill_materials()
+        self._update_quality_text()
+        self._refresh_conditions_view()
+
+    def bad_cells(self) -> np.ndarray:
+        """Indices of cells with min dihedral < 10 deg or scaled Jacobian < 0.2."""
+        q = self.quality
+        if q is None:
+            return np.zeros(0, int)
+        return np.flatnonzero((q.min_dihedral_deg < BAD_DIHEDRAL_DEG) | (q.scaled_jacobian < BAD_SCALED_JACOBIAN))
+
+    def _update_quality_text(self) -> None:
+        if self.mesh is None:
+            self.quality_label.setText("No mesh")
+            return
+        if self.quality is None:
+            from biomech.quality import mesh_quality
+
+            self.quality = mesh_quality(self.mesh)
+        s = self.quality.summary
+        bad = len(self.bad_cells())
+        regions = ", ".join(f"{v}={n}" for v, n in sorted(self.mesh.region_names.items()))
+        self.quality_label.setText(
+            f"{s['n_cells']} tetrahedra, {s['n_points']} nodes, {s['total_volume_mm3'] / 1000:.1f} mL "
+            f"(regions {regions})\n"
+            f"Min dihedral {s['min_dihedral_deg']['min']:.1f}° (1st pct {s['min_dihedral_deg']['p1']:.1f}°), "
+            f"min scaled Jacobian {s['scaled_jacobian']['min']:.3f}\n"
+            f"Bad cells (dihedral < {BAD_DIHEDRAL_DEG:g}° or SJ < {BAD_SCALED_JACOBIAN:g}): {bad}"
+            f"{' (red in 3D)' if bad else ''}; inverted: {s['n_inverted']}")
+
+    def _hide_segment_surfaces(self) -> None:
+        dp = self.main.panels.get("data_panel")
+        box = getattr(dp, "surfaces", None)
+        if isinstance(box, QCheckBox):
+            box.setChecked(False)
+        else:
+            self.main.scene3d.set_show_surfaces(False)
+
+    # ================================================================== materials
+    def _refill_materials(self, entries: list[dict[str, Any]] | None = None) -> None:
+        from biomech.tissues import TISSUES
+
+        t = self.material_table
+        old = {int(e["region"]): e for e in (entries if entries is not None else self.materials())
+               if "region" in e}
+        t.setRowCount(0)
+        if self.mesh is None:
+            return
+        regions = sorted(int(r) for r in np.unique(self.mesh.region))
+        t.setRowCount(len(regions))
+        for r, reg in enumerate(regions):
+            name = self.mesh.region_names.get(reg, f"region {reg}")
+            it = QTableWidgetItem(f"{reg}: {name}")
+            it.setData(Qt.ItemDataRole.UserRole, reg)
+            it.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            t.setItem(r, 0, it)
+            tissue = QComboBox()
+            tissue.addItem("custom")
+            tissue.addItems(list(TISSUES))
+            model = QComboBox()
+            model.addItems(list(MODELS))
+            e = spin(10.0, 0.001, 1e8, 1, 3, "", f"sim_E_{reg}")
+            nu = spin(0.45, 0.0, 0.499, 0.01, 3, "", f"sim_nu_{reg}")
+            t.setCellWidget(r, 1, tissue)
+            t.setCellWidget(r, 2, model)
+            t.setCellWidget(r, 3, e)
+            t.setCellWidget(r, 4, nu)
+            tissue.currentTextChanged.connect(lambda _t, row_=r: self._tissue_changed(row_))
+            prev = old.get(reg)
+            guess = name.lower().replace(" ", "_")
+            guess = {"tumor": "tumour", "kidney_left": "kidney", "kidney_right": "kidney", "bone": "cortical_bone",
+                     "spine": "cortical_bone"}.get(guess, guess)
+            if prev is not None:
+                self._set_row(r, prev)
+            elif guess in TISSUES:
+                tissue.setCurrentText(guess)
+            self._tissue_changed(r)
+
+    def _set_row(self, r: int, entry: dict[str, Any]) -> None:
+        t = self.material_table
+        tissue, model, e, nu = (t.cellWidget(r, c) for c in (1, 2, 3, 4))
+        if entry.get("tissue"):
+            tissue.setCurrentText(str(entry["tissue"]))
+        else:
+            tissue.setCurrentText("custom")
+            model.setCurrentText(str(entry.get("model", "linear-elastic")))
+            e.setValue(float(entry.get("youngs_modulus", 0.01)) * 1000.0)
+            nu.setValue(float(entry.get("poisson_ratio", 0.45)))
+
+    def _tissue_changed(self, r: int) -> None:
+        from biomech.tissues import get_tissue
+
+        t = self.material_table
+        tissue, model, e, nu = (t.cellWidget(r, c) for c in (1, 2, 3, 4))
+        lib = tissue.currentText() != "custom"
+        if lib:
+            tis = get_tissue(tissue.currentText())
+            if model.findText(tis.model) < 0:
+                model.addItem(tis.model)
+            model.setCurrentText(tis.model)
+            e.setValue(tis.youngs_modulus_mpa * 1000.0)
+            nu.setValue(tis.poisson_ratio)
+            tissue.setToolTip(f"{tis.display_name}: E {tis.youngs_modulus_mpa * 1000:g} kPa "
+                              f"(range {tis.youngs_modulus_range_mpa[0] * 1000:g}-"
+                              f"{tis.youngs_modulus_range_mpa[1] * 1000:g}), ν {tis.poisson_ratio:g}\n"
+                              + "\n".join(tis.references[:2]))
+        for wdg in (model, e, nu):
+            wdg.setEnabled(not lib)
+
+    def set_material(self, region: int, tissue: str | None = None, model: str = "linear-elastic",
+                     youngs_modulus_mpa: float = 0.01, poisson_ratio: float = 0.45) -> None:
+        """Assign a library tissue, or a custom model with E (MPa) and ν, to a region."""
+        for r in range(self.material_table.rowCount()):
+            if self.material_table.item(r, 0).data(Qt.ItemDataRole.UserRole) == int(region):
+                self._set_row(r, cb.material_entry(region, tissue, model, youngs_modulus_mpa, poisson_ratio))
+                self._tissue_changed(r)
+                return
+        raise KeyError(f"no region {region} in the mesh")
+
+    def materials(self) -> list[dict[str, Any]]:
+        """The ``[[materials]]`` entries of the table."""
+        out = []
+        t = self.material_table
+        for r in range(t.rowCount()):
+            reg = int(t.item(r, 0).data(Qt.ItemDataRole.UserRole))
+            tissue, model, e, nu = (t.cellWidget(r, c) for c in (1, 2, 3, 4))
+            if tissue.currentText() != "custom":
+                out.append(cb.material_entry(reg, tissue.currentText()))
+            else:
+                out.append(cb.material_entry(reg, None, model.currentText(), e.value() / 1000.0, nu.value()))
+        return out
+
+    # ================================================================== conditions
+    def _kind_changed(self, kind: str) -> None:
+        self.vec_label.setText({"displacement": "Displacement (mm)", "force": "Total force (N)",
+                                "indenter": "Indenter travel (mm)"}.get(kind, "Value"))
+        for s in self.cond_vec:
+            s.setEnabled(kind in ("displacement", "force", "indenter"))
+        self.cond_scalar.setEnabled(kind == "pressure")
+
+    def selector_at(self, kind: str, center_lps: np.ndarray, size_mm: float, axis: str) -> dict[str, Any]:
+        """A node selector of ``kind`` (sphere, plane, box, beyond plane) around ``center_lps``."""
+        n = np.array(cb.AXES[axis])
+        if kind == "sphere":
+            return cb.sphere_selector(center_lps, size_mm)
+        if kind == "plane":
+            return cb.plane_selector(center_lps, n, size_mm)
+        if kind == "box":
+            return cb.box_selector(center_lps, size_mm)
+        if kind == "beyond plane":
+            return cb.half_space_selector(center_lps, n)
+        raise ValueError(f"unknown selector {kind!r}")
+
+    def add_condition_from_widgets(self) -> dict[str, Any]:
+        """Add the condition described by the widgets, at the crosshair."""
+        kind = self.cond_kind.currentText()
+        c = self.main.current_position_lps.copy()
+        size = self.cond_radius.value()
+        vec = np.array([s.value() for s in self.cond_vec])
+        if kind == "indenter":
+            # the indenter sphere sits at the crosshair; candidate nodes: within 3 radii plus the travel
+            sel = cb.sphere_selector(c, 3.0 * size + float(np.linalg.norm(vec)))
+        else:
+            sel = self.selector_at(self.cond_select.currentText(), c, size, self.cond_axis.currentText())
+        n = sum(1 for x in self.conditions if x.get("kind", "indenter") == kind or
+                (kind == "indenter" and x.get("_section") == "contacts")) + 1
+        cond = cb.make_condition(kind, f"{kind}_{n}", sel, vec, self.cond_scalar.value(), size, c)
+        self.add_condition(cond)
+        return cond
+
+    def add_condition(self, cond: dict[str, Any]) -> None:
+        """Add a tagged condition (see :func:`case_builder.make_condition`)."""
+        self.conditions.append(cond)
+        self._refill_conditions()
+
+    def remove_condition(self) -> None:
+        """Remove the selected condition."""
+        r = self.cond_list.currentRow()
+        if 0 <= r < len(self.conditions):
+            self.conditions.pop(r)
+            self._refill_conditions()
+
+    def clear_conditions(self) -> None:
+        """Remove every condition."""
+        self.conditions.clear()
+        self._refill_conditions()
+
+    def _refill_conditions(self) -> None:
+        counts = self._refresh_conditions_view()
+        self.cond_list.clear()
+        for n, c in enumerate(self.conditions):
+            text = cb.describe_condition(c)
+            if counts is not None and n < len(counts):
+                text += f"  [{counts[n]} nodes]"
+            self.cond_list.addItem(text)
+
+    def _refresh_conditions_view(self) -> list[int] | None:
+        if self.mesh is None:
+            return None
+        return self.scene.show_conditions(self.mesh, self.conditions)
+
+    def toggle_pick(self) -> None:
+        """Click on the 3-D view to move the crosshair to the picked surface point (interactive 3-D only)."""
+        view = self.main.view3d
+        view.ensure_ready()
+        if not view.interactive:
+            self.main.statusBar().showMessage("3-D picking needs the interactive 3-D view; click in a slice "
+                                              "view to place the crosshair", 8000)
+            return
+        p = view.plotter
+        if self._picking:
+            p.disable_picking()
+            self._picking = False
+            return
+        p.enable_point_picking(callback=lambda pt: self.main.set_position(np.asarray(pt, float)),
+                               show_message="Click the surface to place the crosshair", left_clicking=True,
+                               show_point=False)
+        self._picking = True
+
+    # ================================================================== case
+    def build_case(self) -> dict[str, Any]:
+        """The case dictionary of the current set-up (``vht simulate`` schema, without ``mesh.file``)."""
+        nl = self.nonlinear.currentText()
+        return cb.make_case(self.materials(), self.conditions, element=self.element.currentText(),
+                            nonlinear=None if nl == "auto" else nl == "nonlinear", steps=self.steps.value(),
+                            name=self.main.project.name)
+
+    def load_case(self, case: dict[str, Any]) -> None:
+        """Restore the widgets from a case dictionary (materials, conditions, solver options)."""
+        self.conditions = cb.conditions_from_case(case)
+        self.element.setCurrentText(case.get("mesh", {}).get("element", "tet4"))
+        s = case.get("solver", {})
+        self.nonlinear.setCurrentText("auto" if "nonlinear" not in s else
+                                      ("nonlinear" if s["nonlinear"] else "linear"))
+        self.steps.setValue(int(s.get("steps", 1)))
+        self._refill_materials(case.get("materials", []))
+        self._refill_conditions()
+
+    def save_case(self, path: str | Path) -> Path | None:
+        """Write the case (TOML or JSON) and its mesh beside it; keep the case in the project (one command)."""
+        if self.mesh is None:
+            self.main.show_error("Mesh the segments first")
+            return None
+        case = self.build_case()
+        try:
+            from biomech.case import problem_from_dict
+
+            problem_from_dict(case, self.mesh)  # validate before writing
+            out = cb.save_case(case, self.mesh, path)
+        except Exception as exc:  # noqa: BLE001 - user-facing message
+            self.main.show_error(f"Case not saved: {exc}")
+            return None
+        self.main.push_command(SetProjectItems(self.main.project, [
+            ("documents", CASE_DOC, {"case": case, "mesh": MESH_KEY, "frame": "LPS", "file": str(out)})],
+            "Save simulation case"))
+        self.main.statusBar().showMessage(f"Case saved: {out}", 8000)
+        return out
+
+    def save_case_dialog(self) -> None:
+        """Ask where to write the case file."""
+        f, _ = QFileDialog.getSaveFileName(self, "Save simulation case", "case.toml", "Case (*.toml *.json)")
+        if f:
+            self.save_case(f)
+
+    # ================================================================== solve
+    def run(self) -> Any:
+        """Solve the case in a worker (progress, Cancel between load steps); show and store the result."""
+        if self.mesh is None:
+            self.main.show_error("Mesh the segments first")
+            return None
+        if self.worker is not None:
+            return None
+        case = self.build_case()
+        mesh = self.mesh
+        try:
+            from biomech.case import problem_from_dict
+
+            problem = problem_from_dict(case, mesh)
+        except Exception as exc:  # noqa: BLE001 - InputError: readable
+            self.main.show_error(f"Simulation set-up: {exc}")
+            return None
+
+        def work(progress: Any) -> Any:
+            from biomech.solver import solve
+
+            return solve(problem, progress)
+
+        def finish() -> None:
+            self.worker = None
+            self.run_button.setEnabled(True)
+            self.cancel_button.setEnabled(False)
+
+        def done(result: Any) -> None:
+            finish()
+            self.progress.setValue(1000)
+            self.set_result(result, case)
+
+        def failed(msg: str) -> None:
+            finish()
+            self.status.setPlainText(f"Status: FAILED\n{msg}")
+            self.main.show_error(msg)
+
+        def cancelled() -> None:
+            finish()
+            self.progress.setValue(0)
+            self.status.setPlainText("Status: cancelled by the user")
+
+        self.status.setPlainText("Solving...")
+        self.progress.setValue(0)
+        self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.worker = self.main.run_worker(work, done, "Simulation", on_error=failed, on_cancel=cancelled)
+        self.worker.signals.progress.connect(lambda f, m: self.progress.setValue(int(1000 * f)))
+        return self.worker
+
+    def cancel(self) -> None:
+        """Cancel the running solve (takes effect at the next load step)."""
+        if self.worker is not None:
+            self.worker.cancel()
+            self.status.setPlainText("Cancelling (at the next load step)...")
+
+    def set_result(self, result: Any, case: dict[str, Any]) -> None:
+        """Show a :class:`biomech.results.Result`, its status, and store it with the case in the project."""
+        self.result = result
+        self.summary = result.summary()
+        self.status.setPlainText(cb.summary_text(self.summary))
+        if not result.converged:
+            self.main.show_error(f"The simulation did not converge: {result.status}")
+        res_mesh = result.to_mesh()
+        self._result_mesh = res_mesh
+        changes = [("meshes", RESULT_KEY, res_mesh),
+                   ("documents", CASE_DOC, {"case": case, "mesh": MESH_KEY, "frame": "LPS"}),
+                   ("documents", RESULT_DOC, self.summary)]
+        self.main.push_command(SetProjectItems(self.main.project, changes, "Simulation result"))
+        self.show_result()
+
+    def show_result(self) -> None:
+        """Draw the stored result with the chosen colour map and deformation scale."""
+        mesh = getattr(self, "_result_mesh", None)
+        if mesh is None:
+            return
+        self.scene.clear("sim:mesh")
+        self._hide_segment_surfaces()
+        self.main.scene3d.show_fe_result(mesh, FIELDS[self.field.currentText()], self.scale.value())
