@@ -9,6 +9,7 @@ engine input makes the case fail.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable
@@ -452,7 +453,9 @@ def hertz(quick: bool = False, mutate: Mutator | None = None, core_divisions: in
     The half-space is a quarter ball of radius ``outer_radius_a * a`` (fixed on its sphere, symmetry on
     x = 0 and y = 0): a uniform core of ``core_a * a`` per side under the contact (``core_divisions``
     per side: tet10 h = a/2 quick, 3a/8 full) graded outwards by ``growth`` (1.4 quick, 1.3 full).
-    Expected: Hertz ``4/3 E* sqrt(R) d^1.5`` for the full sphere (4 x the quarter force). Tolerance 5%.
+    Expected: Hertz ``4/3 E* sqrt(R) d^1.5`` for the full sphere (4 x the quarter force). Tolerance 5%
+    on every depth: 0.1 mm (quick) or 0.05 and 0.1 mm on the same mesh (full; the error column is the
+    worse of the two, the fitted force-depth exponent is in ``details``).
     Measured: +2.4% (quick), +2.1% (full); tet4 with h = a/5 gives +4.4..5.2% (node-lumped contact
     over-estimates the contact area at the edge), which is why the case uses tet10. The fixed far
     sphere at 300 a stiffens by about +0.4% (Boussinesq far field).
@@ -464,6 +467,7 @@ def hertz(quick: bool = False, mutate: Mutator | None = None, core_divisions: in
 
     def body() -> CaseResult:
         nd = core_divisions or (3 if quick else 4)
+        depths = (depth,) if quick else (0.5 * depth, depth)
         ball = octant_ball_mesh(core_a * a, nd, outer_radius_a * a, growth=growth or (1.4 if quick else 1.3),
                                 order=order)
         mesh = TetMesh(ball.points_lps * [1.0, 1.0, -1.0], ball.cells, point_data=dict(ball.point_data))
@@ -473,14 +477,23 @@ def hertz(quick: bool = False, mutate: Mutator | None = None, core_divisions: in
         contact = {"name": "indenter", "indenter": {"sphere": {"center": [0.0, 0.0, radius], "radius": radius}},
                    "displacement": [0.0, 0.0, -depth],
                    "select": {"box": {"min": [-1.0, -1.0, -1e-6], "max": [2.0 * a, 2.0 * a, 1.0]}}}
-        case = _case("tet4" if order == 1 else "tet10", [_material("linear-elastic", e, nu)], bcs,
-                     contacts=[contact], steps=1)
-        s = _solve(case, mesh, mutate)
-        computed = 4.0 * abs(float(s.contact_force("indenter")[2]))
-        return _result(name, quantity, expected, computed, tol,
-                       {"contact_radius_mm": a, "h_contact_mm": core_a * a / nd, "domain_radius_mm": outer_radius_a * a,
-                        "dofs": 3 * s.mesh.n_points, "cells": s.mesh.n_cells,
-                        "newton_iterations": int(getattr(s.result, "newton_iterations", -1)), "seconds": s.seconds})
+        forces, seconds, s = [], 0.0, None
+        for d in depths:  # same mesh for every depth: the contact area must grow as sqrt(R d)
+            contact["displacement"] = [0.0, 0.0, -d]
+            case = _case("tet4" if order == 1 else "tet10", [_material("linear-elastic", e, nu)], bcs,
+                         contacts=[copy.deepcopy(contact)], steps=1)
+            s = _solve(case, mesh, mutate)
+            forces.append(4.0 * abs(float(s.contact_force("indenter")[2])))
+            seconds += s.seconds
+        hertz_forces = [analytic.hertz_sphere_force(d, radius, e, nu) for d in depths]
+        errors = [abs(f - h) / h for f, h in zip(forces, hertz_forces, strict=True)]
+        details: dict[str, Any] = {
+            "depths_mm": list(depths), "forces_n": forces, "hertz_forces_n": hertz_forces, "errors": errors,
+            "contact_radius_mm": a, "h_contact_mm": core_a * a / nd, "domain_radius_mm": outer_radius_a * a,
+            "dofs": 3 * s.mesh.n_points, "cells": s.mesh.n_cells, "seconds": seconds}
+        if len(depths) > 1:
+            details["force_depth_exponent"] = math.log(forces[-1] / forces[0]) / math.log(depths[-1] / depths[0])
+        return _result(name, quantity, expected, forces[-1], tol, details, error=max(errors))
 
     return _guard(name, quantity, expected, tol, body)
 

@@ -162,6 +162,27 @@ def test_cli_exit_codes(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureF
     assert data["passed"] is False and [c["passed"] for c in data["cases"]] == [True, False]
 
 
+def test_suite_progress_and_cancel(monkeypatch: pytest.MonkeyPatch) -> None:
+    from twin.errors import Cancelled
+    from twin.progress import CallbackProgress
+
+    calls: list[str] = []
+    funcs = [(f"c{i}", partial(lambda i: calls.append(f"c{i}") or cases.CaseResult(f"c{i}", "q", 1.0, 1.0, 0.0,
+                                                                                    1e-3, True), i))
+             for i in range(3)]
+    monkeypatch.setattr(suite, "case_functions", lambda quick=False: funcs)
+    seen: list[tuple[float, str]] = []
+    assert [r.name for r in suite.run_suite(progress=CallbackProgress(lambda f, m: seen.append((f, m))))] == \
+        ["c0", "c1", "c2"]
+    assert seen[0] == (0.0, "c0") and seen[-1][0] == 1.0
+    prog = CallbackProgress()
+    prog.token.cancel()
+    calls.clear()
+    with pytest.raises(Cancelled):
+        suite.run_suite(progress=prog)
+    assert calls == []
+
+
 @pytest.mark.slow
 def test_quick_suite_all_pass() -> None:
     results = suite.run_suite(quick=True)
