@@ -21,6 +21,7 @@ DICOM's patient coordinate system is LPS, so no axis flips are involved: voxel
 
 from __future__ import annotations
 
+import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,6 +96,8 @@ class _Image:
     ds: Any  # pydicom Dataset, header only
     frames: list[Frame]
     problem: str | None = None  # e.g. truncated: refused only if this series is read
+    pixel_offset: int | None = None  # file position of the (7FE0,0010) element, from the header read
+    file_size: int = 0
 
 
 # ------------------------------------------------------------------ file discovery
@@ -105,6 +108,10 @@ def _looks_like_dicom(path: Path) -> tuple[bool, bool]:
             head = fh.read(132)
     except OSError:
         return False, False
+    return _classify(head)
+
+
+def _classify(head: bytes) -> tuple[bool, bool]:
     if len(head) >= 132 and head[128:132] == b"DICM":
         return True, False
     # no preamble: raw data set starting with a group 0x0002 or 0x0008 element (little endian)
@@ -196,15 +203,20 @@ def _scan_quiet(files: list[Path], progress: Progress | None, strict: Path | Non
     for n, f in enumerate(files):
         if n % 32 == 0:
             prog.update(n / max(len(files), 1), f"reading headers ({n}/{len(files)})")
-        ok, force = _looks_like_dicom(f)
-        if not ok:
-            if strict is not None and f == strict:
-                raise InputError("not a DICOM file or supported image", f)
-            continue
         try:
-            ds = pydicom.dcmread(str(f), stop_before_pixels=True, force=force)
+            with open(f, "rb") as fh:  # one open per file: sniff, parse the header, note where pixels start
+                ok, force = _classify(fh.read(132))
+                if not ok:
+                    if strict is not None and f == strict:
+                        raise InputError("not a DICOM file or supported image", f)
+                    continue
+                fh.seek(0)
+                ds = pydicom.dcmread(fh, stop_before_pixels=True, force=force)
+                pixel_offset, file_size = fh.tell(), os.fstat(fh.fileno()).st_size
             if force and "SOPClassUID" not in ds and "Rows" not in ds:
                 continue
+        except InputError:
+            raise
         except Exception as exc:  # noqa: BLE001 - corrupt files are skipped (or refused if named)
             if strict is not None and f == strict:
                 raise InputError(f"cannot read DICOM header ({type(exc).__name__}: {exc})", f) from None
@@ -213,7 +225,7 @@ def _scan_quiet(files: list[Path], progress: Progress | None, strict: Path | Non
         sop_class = str(getattr(getattr(ds, "file_meta", None), "MediaStorageSOPClassUID", "") or "")
         if sop_class == MEDIA_STORAGE_DIRECTORY or "Rows" not in ds or "Columns" not in ds:
             continue  # DICOMDIR, structured reports, RT structures ...
-        image = _Image(f, ds, frames_of(ds, len(images)))
+        image = _Image(f, ds, frames_of(ds, len(images)), None, pixel_offset, file_size)
         _check_size(image)
         images.append(image)
     prog.update(1.0, "headers read")
@@ -229,7 +241,7 @@ def _check_size(image: _Image) -> None:
     fr = image.frames[0]
     need = len(image.frames) * fr.rows * fr.cols * int(ds.get("BitsAllocated", 16) or 16) // 8
     need *= int(ds.get("SamplesPerPixel", 1) or 1)
-    have = image.path.stat().st_size
+    have = image.file_size
     if have < need:
         image.problem = f"pixel data is truncated (file has {have} bytes, the pixels alone need {need})"
 
@@ -416,7 +428,7 @@ def _read_pixels(frames: list[Frame], scan_index: dict[int, _Image], ref: Any,
         im = scan_index[file_idx]
         with native_stderr_captured(), warnings.catch_warnings():  # codecs print on fd 2, pydicom warns
             warnings.simplefilter("ignore")
-            decoded = decode_file(im.path, len(im.frames), rows, cols)
+            decoded = decode_file(im.path, len(im.frames), rows, cols, header=im.ds, pixel_offset=im.pixel_offset)
         for k, fr in placed:
             plane = decoded.frames[fr.index]
             if decoded.rescaled:  # GDCM applied the rescale: back to stored values (exact for integers)

@@ -49,8 +49,50 @@ def stored_dtype(bits_allocated: int, pixel_representation: int) -> np.dtype[Any
     return np.dtype(f"<{kind}{bits_allocated // 8}")
 
 
-def decode_file(path: Path, n_frames: int, rows: int, cols: int) -> DecodedFrames:
+def _read_native(path: Path, header: Any, offset: int, n_frames: int, rows: int, cols: int) -> NDArray[Any] | None:
+    """Uncompressed little-endian pixels read straight from the file, without a second parse.
+
+    ``offset`` is where the header-only read stopped, i.e. the Pixel Data element. Returns
+    None when anything is unusual (the caller then parses the whole file with pydicom).
+    """
+    meta = getattr(header, "file_meta", None)
+    ts = str(getattr(meta, "TransferSyntaxUID", "") or "")
+    ba = int(header.get("BitsAllocated", 16) or 16)
+    if ts not in _NATIVE_LE or ba not in (8, 16, 32) or int(header.get("SamplesPerPixel", 1) or 1) != 1:
+        return None
+    explicit = ts == "1.2.840.10008.1.2.1"
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        head = fh.read(12 if explicit else 8)
+        if len(head) < (12 if explicit else 8) or head[:4] != b"\xe0\x7f\x10\x00":
+            return None
+        if explicit:
+            if head[4:6] not in (b"OW", b"OB"):
+                return None
+            length = int.from_bytes(head[8:12], "little")
+        else:
+            length = int.from_bytes(head[4:8], "little")
+        dtype = stored_dtype(ba, int(header.get("PixelRepresentation", 0) or 0))
+        count = n_frames * rows * cols
+        if length == 0xFFFFFFFF or length < count * dtype.itemsize:
+            return None  # encapsulated or short: let pydicom report it
+        arr = np.fromfile(fh, dtype=dtype, count=count)
+    if arr.size < count:
+        raise InputError(f"pixel data is truncated ({arr.size * dtype.itemsize} of {count * dtype.itemsize} bytes)",
+                         path)
+    bs = int(header.get("BitsStored", ba) or ba)
+    return _fix_bits(arr.reshape(n_frames, rows, cols), bs, ba, int(header.get("PixelRepresentation", 0) or 0))
+
+
+def decode_file(path: Path, n_frames: int, rows: int, cols: int, header: Any = None,
+                pixel_offset: int | None = None) -> DecodedFrames:
     """Read and decode every frame of one DICOM file.
+
+    Parameters
+    ----------
+    header, pixel_offset : optional
+        The header-only dataset of this file and the file position where its read stopped;
+        uncompressed pixels are then read directly (no second parse).
 
     Raises
     ------
@@ -58,6 +100,11 @@ def decode_file(path: Path, n_frames: int, rows: int, cols: int) -> DecodedFrame
         Truncated or undecodable pixel data, colour images.
     """
     import pydicom
+
+    if header is not None and pixel_offset is not None:
+        arr = _read_native(path, header, pixel_offset, n_frames, rows, cols)
+        if arr is not None:
+            return DecodedFrames(arr)
 
     try:
         ds = pydicom.dcmread(str(path), force=True)
