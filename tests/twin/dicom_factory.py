@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence as DicomSequence
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
 
 CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
 MR_IMAGE = "1.2.840.10008.5.1.4.1.1.4"
@@ -82,9 +82,11 @@ def _save(ds: Dataset, path: Path, transfer_syntax: str) -> None:
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = ds.SOPClassUID
     meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds.file_meta = meta
-    if transfer_syntax != ExplicitVRLittleEndian:
+    if transfer_syntax in (ExplicitVRLittleEndian, ImplicitVRLittleEndian):
+        meta.TransferSyntaxUID = transfer_syntax
+    else:
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
         ds.compress(transfer_syntax)
     ds.save_as(path, enforce_file_format=True)
 

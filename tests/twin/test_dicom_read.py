@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import SimpleITK as sitk
-from pydicom.uid import JPEG2000Lossless, JPEGLSLossless, RLELossless
+from pydicom.uid import ImplicitVRLittleEndian, JPEG2000Lossless, JPEGLSLossless, RLELossless
 
 from tests.twin.dicom_factory import axial_positions, ramp_volume, write_enhanced, write_series
 from twin.errors import InputError
@@ -81,7 +81,7 @@ def test_signed_pixels_and_wide_range(tmp_path: Path) -> None:
     assert read_dicom(tmp_path / "s").array.max() == -500
 
 
-@pytest.mark.parametrize("syntax", [RLELossless, JPEG2000Lossless, JPEGLSLossless])
+@pytest.mark.parametrize("syntax", [ImplicitVRLittleEndian, RLELossless, JPEG2000Lossless, JPEGLSLossless])
 def test_compressed_transfer_syntaxes(tmp_path: Path, syntax: str) -> None:
     vol = ramp_volume((40, 36, 3))  # JPEG 2000 needs tiles of at least 32 pixels
     write_series(tmp_path, vol, axial_positions(3), transfer_syntax=syntax)
