@@ -170,7 +170,10 @@ def _candidate_files(path: Path) -> tuple[list[Path], Path | None]:
         dicomdir = [p for p in (path / "DICOMDIR", path / "dicomdir") if p.is_file()]
         if dicomdir:
             return _dicomdir_files(dicomdir[0]), None
-        files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        try:
+            files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        except OSError as exc:
+            raise InputError(f"cannot list the folder ({exc.strerror or exc})", path) from None
         return files, None
     if not path.is_file():
         raise InputError("not a regular file or folder", path)
@@ -178,7 +181,10 @@ def _candidate_files(path: Path) -> tuple[list[Path], Path | None]:
         raise InputError("file is empty", path)
     if _is_dicomdir(path):
         return _dicomdir_files(path), None
-    siblings = sorted(p for p in path.parent.iterdir() if p.is_file() and not p.name.startswith("."))
+    try:
+        siblings = sorted(p for p in path.parent.iterdir() if p.is_file() and not p.name.startswith("."))
+    except OSError:
+        siblings = [path]
     return siblings, path
 
 

@@ -102,7 +102,11 @@ def read_header(path: str | Path, allow_list: bool = False) -> NrrdHeader:
         Valid but unsupported features (vector/4-D data, hex encoding, ...).
     """
     p = Path(path)
-    with open(p, "rb") as fh:
+    try:
+        fh = open(p, "rb")  # noqa: SIM115 - closed by the with-block below
+    except OSError as exc:
+        raise InputError(f"cannot open file ({exc.strerror or exc})", p) from None
+    with fh:
         magic = fh.readline(64)
         if not magic.startswith(b"NRRD000"):
             raise InputError("not a NRRD file (missing NRRD000x magic line)", p)
