@@ -5,8 +5,8 @@ Public API: :func:`run_suite`, :func:`format_table`, :class:`CaseResult`,
 Geometry is in the patient LPS frame, millimetres.
 """
 
-from biomech.verification.cases import CaseResult
 from biomech.verification.convergence import GCIResult, l2_displacement_error, mesh_convergence_study
+from biomech.verification.harness import CaseResult
 from biomech.verification.suite import format_table, run_suite
 
 __all__ = ["CaseResult", "GCIResult", "format_table", "l2_displacement_error", "mesh_convergence_study", "run_suite"]

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import copy
 import math
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -21,6 +18,18 @@ from numpy.typing import NDArray
 
 from biomech.verification import analytic
 from biomech.verification.convergence import l2_displacement_error, observed_orders
+from biomech.verification.harness import (
+    CaseResult,
+    Mutator,
+    case_dict,
+    fixed_bc,
+    guarded,
+    make_result,
+    material_entry,
+    node_set_select,
+    plane_select,
+    solve_case,
+)
 from biomech.verification.structured_meshes import (
     box_mesh,
     octant_ball_mesh,
@@ -28,125 +37,6 @@ from biomech.verification.structured_meshes import (
     quarter_cylinder_mesh,
 )
 from twin.meshes import TetMesh
-
-Mutator = Callable[[dict[str, Any]], None]
-
-
-@dataclass
-class CaseResult:
-    """Outcome of one verification case.
-
-    ``rel_error`` is the relative (or, where stated in ``details``, absolute) error compared to
-    ``tolerance``; ``details`` holds JSON-serialisable extra numbers (mesh size, timings, ...).
-    """
-
-    name: str
-    quantity: str
-    expected: float
-    computed: float
-    rel_error: float
-    tolerance: float
-    passed: bool
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable dictionary."""
-        return {"name": self.name, "quantity": self.quantity, "expected": self.expected, "computed": self.computed,
-                "rel_error": self.rel_error, "tolerance": self.tolerance, "passed": self.passed,
-                "details": self.details}
-
-
-# --------------------------------------------------------------------------- case-dict helpers
-def _material(model: str, e: float, nu: float, **extra: Any) -> dict[str, Any]:
-    return {"model": model, "youngs_modulus": e, "poisson_ratio": nu, **extra}
-
-
-def _plane(point: Any, normal: Any, tol: float = 1e-6) -> dict[str, Any]:
-    return {"plane": {"point": list(map(float, point)), "normal": list(map(float, normal))}, "tolerance": tol}
-
-
-def _node_set(name: str) -> dict[str, Any]:
-    return {"node_set": name}
-
-
-def _fixed(name: str, select: dict[str, Any], components: tuple[str, ...] = ("x", "y", "z")) -> dict[str, Any]:
-    return {"name": name, "kind": "fixed", "components": list(components), "select": select}
-
-
-def _case(element: str, materials: list[dict[str, Any]], bcs: list[dict[str, Any]], loads: list[dict[str, Any]] = (),
-          contacts: list[dict[str, Any]] = (), nonlinear: bool = False, steps: int = 1,
-          tolerance: float = 1e-10) -> dict[str, Any]:
-    return {"mesh": {"element": element}, "materials": materials, "boundary_conditions": list(bcs),
-            "loads": list(loads), "contacts": list(contacts),
-            "solver": {"nonlinear": nonlinear, "steps": steps, "tolerance": tolerance}}
-
-
-# --------------------------------------------------------------------------- engine adapter
-@dataclass
-class _Solved:
-    """What the cases read from the engine's result (tolerant to attribute naming)."""
-
-    result: Any
-    mesh: TetMesh
-    displacement: NDArray[np.float64]
-    seconds: float
-
-    def reaction(self, name: str) -> NDArray[np.float64]:
-        return np.asarray(self.result.reaction_forces[name], dtype=np.float64)
-
-    def contact_force(self, name: str) -> NDArray[np.float64]:
-        return np.asarray(self.result.contact_forces[name], dtype=np.float64)
-
-    def stress(self) -> NDArray[np.float64]:
-        return np.asarray(self.result.cell_stress_mpa, dtype=np.float64)
-
-
-class EngineFailure(RuntimeError):
-    """The engine did not return a converged result."""
-
-
-def _solve(case: dict[str, Any], mesh: TetMesh, mutate: Mutator | None) -> _Solved:
-    from biomech.solver import run_case  # the engine; imported lazily so meshes/analytics work without it
-
-    if mutate is not None:
-        mutate(case)
-    t0 = time.perf_counter()
-    res = run_case(case, mesh)
-    seconds = time.perf_counter() - t0
-    if not getattr(res, "converged", False):
-        raise EngineFailure(f"engine status: {getattr(res, 'status', 'not converged')}")
-    solved_mesh = getattr(res, "mesh", None)
-    if not isinstance(solved_mesh, TetMesh):
-        solved_mesh = mesh
-    if case.get("mesh", {}).get("element") == "tet10" and solved_mesh.order != 2:
-        raise EngineFailure("element = tet10 requested but the engine solved a linear mesh")
-    u = np.asarray(res.displacement_mm, dtype=np.float64)
-    if u.shape != (solved_mesh.n_points, 3):
-        raise EngineFailure(f"displacement shape {u.shape} does not match the mesh ({solved_mesh.n_points}, 3)")
-    return _Solved(res, solved_mesh, u, seconds)
-
-
-def _result(name: str, quantity: str, expected: float, computed: float, tolerance: float,
-            details: dict[str, Any], error: float | None = None) -> CaseResult:
-    if error is None:
-        error = abs(computed - expected) / abs(expected) if expected != 0 else abs(computed)
-    passed = bool(np.isfinite(error) and error <= tolerance)
-    return CaseResult(name, quantity, float(expected), float(computed), float(error), float(tolerance), passed,
-                      details)
-
-
-def _failed(name: str, quantity: str, expected: float, tolerance: float, exc: Exception) -> CaseResult:
-    return CaseResult(name, quantity, float(expected), math.nan, math.inf, float(tolerance), False,
-                      {"error": f"{type(exc).__name__}: {exc}"})
-
-
-def _guard(name: str, quantity: str, expected: float, tolerance: float,
-           body: Callable[[], CaseResult]) -> CaseResult:
-    try:
-        return body()
-    except Exception as exc:  # noqa: BLE001 - a crashing engine is a failed case, reported in the table
-        return _failed(name, quantity, expected, tolerance, exc)
-
 
 # --------------------------------------------------------------------------- patch test
 PATCH_GRADIENT = np.array([[1.0e-3, 2.0e-4, -3.0e-4], [5.0e-4, -2.0e-3, 1.0e-4], [-2.0e-4, 3.0e-4, 1.5e-3]])
@@ -175,20 +65,20 @@ def patch_test(order: int = 1, quick: bool = False, mutate: Mutator | None = Non
                 "value": [float(v) for v in u_exact[i]],
                 "select": {"sphere": {"center": [float(c) for c in mesh.points_lps[i]], "radius": 1e-6},
                            "tolerance": 0.0}} for i in bnd]
-        case = _case(element, [_material("linear-elastic", e, nu)], bcs)
-        s = _solve(case, mesh, mutate)
+        case = case_dict(element, [material_entry("linear-elastic", e, nu)], bcs)
+        s = solve_case(case, mesh, mutate)
         u_ex = analytic.affine_displacement(s.mesh.points_lps, PATCH_GRADIENT, PATCH_TRANSLATION)
         err_u = float(np.abs(s.displacement - u_ex).max() / np.abs(u_ex).max())
         sig_ex = analytic.isotropic_stress(PATCH_GRADIENT, e, nu)
         sig = s.stress()
         err_s = float(np.abs(sig - sig_ex[None]).max() / np.abs(sig_ex).max())
         interior = int(s.mesh.n_points - len(bnd))
-        return _result(name, quantity, 0.0, max(err_u, err_s), tol,
-                       {"displacement_error": err_u, "stress_error": err_s, "nodes": s.mesh.n_points,
-                        "interior_nodes": interior, "cells": s.mesh.n_cells, "seconds": s.seconds},
-                       error=max(err_u, err_s))
+        return make_result(name, quantity, 0.0, max(err_u, err_s), tol,
+                           {"displacement_error": err_u, "stress_error": err_s, "nodes": s.mesh.n_points,
+                            "interior_nodes": interior, "cells": s.mesh.n_cells, "seconds": s.seconds},
+                           error=max(err_u, err_s))
 
-    return _guard(name, quantity, 0.0, tol, body)
+    return guarded(name, quantity, 0.0, tol, body)
 
 
 PATCH_STRESS_MPA = np.array([[1.0, 0.3, -0.2], [0.3, -0.5, 0.1], [-0.2, 0.1, 0.8]])
@@ -219,15 +109,15 @@ def traction_patch_test(order: int = 1, quick: bool = False, mutate: Mutator | N
             for sign, set_name in ((-1.0, lo), (1.0, hi)):
                 traction = sign * sig[:, axis]
                 loads.append({"name": set_name, "kind": "force", "value": [float(v) for v in traction * area],
-                              "select": _node_set(set_name)})
+                              "select": node_set_select(set_name)})
 
         def point(p: tuple[float, float, float]) -> dict[str, Any]:
             return {"sphere": {"center": list(p), "radius": 1e-6}, "tolerance": 0.0}
 
-        bcs = [_fixed("pin", point((0.0, 0.0, 0.0))),
-               _fixed("roll_x", point((lx, 0.0, 0.0)), ("y", "z")),
-               _fixed("roll_y", point((0.0, ly, 0.0)), ("z",))]
-        s = _solve(_case(element, [_material("linear-elastic", e, nu)], bcs, loads), mesh, mutate)
+        bcs = [fixed_bc("pin", point((0.0, 0.0, 0.0))),
+               fixed_bc("roll_x", point((lx, 0.0, 0.0)), ("y", "z")),
+               fixed_bc("roll_y", point((0.0, ly, 0.0)), ("z",))]
+        s = solve_case(case_dict(element, [material_entry("linear-elastic", e, nu)], bcs, loads), mesh, mutate)
         mu, lam = analytic.lame_parameters(e, nu)
         eps = (sig - lam / (3 * lam + 2 * mu) * np.trace(sig) * np.eye(3)) / (2 * mu)
         wx, wy, wz = -eps[2, 1], eps[2, 0], -eps[1, 0]  # infinitesimal rotation fixed by the supports
@@ -237,11 +127,11 @@ def traction_patch_test(order: int = 1, quick: bool = False, mutate: Mutator | N
         err_s = float(np.abs(s.stress() - sig[None]).max() / np.abs(sig).max())
         support = max(float(np.abs(s.reaction(n)).max()) for n in ("pin", "roll_x", "roll_y"))
         err = max(err_u, err_s)
-        return _result(name, quantity, 0.0, err, tol,
-                       {"displacement_error": err_u, "stress_error": err_s, "max_support_reaction_n": support,
-                        "nodes": s.mesh.n_points, "seconds": s.seconds}, error=err)
+        return make_result(name, quantity, 0.0, err, tol,
+                           {"displacement_error": err_u, "stress_error": err_s, "max_support_reaction_n": support,
+                            "nodes": s.mesh.n_points, "seconds": s.seconds}, error=err)
 
-    return _guard(name, quantity, 0.0, tol, body)
+    return guarded(name, quantity, 0.0, tol, body)
 
 
 # --------------------------------------------------------------------------- cantilever
@@ -258,17 +148,19 @@ def cantilever(quick: bool = False, mutate: Mutator | None = None) -> CaseResult
     def body() -> CaseResult:
         div = (20, 2, 2) if quick else (40, 4, 4)
         mesh = box_mesh((length, width, height), div)  # tet4: the engine promotes it (element = tet10)
-        case = _case("tet10", [_material("linear-elastic", e, nu)],
-                     [_fixed("clamp", _plane((0, 0, 0), (1, 0, 0)))],
-                     [{"name": "tip", "kind": "force", "value": [0.0, 0.0, -force], "select": _node_set("xmax")}])
-        s = _solve(case, mesh, mutate)
+        case = case_dict("tet10", [material_entry("linear-elastic", e, nu)],
+                         [fixed_bc("clamp", plane_select((0, 0, 0), (1, 0, 0)))],
+                         [{"name": "tip", "kind": "force", "value": [0.0, 0.0, -force],
+                           "select": node_set_select("xmax")}])
+        s = solve_case(case, mesh, mutate)
         tip = int(np.argmin(np.linalg.norm(s.mesh.points_lps - [length, width / 2, height / 2], axis=1)))
         computed = -float(s.displacement[tip, 2])
-        return _result(name, quantity, expected, computed, tol,
-                       {"euler_bernoulli_mm": analytic.euler_bernoulli_tip_deflection(force, length, width, height, e),
-                        "dofs": 3 * s.mesh.n_points, "cells": s.mesh.n_cells, "seconds": s.seconds})
+        eb = analytic.euler_bernoulli_tip_deflection(force, length, width, height, e)
+        return make_result(name, quantity, expected, computed, tol,
+                           {"euler_bernoulli_mm": eb, "dofs": 3 * s.mesh.n_points, "cells": s.mesh.n_cells,
+                            "seconds": s.seconds})
 
-    return _guard(name, quantity, expected, tol, body)
+    return guarded(name, quantity, expected, tol, body)
 
 
 # --------------------------------------------------------------------------- Lame cylinder
@@ -279,12 +171,12 @@ def lame_case(mesh: TetMesh, element: str, e: float = LAME["e"], nu: float = LAM
               pressure: float = LAME["p"]) -> dict[str, Any]:
     """Plane-strain quarter cylinder: symmetry on x = 0 and y = 0, u_z = 0 on both ends, inner pressure."""
     zmax = float(mesh.points_lps[:, 2].max())
-    bcs = [_fixed("sym_x", _plane((0, 0, 0), (1, 0, 0)), ("x",)),
-           _fixed("sym_y", _plane((0, 0, 0), (0, 1, 0)), ("y",)),
-           _fixed("z0", _plane((0, 0, 0), (0, 0, 1)), ("z",)),
-           _fixed("z1", _plane((0, 0, zmax), (0, 0, 1)), ("z",))]
-    loads = [{"name": "inner_pressure", "kind": "pressure", "value": pressure, "select": _node_set("inner")}]
-    return _case(element, [_material("linear-elastic", e, nu)], bcs, loads)
+    bcs = [fixed_bc("sym_x", plane_select((0, 0, 0), (1, 0, 0)), ("x",)),
+           fixed_bc("sym_y", plane_select((0, 0, 0), (0, 1, 0)), ("y",)),
+           fixed_bc("z0", plane_select((0, 0, 0), (0, 0, 1)), ("z",)),
+           fixed_bc("z1", plane_select((0, 0, zmax), (0, 0, 1)), ("z",))]
+    loads = [{"name": "inner_pressure", "kind": "pressure", "value": pressure, "select": node_set_select("inner")}]
+    return case_dict(element, [material_entry("linear-elastic", e, nu)], bcs, loads)
 
 
 def lame_mesh(n: int, order: int) -> TetMesh:
@@ -308,7 +200,7 @@ def lame_cylinder(quick: bool = False, mutate: Mutator | None = None) -> CaseRes
 
     def body() -> CaseResult:
         mesh = lame_mesh(2 if quick else 4, 2)
-        s = _solve(lame_case(mesh, "tet10"), mesh, mutate)
+        s = solve_case(lame_case(mesh, "tet10"), mesh, mutate)
         p = s.mesh.points_lps
         r = np.hypot(p[:, 0], p[:, 1])
         ur = (s.displacement[:, 0] * p[:, 0] + s.displacement[:, 1] * p[:, 1]) / r
@@ -316,11 +208,11 @@ def lame_cylinder(quick: bool = False, mutate: Mutator | None = None) -> CaseRes
         err = float(np.abs(ur - ur_ex).max() / expected)
         inner = s.mesh.point_data["inner"].astype(bool) if "inner" in s.mesh.point_data else np.abs(r - a) < 1e-9
         l2 = l2_displacement_error(s.mesh, s.displacement, _lame_exact)
-        return _result(name, quantity, expected, float(ur[inner].mean()), tol,
-                       {"max_nodal_error": err, "l2_relative_error": l2.relative, "dofs": 3 * s.mesh.n_points,
-                        "seconds": s.seconds}, error=err)
+        return make_result(name, quantity, expected, float(ur[inner].mean()), tol,
+                           {"max_nodal_error": err, "l2_relative_error": l2.relative, "dofs": 3 * s.mesh.n_points,
+                            "seconds": s.seconds}, error=err)
 
-    return _guard(name, quantity, expected, tol, body)
+    return guarded(name, quantity, expected, tol, body)
 
 
 def _sphere_exact(x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -331,11 +223,11 @@ def _sphere_exact(x: NDArray[np.float64]) -> NDArray[np.float64]:
 
 def lame_sphere_case(element: str) -> dict[str, Any]:
     """Octant of the thick sphere: symmetry planes (plane selectors), inner pressure (sphere selector)."""
-    bcs = [_fixed(f"sym_{c}", _plane((0, 0, 0), n), (c,))
+    bcs = [fixed_bc(f"sym_{c}", plane_select((0, 0, 0), n), (c,))
            for c, n in (("x", (1, 0, 0)), ("y", (0, 1, 0)), ("z", (0, 0, 1)))]
     loads = [{"name": "inner_pressure", "kind": "pressure", "value": LAME["p"],
               "select": {"sphere": {"center": [0.0, 0.0, 0.0], "radius": LAME["a"]}, "tolerance": 1e-6}}]
-    return _case(element, [_material("linear-elastic", LAME["e"], LAME["nu"])], bcs, loads)
+    return case_dict(element, [material_entry("linear-elastic", LAME["e"], LAME["nu"])], bcs, loads)
 
 
 def lame_sphere(quick: bool = False, mutate: Mutator | None = None) -> CaseResult:
@@ -349,17 +241,17 @@ def lame_sphere(quick: bool = False, mutate: Mutator | None = None) -> CaseResul
 
     def body() -> CaseResult:
         mesh = octant_shell_mesh(a, b, 4 if quick else 6, 4, order=2)
-        s = _solve(lame_sphere_case("tet10"), mesh, mutate)
+        s = solve_case(lame_sphere_case("tet10"), mesh, mutate)
         x = s.mesh.points_lps
         r = np.linalg.norm(x, axis=1)
         ur = np.einsum("ij,ij->i", s.displacement, x) / r
         err = float(np.abs(ur - analytic.lame_sphere_radial_displacement(r, a, b, p, e, nu)).max() / expected)
         l2 = l2_displacement_error(s.mesh, s.displacement, _sphere_exact)
-        return _result(name, quantity, expected, float(ur[np.abs(r - a) < 1e-9].mean()), tol,
-                       {"max_nodal_error": err, "l2_relative_error": l2.relative, "dofs": 3 * s.mesh.n_points,
-                        "seconds": s.seconds}, error=err)
+        return make_result(name, quantity, expected, float(ur[np.abs(r - a) < 1e-9].mean()), tol,
+                           {"max_nodal_error": err, "l2_relative_error": l2.relative, "dofs": 3 * s.mesh.n_points,
+                            "seconds": s.seconds}, error=err)
 
-    return _guard(name, quantity, expected, tol, body)
+    return guarded(name, quantity, expected, tol, body)
 
 
 def lame_convergence(order: int, quick: bool = False, mutate: Mutator | None = None,
@@ -382,21 +274,21 @@ def lame_convergence(order: int, quick: bool = False, mutate: Mutator | None = N
         errs, secs, dofs = [], 0.0, 0
         for n in ns:
             if geometry == "cylinder":
-                mesh, case, exact = lame_mesh(n, order), None, _lame_exact
+                mesh, exact = lame_mesh(n, order), _lame_exact
                 case = lame_case(mesh, element)
             else:
                 mesh = octant_shell_mesh(LAME["a"], LAME["b"], n, n, order=order)
                 case, exact = lame_sphere_case(element), _sphere_exact
-            s = _solve(case, mesh, mutate)
+            s = solve_case(case, mesh, mutate)
             errs.append(l2_displacement_error(s.mesh, s.displacement, exact).relative)
             secs += s.seconds
             dofs = 3 * s.mesh.n_points
         orders = observed_orders([1.0 / n for n in ns], errs)
-        return _result(name, quantity, expected, orders[-1], tol,
-                       {"divisions": ns, "l2_relative_errors": errs, "orders": orders, "finest_dofs": dofs,
-                        "seconds": secs}, error=abs(orders[-1] - expected))
+        return make_result(name, quantity, expected, orders[-1], tol,
+                           {"divisions": ns, "l2_relative_errors": errs, "orders": orders, "finest_dofs": dofs,
+                            "seconds": secs}, error=abs(orders[-1] - expected))
 
-    return _guard(name, quantity, expected, tol, body)
+    return guarded(name, quantity, expected, tol, body)
 
 
 # --------------------------------------------------------------------------- neo-Hookean
@@ -407,21 +299,22 @@ def _uniaxial(name: str, material: dict[str, Any], expected: float, lateral: flo
 
     def body() -> CaseResult:
         mesh = box_mesh((side,) * 3, (2, 2, 2) if quick else (3, 3, 3), jitter=0.25, seed=3)
-        bcs = [_fixed("sym_x", _plane((0, 0, 0), (1, 0, 0)), ("x",)),
-               _fixed("sym_y", _plane((0, 0, 0), (0, 1, 0)), ("y",)),
-               _fixed("sym_z", _plane((0, 0, 0), (0, 0, 1)), ("z",)),
+        bcs = [fixed_bc("sym_x", plane_select((0, 0, 0), (1, 0, 0)), ("x",)),
+               fixed_bc("sym_y", plane_select((0, 0, 0), (0, 1, 0)), ("y",)),
+               fixed_bc("sym_z", plane_select((0, 0, 0), (0, 0, 1)), ("z",)),
                {"name": "pull", "kind": "displacement", "components": ["x"],
-                "value": [(stretch - 1.0) * side, 0.0, 0.0], "select": _plane((side, 0, 0), (1, 0, 0))}]
+                "value": [(stretch - 1.0) * side, 0.0, 0.0], "select": plane_select((side, 0, 0), (1, 0, 0))}]
         steps = 5 if quick else 10
-        s = _solve(_case("tet4", [dict(material)], bcs, nonlinear=True, steps=steps, tolerance=1e-9), mesh, mutate)
+        case = case_dict("tet4", [dict(material)], bcs, nonlinear=True, steps=steps, tolerance=1e-9)
+        s = solve_case(case, mesh, mutate)
         computed = abs(float(s.reaction("pull")[0])) / side**2
         corner = int(np.argmin(np.linalg.norm(s.mesh.points_lps - side, axis=1)))
         t_fe = 1.0 + float(s.displacement[corner, 1]) / side
-        return _result(name, quantity, expected, computed, tol,
-                       {"lateral_stretch_expected": lateral, "lateral_stretch_computed": t_fe, "steps": steps,
-                        "newton_iterations": int(getattr(s.result, "newton_iterations", -1)), "seconds": s.seconds})
+        return make_result(name, quantity, expected, computed, tol,
+                           {"lateral_stretch_expected": lateral, "lateral_stretch_computed": t_fe, "steps": steps,
+                            "newton_iterations": int(getattr(s.result, "newton_iterations", -1)), "seconds": s.seconds})
 
-    return _guard(name, quantity, expected, tol, body)
+    return guarded(name, quantity, expected, tol, body)
 
 
 def neo_hookean_uniaxial(quick: bool = False, mutate: Mutator | None = None, stretch: float = 1.5) -> CaseResult:
@@ -432,7 +325,7 @@ def neo_hookean_uniaxial(quick: bool = False, mutate: Mutator | None = None, str
     """
     e, nu = 1.0, 0.3
     expected, lateral = analytic.neo_hookean_uniaxial(stretch, e, nu)
-    return _uniaxial(f"neo-Hookean uniaxial {stretch:g}", _material("neo-hookean", e, nu), expected, lateral,
+    return _uniaxial(f"neo-Hookean uniaxial {stretch:g}", material_entry("neo-hookean", e, nu), expected, lateral,
                      stretch, quick, mutate)
 
 
@@ -471,18 +364,18 @@ def hertz(quick: bool = False, mutate: Mutator | None = None, core_divisions: in
         ball = octant_ball_mesh(core_a * a, nd, outer_radius_a * a, growth=growth or (1.4 if quick else 1.3),
                                 order=order)
         mesh = TetMesh(ball.points_lps * [1.0, 1.0, -1.0], ball.cells, point_data=dict(ball.point_data))
-        bcs = [_fixed("sym_x", _plane((0, 0, 0), (1, 0, 0)), ("x",)),
-               _fixed("sym_y", _plane((0, 0, 0), (0, 1, 0)), ("y",)),
-               _fixed("far_field", _node_set("outer"))]
+        bcs = [fixed_bc("sym_x", plane_select((0, 0, 0), (1, 0, 0)), ("x",)),
+               fixed_bc("sym_y", plane_select((0, 0, 0), (0, 1, 0)), ("y",)),
+               fixed_bc("far_field", node_set_select("outer"))]
         contact = {"name": "indenter", "indenter": {"sphere": {"center": [0.0, 0.0, radius], "radius": radius}},
                    "displacement": [0.0, 0.0, -depth],
                    "select": {"box": {"min": [-1.0, -1.0, -1e-6], "max": [2.0 * a, 2.0 * a, 1.0]}}}
         forces, seconds, s = [], 0.0, None
         for d in depths:  # same mesh for every depth: the contact area must grow as sqrt(R d)
             contact["displacement"] = [0.0, 0.0, -d]
-            case = _case("tet4" if order == 1 else "tet10", [_material("linear-elastic", e, nu)], bcs,
-                         contacts=[copy.deepcopy(contact)], steps=1)
-            s = _solve(case, mesh, mutate)
+            case = case_dict("tet4" if order == 1 else "tet10", [material_entry("linear-elastic", e, nu)], bcs,
+                             contacts=[copy.deepcopy(contact)], steps=1)
+            s = solve_case(case, mesh, mutate)
             forces.append(4.0 * abs(float(s.contact_force("indenter")[2])))
             seconds += s.seconds
         hertz_forces = [analytic.hertz_sphere_force(d, radius, e, nu) for d in depths]
@@ -493,9 +386,9 @@ def hertz(quick: bool = False, mutate: Mutator | None = None, core_divisions: in
             "dofs": 3 * s.mesh.n_points, "cells": s.mesh.n_cells, "seconds": seconds}
         if len(depths) > 1:
             details["force_depth_exponent"] = math.log(forces[-1] / forces[0]) / math.log(depths[-1] / depths[0])
-        return _result(name, quantity, expected, forces[-1], tol, details, error=max(errors))
+        return make_result(name, quantity, expected, forces[-1], tol, details, error=max(errors))
 
-    return _guard(name, quantity, expected, tol, body)
+    return guarded(name, quantity, expected, tol, body)
 
 
 # --------------------------------------------------------------------------- gravity
@@ -511,19 +404,19 @@ def hanging_bar(quick: bool = False, mutate: Mutator | None = None) -> CaseResul
 
     def body() -> CaseResult:
         mesh = box_mesh((4.0, 4.0, length), (1, 1, 2) if quick else (2, 2, 4), order=2)
-        bcs = [_fixed("top", _plane((0, 0, length), (0, 0, 1)), ("z",)),
-               _fixed("sym_x", _plane((0, 0, 0), (1, 0, 0)), ("x",)),
-               _fixed("sym_y", _plane((0, 0, 0), (0, 1, 0)), ("y",))]
+        bcs = [fixed_bc("top", plane_select((0, 0, length), (0, 0, 1)), ("z",)),
+               fixed_bc("sym_x", plane_select((0, 0, 0), (1, 0, 0)), ("x",)),
+               fixed_bc("sym_y", plane_select((0, 0, 0), (0, 1, 0)), ("y",))]
         loads = [{"name": "gravity", "kind": "gravity", "value": [0.0, 0.0, -g]}]
-        case = _case("tet10", [_material("linear-elastic", e, 0.0, density=rho)], bcs, loads)
-        s = _solve(case, mesh, mutate)
+        case = case_dict("tet10", [material_entry("linear-elastic", e, 0.0, density=rho)], bcs, loads)
+        s = solve_case(case, mesh, mutate)
         bottom = np.abs(s.mesh.points_lps[:, 2]) < 1e-9
         computed = -float(s.displacement[bottom, 2].mean())
         weight = rho * g * 4.0 * 4.0 * length
-        return _result(name, quantity, expected, computed, tol,
-                       {"top_reaction_n": float(s.reaction("top")[2]), "weight_n": weight, "seconds": s.seconds})
+        return make_result(name, quantity, expected, computed, tol,
+                           {"top_reaction_n": float(s.reaction("top")[2]), "weight_n": weight, "seconds": s.seconds})
 
-    return _guard(name, quantity, expected, tol, body)
+    return guarded(name, quantity, expected, tol, body)
 
 
 # --------------------------------------------------------------------------- FEBio sh13
@@ -542,18 +435,19 @@ def febio_sh13(quick: bool = False, mutate: Mutator | None = None) -> CaseResult
     def body() -> CaseResult:
         div = (20, 2, 1) if quick else (40, 4, 1)
         mesh = box_mesh((10.0, 1.0, 0.1), div)  # promoted to tet10 by the engine
-        case = _case("tet10", [_material("neo-hookean", 1.0e6, 0.0)],
-                     [_fixed("clamp", _plane((0, 0, 0), (1, 0, 0)))],
-                     [{"name": "tip", "kind": "force", "value": [0.0, 0.0, -0.001], "select": _node_set("xmax")}],
-                     nonlinear=True, steps=1, tolerance=1e-6)
-        s = _solve(case, mesh, mutate)
+        case = case_dict("tet10", [material_entry("neo-hookean", 1.0e6, 0.0)],
+                         [fixed_bc("clamp", plane_select((0, 0, 0), (1, 0, 0)))],
+                         [{"name": "tip", "kind": "force", "value": [0.0, 0.0, -0.001],
+                           "select": node_set_select("xmax")}],
+                         nonlinear=True, steps=1, tolerance=1e-6)
+        s = solve_case(case, mesh, mutate)
         tip = np.abs(s.mesh.points_lps[:, 0] - 10.0) < 1e-9
         computed = -float(s.displacement[tip, 2].mean())
-        return _result(name, quantity, expected, computed, tol,
-                       {"reference": "../shared/data/febio_testsuite_refs/gold_standards_selected.csv row sh13",
-                        "dofs": 3 * s.mesh.n_points, "seconds": s.seconds})
+        return make_result(name, quantity, expected, computed, tol,
+                           {"reference": "../shared/data/febio_testsuite_refs/gold_standards_selected.csv row sh13",
+                            "dofs": 3 * s.mesh.n_points, "seconds": s.seconds})
 
-    return _guard(name, quantity, expected, tol, body)
+    return guarded(name, quantity, expected, tol, body)
 
 
 # --------------------------------------------------------------------------- GCI
@@ -574,7 +468,7 @@ def lame_gci(order: int = 1, quick: bool = False, mutate: Mutator | None = None)
 
     def run(level: int) -> float:
         mesh = lame_mesh(base * 2**level, order)
-        s = _solve(lame_case(mesh, element), mesh, mutate)
+        s = solve_case(lame_case(mesh, element), mesh, mutate)
         p = s.mesh.points_lps
         inner = np.abs(np.hypot(p[:, 0], p[:, 1]) - a) < 1e-9
         return float(np.mean((s.displacement[inner, 0] * p[inner, 0] + s.displacement[inner, 1] * p[inner, 1]) / a))
@@ -582,10 +476,10 @@ def lame_gci(order: int = 1, quick: bool = False, mutate: Mutator | None = None)
     def body() -> CaseResult:
         g = mesh_convergence_study(run, refinements=3)
         f1 = g.values[-1]
-        res = _result(name, quantity, expected, f1, g.gci_fine, {**g.to_dict(), "summary": g.summary(),
-                      "extrapolated_rel_error": abs(g.extrapolated - expected) / expected},
-                      error=abs(f1 - expected) / abs(f1))
+        res = make_result(name, quantity, expected, f1, g.gci_fine, {**g.to_dict(), "summary": g.summary(),
+                          "extrapolated_rel_error": abs(g.extrapolated - expected) / expected},
+                          error=abs(f1 - expected) / abs(f1))
         res.passed = bool(res.passed and g.observed_order > 0)
         return res
 
-    return _guard(name, quantity, expected, math.nan, body)
+    return guarded(name, quantity, expected, math.nan, body)

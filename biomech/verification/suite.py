@@ -7,7 +7,7 @@ from collections.abc import Callable
 from functools import partial
 
 from biomech.verification import cases
-from biomech.verification.cases import CaseResult
+from biomech.verification.harness import CaseResult
 from twin.progress import Progress, ensure_progress
 
 
