@@ -237,3 +237,29 @@ def test_unknown_tissue_is_an_input_error(case_dir):
     (case_dir / "t.json").write_text(json.dumps(d))
     with pytest.raises(InputError, match=r"materials\[0\]\.tissue"):
         load_case(case_dir / "t.json")
+
+
+def test_febio_export_plane_indenter_and_pressure(tmp_path):
+    from biomech.febio import _indenter_mesh
+    from biomech.problem import Contact
+
+    mesh = box_mesh((2.0, 2.0, 1.0), (2, 2, 1))
+    case = {"materials": [{"model": "linear-elastic", "youngs_modulus": 1.0, "poisson_ratio": 0.3}],
+            "boundary_conditions": [{"name": "b", "kind": "fixed",
+                                     "select": {"plane": {"point": [0, 0, 0], "normal": [0, 0, 1]}}}],
+            "loads": [{"name": "p", "kind": "pressure", "value": 0.01,
+                       "select": {"plane": {"point": [0, 0, 0], "normal": [1, 0, 0]}}}],
+            "contacts": [{"name": "plate", "indenter": {"plane": {"point": [0, 0, 1.2], "normal": [0, 0, -1]}},
+                          "displacement": [0, 0, -0.3]}]}
+    prob = problem_from_dict(case, mesh)
+    root = ET.parse(export_feb(prob, tmp_path / "p.feb")).getroot()
+    assert root.find("Loads/surface_load").get("type") == "pressure"
+    assert root.find("Contact/contact").get("type") == "sliding-elastic"
+    rig = [e.find("dof").text for e in root.findall("Rigid/rigid_bc") if e.get("type") == "rigid_displacement"]
+    assert rig == ["x", "y", "z"]
+    pts, cells, tri = _indenter_mesh(Contact("plate", "plane", {"point": [0, 0, 1.2], "normal": [0, 0, -1]}),
+                                     mesh.points_lps)
+    d = pts[cells[:, 1:]] - pts[cells[:, :1]]
+    assert (np.einsum("ij,ij->i", d[:, 0], np.cross(d[:, 1], d[:, 2])) > 0).all()
+    n = np.cross(pts[tri[:, 1]] - pts[tri[:, 0]], pts[tri[:, 2]] - pts[tri[:, 0]])
+    assert (n[:, 2] < 0).all()  # the contact face looks towards the tissue (down)
