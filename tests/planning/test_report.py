@@ -116,3 +116,29 @@ def test_report_degrades_when_rendering_fails(tmp_path, monkeypatch):
     # the probe's-eye reslices need no GL
     assert set(data["images"]["rendered"]) == {"probe", "path"}
     assert "Probe's eye" in text
+
+
+def test_probes_eye_images_orientation():
+    import io
+
+    from PIL import Image
+
+    from planning.report import probes_eye_images
+    from twin.geometry import ImageGeometry
+    from twin.plan import Trajectory
+    from twin.volume import Volume
+
+    geom = ImageGeometry((80, 80, 80), (1.0, 1.0, 1.0), (0.5, 0.5, 0.5), np.eye(3))
+    c = geom.index_to_lps(np.argwhere(np.ones(geom.shape, bool))).reshape(*geom.shape, 3)
+    hu = np.where(np.linalg.norm(c - (20.5, 40.5, 40.5), axis=-1) < 6, 200, 0)  # bright blob near the entry
+    hu = hu + np.where(c[..., 2] > 55, 150, 0)  # bright slab superior to the path
+    vol = Volume(hu.astype(np.int16), geom, "CT", "HU")
+    traj = Trajectory(name="t", entry_lps=(15.5, 40.5, 40.5), target_lps=(65.5, 40.5, 40.5), diameter_mm=4.0)
+    imgs = probes_eye_images(vol, None, traj, [])
+    path = np.asarray(Image.open(io.BytesIO(imgs["path"])).convert("L"), float)
+    h, w = path.shape
+    mid = path[h // 2 - 5:h // 2 + 5]
+    assert mid[:, : w // 3].mean() > mid[:, 2 * w // 3:].mean() + 20  # the entry (blob) is on the left
+    assert path[: h // 5].mean() > path[-h // 5:].mean() + 20  # superior is up
+    probe = np.asarray(Image.open(io.BytesIO(imgs["probe"])).convert("L"), float)
+    assert probe[: probe.shape[0] // 5].mean() > probe[-probe.shape[0] // 5:].mean() + 20

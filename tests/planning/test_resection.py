@@ -121,3 +121,20 @@ def test_oblique_grid_plane_through_centre_halves_the_box():
     m = evaluate_resection(Resection(name="s", organ_segment="organ",
                                      planes=(CutPlane(corner + 3.3 * 0.9 * a0, -a0),)), lm)
     assert m["resected_volume_mm3"] == pytest.approx(3.3 * 0.9 * 11 * 1.3 * 9 * 2.0, rel=1e-10)
+
+
+def test_two_point_polyline_equals_its_plane():
+    lm = cube_labelmap((1.0, 1.0, 1.0))
+    p0, p1 = np.array([3.0, -10.0, 0.0]), np.array([17.0, 30.0, 0.0])
+    d = np.array([0.0, 0.0, 1.0])
+    poly = Resection(name="p", organ_segment="liver", polyline_lps=(p0, p1), extrude_direction_lps=d)
+    left = np.cross(d, p1 - p0)
+    plane = Resection(name="q", organ_segment="liver", planes=(CutPlane(p0, left),))
+    vp = evaluate_resection(poly, lm)["resected_volume_mm3"]
+    vq = evaluate_resection(plane, lm)["resected_volume_mm3"]
+    # the plane path is exact; the polyline path supersamples cut voxels 6^3 times
+    assert vp == pytest.approx(vq, rel=2e-3)
+    # and the exact value by hand: the line x = 3 + 14 (y + 10) / 40 splits the 20 x 20 square; left = x < line
+    ys = np.linspace(0, 20, 200001)
+    area_left = np.trapezoid(np.clip(3 + 14 * (ys + 10) / 40, 0, 20), ys)
+    assert vq == pytest.approx(area_left * 20, rel=1e-6)
