@@ -170,7 +170,12 @@ def _segments(data: dict[str, Any]) -> list[Any]:
                      f"{fmt(st.get('p5'), 0)} - {fmt(st.get('p95'), 0)}" if st else NOT_COMPUTED,
                      f"{fmt(st.get('min'), 0)} - {fmt(st.get('max'), 0)}" if st else NOT_COMPUTED])
     table = _table(rows, [2.2, 1, 1, 0.8, 0.9, 1.5, 1.5])
-    return [KeepTogether([*out, table])] if len(rows) < 25 else [*out, table]
+    extra: list[Any] = []
+    check = data.get("segmentation_check")
+    if check and check.get("dice"):
+        dice = ", ".join(f"{k} {v:.3f}" for k, v in check["dice"].items() if v is not None)
+        extra = [Spacer(1, 1.5 * mm), Paragraph(f"Agreement with the reference segmentation (Dice): {dice}.", SMALL)]
+    return [KeepTogether([*out, table, *extra])] if len(rows) < 25 else [*out, table, *extra]
 
 
 def _trajectories(plan: dict[str, Any]) -> list[Any]:

@@ -261,6 +261,9 @@ def collect_report_data(
         from twin.progress import SubProgress
 
         plan = evaluate_plan(plan, project, SubProgress(prog, 0.3, 0.9, "plan: "))
+    data["segmentation_check"] = next(
+        ({"document": k, "dice": dict(d["segmentation_dice_vs_ground_truth"])} for k, d in project.documents.items()
+         if isinstance(d, dict) and isinstance(d.get("segmentation_dice_vs_ground_truth"), dict)), None)
     data["plan"] = _plan_section(plan)
     data["biomechanics"] = _biomech_section(project, plan)
     data["limitations"] = LIMITATIONS

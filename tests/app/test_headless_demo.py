@@ -51,6 +51,7 @@ def test_headless_demo_writes_project_and_report(tmp_path, capsys):
     assert "Research use only" in text
     assert proj.documents["verification"]["passed"] is True
     assert "6 of 6 verification cases passed" in text
+    assert f"liver {dice['liver']:.3f}" in text  # Dice against the phantom ground truth
 
 
 def test_failing_stage_gives_one_clear_line(tmp_path, capsys, monkeypatch):
