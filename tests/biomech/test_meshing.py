@@ -327,3 +327,15 @@ def test_nested_surfaces_give_conforming_regions() -> None:
         tetmesh_from_surfaces([inner, outer], target_edge_mm=2.0)  # tumour listed first: swallowed
     with pytest.raises(InputError, match="region id"):
         tetmesh_from_surfaces([outer, inner], [1, 1])
+
+
+def test_gaps_of_two_voxels_stay_open() -> None:
+    geom = ImageGeometry((60, 40, 40), [1.0, 1.0, 1.0], [0.0, 0.0, 0.0], np.eye(3))
+    lab = np.zeros(geom.shape, np.uint8)
+    lab[5:28, 5:35, 5:35] = 1
+    lab[30:55, 5:35, 5:35] = 2  # two background voxels between the boxes
+    m = tetmesh_from_labelmap(LabelMap.from_array(lab, geom, {1: "a", 2: "b"}), target_edge_mm=3.0)
+    assert len(interface_faces(m)[0]) == 0
+    lab[28:30, 15:25, 15:25] = 2  # a bridge: now they touch
+    m = tetmesh_from_labelmap(LabelMap.from_array(lab, geom, {1: "a", 2: "b"}), target_edge_mm=3.0)
+    assert len(interface_faces(m)[0]) > 0

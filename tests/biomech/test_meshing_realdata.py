@@ -52,15 +52,14 @@ def test_liver_stomach_kidney_touching_organs(seg) -> None:
     for v in (5, 2, 6):
         assert abs(np.abs(m.cell_volumes_mm3())[reg == v].sum() / seg.volume_mm3(v) - 1) < 0.01
     faces, pairs = interface_faces(m)
-    # liver touches stomach (127 voxel faces) and right kidney (35) in this scan: they must share mesh faces
+    # liver touches stomach and right kidney in this scan: they must share mesh faces
     touching = {tuple(sorted(p)) for p in reg[pairs].tolist()}
     assert (5, 6) in touching and (2, 5) in touching
-    area = {}
-    for key in touching:
-        sel = np.all(np.sort(reg[pairs], axis=1) == key, axis=1)
-        p = np.asarray(m.points_lps)[faces[sel]]
-        area[key] = 0.5 * np.linalg.norm(np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]), axis=1).sum()
-    assert area[(5, 6)] > area[(2, 5)] > 0
+    sel = np.all(np.sort(reg[pairs], axis=1) == (5, 6), axis=1)
+    p = np.asarray(m.points_lps)[faces[sel]]
+    area = 0.5 * np.linalg.norm(np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]), axis=1).sum()
+    # voxel faces shared by liver and stomach: 257 faces of 9 mm^2 = 2313 mm^2 (one-voxel gaps also bond)
+    assert 0.5 * 2313.0 < area < 3.0 * 2313.0
 
 
 def test_real_surface_path_matches_label_mesh(seg) -> None:
