@@ -193,3 +193,54 @@ def hanging_bar_displacement(z_from_support_mm: NDArray[np.float64], length_mm: 
     """
     s = np.asarray(z_from_support_mm, dtype=np.float64)
     return density_t_mm3 * gravity_mm_s2 * (length_mm * s - 0.5 * s * s) / youngs_modulus_mpa
+
+
+def neo_hookean_sphere_inflation(inner_radius_mm: float, outer_radius_mm: float, pressure_mpa: float,
+                                 youngs_modulus_mpa: float, poisson_ratio: float,
+                                 n_nodes: int = 200) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Large inflation of a thick compressible neo-Hookean sphere by a follower internal pressure.
+
+    The spherically symmetric map ``r = f(R)`` has stretches ``l_r = f'``, ``l_t = f / R`` and nominal
+    stresses ``P_i = mu (l_i - 1/l_i) + lambda ln J / l_i`` (FEBio's neo-Hookean, ``J = l_r l_t^2``).
+    Equilibrium ``dP_r/dR + 2 (P_r - P_t) / R = 0`` with ``P_r(A) = -p l_t(A)^2`` (Cauchy traction -p on
+    the deformed inner wall) and ``P_r(B) = 0`` is solved with ``scipy.integrate.solve_bvp`` (tol 1e-10).
+
+    Returns
+    -------
+    radii_mm : (n,) float
+        Reference radii from A to B.
+    radial_displacement_mm : (n,) float
+        ``f(R) - R``.
+    """
+    from scipy.integrate import solve_bvp
+
+    mu, lam = lame_parameters(youngs_modulus_mpa, poisson_ratio)
+    a, b, p = float(inner_radius_mm), float(outer_radius_mm), float(pressure_mpa)
+
+    def stresses(rr: NDArray, f: NDArray, fp: NDArray) -> tuple[NDArray, NDArray, NDArray, NDArray, NDArray]:
+        lr, lt = fp, f / rr
+        ln_j = np.log(lr * lt * lt)
+        p_r = mu * (lr - 1.0 / lr) + lam * ln_j / lr
+        p_t = mu * (lt - 1.0 / lt) + lam * ln_j / lt
+        dpr_dlr = mu * (1.0 + 1.0 / lr**2) + lam * (1.0 - ln_j) / lr**2
+        dpr_dlt = 2.0 * lam / (lr * lt)
+        return p_r, p_t, dpr_dlr, dpr_dlt, lt
+
+    def rhs(rr: NDArray, y: NDArray) -> NDArray:
+        f, fp = y
+        p_r, p_t, dpr_dlr, dpr_dlt, _ = stresses(rr, f, fp)
+        fpp = -(dpr_dlt * (fp / rr - f / rr**2) + 2.0 * (p_r - p_t) / rr) / dpr_dlr
+        return np.vstack([fp, fpp])
+
+    def bc(ya: NDArray, yb: NDArray) -> NDArray:
+        pa, _, _, _, lta = stresses(np.array(a), ya[0], ya[1])
+        pb = stresses(np.array(b), yb[0], yb[1])[0]
+        return np.array([pa + p * lta**2, pb])
+
+    rr = np.linspace(a, b, n_nodes)
+    u_lin = lame_sphere_radial_displacement(rr, a, b, p, youngs_modulus_mpa, poisson_ratio)
+    du_lin = np.gradient(u_lin, rr)
+    sol = solve_bvp(rhs, bc, rr, np.vstack([rr + u_lin, 1.0 + du_lin]), tol=1e-10, max_nodes=100000)
+    if not sol.success:
+        raise RuntimeError(f"neo-Hookean sphere inflation: {sol.message}")
+    return rr, sol.sol(rr)[0] - rr

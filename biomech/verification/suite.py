@@ -35,6 +35,7 @@ def case_functions(quick: bool = False) -> list[tuple[str, Callable[[], CaseResu
         ("GCI tet10", partial(cases.lame_gci, 2, quick)),
         ("neo-Hookean", partial(cases.neo_hookean_uniaxial, quick)),
         ("Mooney-Rivlin", partial(cases.mooney_rivlin_uniaxial, quick)),
+        ("neo-Hookean sphere", partial(cases.neo_hookean_sphere, quick)),
         ("gravity", partial(cases.hanging_bar, quick)),
         ("FEBio sh13", partial(cases.febio_sh13, quick)),
         ("Hertz", partial(cases.hertz, quick)),

@@ -117,6 +117,14 @@ def test_mooney_rivlin_uniaxial() -> None:
     assert not cases.mooney_rivlin_uniaxial(quick=True, mutate=_scale_material("c01", 1.1)).passed
 
 
+@pytest.mark.slow
+def test_neo_hookean_sphere_inflation() -> None:
+    res = cases.neo_hookean_sphere(quick=True)
+    _assert_pass(res)
+    assert res.expected > 1.15 * res.details["linear_lame_mm"]  # genuinely nonlinear regime
+    assert not cases.neo_hookean_sphere(quick=True, mutate=_scale_material("youngs_modulus", 1.03)).passed
+
+
 def test_gravity_bar() -> None:
     res = cases.hanging_bar(quick=True)
     _assert_pass(res)

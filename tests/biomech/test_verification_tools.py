@@ -179,6 +179,20 @@ def test_febio_reference_target() -> None:
     assert float(rows["dy01"]["linux_solution_norm"]) == pytest.approx(math.sqrt(8 * 0.5**2), rel=1e-10)
 
 
+def test_neo_hookean_sphere_inflation_reference() -> None:
+    a, b, e, nu = 5.0, 10.0, 1.0, 0.3
+    r, u = analytic.neo_hookean_sphere_inflation(a, b, 1e-6, e, nu)  # small pressure: linear Lame
+    assert np.allclose(u, analytic.lame_sphere_radial_displacement(r, a, b, 1e-6, e, nu), rtol=1e-4)
+    r, u = analytic.neo_hookean_sphere_inflation(a, b, 0.1, e, nu)
+    mu, lam = analytic.lame_parameters(e, nu)
+    # outer wall traction-free and inner Cauchy traction = -p, from finite differences of the solution
+    lr = np.gradient(r + u, r, edge_order=2)
+    lt = (r + u) / r
+    pr = mu * (lr - 1 / lr) + lam * np.log(lr * lt * lt) / lr
+    assert abs(pr[-1]) < 1e-4 and pr[0] / lt[0] ** 2 == pytest.approx(-0.1, rel=1e-3)
+    assert u[0] > 1.2 * analytic.lame_sphere_radial_displacement(a, a, b, 0.1, e, nu)
+
+
 def test_beam_and_hertz_formulas() -> None:
     eb = analytic.euler_bernoulli_tip_deflection(0.001, 10.0, 1.0, 0.1, 1.0e6)
     assert eb == pytest.approx(0.004, rel=1e-12)  # FEBio sh13 target
