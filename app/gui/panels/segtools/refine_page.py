@@ -21,28 +21,33 @@ LOGICAL_OPS = {"union (add other)": "union", "intersect with other": "intersect"
                "subtract other": "subtract", "copy other": "copy"}
 
 
-def level_set_refine(volume: Any, mask: np.ndarray, iterations: int = 200, tolerance_sd: float = 2.5,
-                     curvature: float = 1.0, progress: Any = None) -> np.ndarray:
-    """Refine a segment with a threshold level set seeded by it (LPS grid of ``volume``).
+def level_set_refine(volume: Any, mask: np.ndarray, iterations: int = 200, tolerance_sd: float = 2.0,
+                     curvature: float = 1.0, progress: Any = None, method: str = "threshold") -> np.ndarray:
+    """Refine a segment with a level set seeded by it (LPS grid of ``volume``).
 
-    Uses :mod:`segmentation`'s level set when available; otherwise SimpleITK's
-    ``ThresholdSegmentationLevelSetImageFilter`` on the segment's bounding box (+10 mm):
-    the front moves outwards where the intensity lies within ``tolerance_sd`` standard
-    deviations of the segment's mean and inwards elsewhere, with curvature smoothing.
+    ``threshold``: the front moves outwards where the intensity lies within ``tolerance_sd``
+    standard deviations of the segment's mean and inwards elsewhere, with curvature smoothing;
+    ``geodesic``: edge-attracted active contour. Uses :func:`segmentation.levelset.refine_level_set`;
+    if that module is absent, SimpleITK's threshold level set directly on the bounding box (+10 mm).
     """
-    try:  # the segmentation package's own implementation, when it has landed
-        from segmentation.levelset import refine_level_set  # type: ignore[import-not-found]
+    m = np.asarray(mask, bool)
+    if not m.any():
+        return m.copy()
+    vals = np.asarray(volume.array[m], np.float64)
+    mu, sd = float(vals.mean()), max(float(vals.std()), 5.0)
+    try:
+        from segmentation.levelset import refine_level_set
     except ImportError:
         refine_level_set = None
     if refine_level_set is not None:
-        return np.asarray(refine_level_set(volume, mask, iterations=iterations, progress=progress), bool)
+        return np.asarray(refine_level_set(volume, m, method, low=mu - tolerance_sd * sd, high=mu + tolerance_sd * sd,
+                                           curvature=curvature, iterations=int(iterations), progress=progress), bool)
     import SimpleITK as sitk
 
     from segmentation._common import bbox
     from twin.geometry import ImageGeometry
     from twin.volume import array_to_sitk, sitk_to_array
 
-    m = np.asarray(mask, bool)
     g = volume.geometry
     margin = np.ceil(10.0 / g.spacing).astype(int)
     box = bbox(m)
@@ -51,8 +56,6 @@ def level_set_refine(volume: Any, mask: np.ndarray, iterations: int = 200, toler
     box = tuple(slice(max(s.start - int(k), 0), min(s.stop + int(k), n)) for s, k, n in zip(box, margin, m.shape))
     sub = m[box]
     img = np.asarray(volume.array[box], np.float32)
-    vals = img[sub]
-    mu, sd = float(vals.mean()), max(float(vals.std()), 5.0)
     start = np.array([s.start for s in box], float)
     sg = ImageGeometry(sub.shape, g.spacing, g.index_to_lps(start[None])[0], g.direction)
     feature = array_to_sitk(img, sg)
@@ -134,8 +137,13 @@ class RefinePage(PageBase):
 
         lvl = QGroupBox("Level-set refinement")
         f = QFormLayout(lvl)
+        self.ls_method = QComboBox()
+        self.ls_method.setObjectName("levelset_method")
+        self.ls_method.addItems(["threshold", "geodesic"])
+        self.ls_method.setToolTip("threshold: intensity window around the segment's mean; geodesic: stops at edges")
+        f.addRow("Method", self.ls_method)
         self.ls_iter = spin(200, 10, 5000, 50, 0, "", "levelset_iterations")
-        self.ls_tol = spin(2.5, 0.5, 8, 0.5, 1, "SD", "levelset_tolerance")
+        self.ls_tol = spin(2.0, 0.5, 8, 0.5, 1, "SD", "levelset_tolerance")
         f.addRow("Iterations", self.ls_iter)
         f.addRow("Intensity tolerance", row(self.ls_tol, button("Refine", self.apply_level_set, "levelset_apply",
                                                                 "Threshold level set started from the target")))
@@ -234,5 +242,6 @@ class RefinePage(PageBase):
     def apply_level_set(self) -> Any:
         """Level-set refinement of the target segment."""
         vol = self.main.volume
-        it, tol = int(self.ls_iter.value()), self.ls_tol.value()
-        return self._on_target("Level set", lambda m, g, p: level_set_refine(vol, m, it, tol, progress=p))
+        it, tol, method = int(self.ls_iter.value()), self.ls_tol.value(), self.ls_method.currentText()
+        return self._on_target("Level set", lambda m, g, p: level_set_refine(vol, m, it, tol, progress=p,
+                                                                            method=method))
