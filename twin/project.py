@@ -230,7 +230,8 @@ class Project:
             for key, entry in manifest["surfaces"].items():
                 poly = pv.read(str(resolve(entry["path"])))
                 proj.surfaces[key] = SurfaceModel.from_pyvista(
-                    poly, name=entry.get("name", key), color=tuple(entry.get("color", (0.8, 0.8, 0.8))))
+                    poly, name=entry.get("name", key), color=tuple(entry.get("color", (0.8, 0.8, 0.8))),
+                    keep_arrays=tuple(poly.point_data.keys()))
         if manifest.get("meshes"):
             import pyvista as pv
 

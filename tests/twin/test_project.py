@@ -27,7 +27,8 @@ def make_project() -> Project:
     lab[2:6, 2:6, 1:4] = 1
     lab[8:10, 1:3, 2] = 2
     lm = LabelMap.from_array(lab, g, names={1: "liver", 2: "tumour"})
-    surf = SurfaceModel(np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0.0]]), np.array([[0, 1, 2]]), name="tri", color=(1, 0, 0))
+    surf = SurfaceModel(np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0.0]]), np.array([[0, 1, 2]]), name="tri", color=(1, 0, 0),
+                        point_data={"distance_mm": np.array([1.5, 2.5, 3.5])})
     mesh = TetMesh(np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1.0]]), np.array([[0, 1, 2, 3]]),
                    region=np.array([2]), region_names={2: "tumour"})
     return Project(name="case 1", volumes={"ct": vol}, labelmaps={"segmentation": lm}, surfaces={"tri": surf},
@@ -50,6 +51,7 @@ def test_round_trip_is_exact(tmp_path: Path) -> None:
     assert [s.to_dict() for s in lm0.segments] == [s.to_dict() for s in lm1.segments]
     np.testing.assert_array_equal(lm0.layers[0], lm1.layers[0])
     assert q.surfaces["tri"].color == (1, 0, 0)
+    np.testing.assert_allclose(q.surfaces["tri"].point_data["distance_mm"], [1.5, 2.5, 3.5])
     assert q.meshes["liver"].region_names == {2: "tumour"}
     np.testing.assert_array_equal(q.meshes["liver"].region, [2])
     assert q.plan == p.plan and q.documents == p.documents
