@@ -71,22 +71,60 @@ def number_or(value: Any, default: float) -> float:
     return v if math.isfinite(v) else default
 
 
+_TEXT_NUMBER_TAGS = {
+    "NumberOfFrames": 0x00280008, "InstanceNumber": 0x00200013, "RescaleSlope": 0x00281053,
+    "RescaleIntercept": 0x00281052, "DoseGridScaling": 0x3004000E, "ImageOrientationPatient": 0x00200037,
+    "ImagePositionPatient": 0x00200032, "PixelSpacing": 0x00280030, "ImagerPixelSpacing": 0x00181164,
+    "TemporalPositionIdentifier": 0x00200100, "AcquisitionNumber": 0x00200012, "EchoNumbers": 0x00180086,
+    "TriggerTime": 0x00181060,
+}
+
+
+def text_numbers(ds: Any, keyword: str) -> list[float] | None:
+    """Values of a DS/IS attribute as floats, parsed from the raw text when not yet converted.
+
+    pydicom's own conversion (validated ``DSfloat`` objects) is the main cost of reading
+    hundreds of headers; a plain ``float()`` of the backslash-separated text is exact.
+    """
+    tag = _TEXT_NUMBER_TAGS[keyword]
+    if tag not in ds:
+        return None
+    elem = ds.get_item(tag)
+    value = getattr(elem, "value", None)
+    if isinstance(value, (bytes, bytearray)):
+        text = bytes(value).decode("latin-1").strip(" \0")
+        if not text:
+            return None
+        try:
+            out = [float(v) for v in text.split("\\")]
+        except ValueError:
+            out = None
+        if out is not None:
+            return out if all(math.isfinite(v) for v in out) else None
+    return _float_list(ds.get(keyword))
+
+
+def _first(values: list[float] | None, default: float) -> float:
+    return values[0] if values else default
+
+
 def frames_of(ds: Any, file_index: int) -> list[Frame]:
     rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
-    n_frames = int(number_or(ds.get("NumberOfFrames", 1), 1) or 1)
-    instance = int(number_or(ds.get("InstanceNumber", 0), 0))
-    slope = number_or(ds.get("RescaleSlope", 1.0), 1.0) or 1.0
-    intercept = number_or(ds.get("RescaleIntercept", 0.0), 0.0)
+    n_frames = int(_first(text_numbers(ds, "NumberOfFrames"), 1) or 1)
+    instance = int(_first(text_numbers(ds, "InstanceNumber"), 0))
+    slope = _first(text_numbers(ds, "RescaleSlope"), 1.0) or 1.0
+    intercept = _first(text_numbers(ds, "RescaleIntercept"), 0.0)
     if "DoseGridScaling" in ds:
-        slope = number_or(ds.get("DoseGridScaling"), 1.0) or 1.0
-    iop = _float_list(ds.get("ImageOrientationPatient"))
-    ipp = _float_list(ds.get("ImagePositionPatient"))
-    ps = _float_list(ds.get("PixelSpacing")) or _float_list(ds.get("ImagerPixelSpacing"))
+        slope = _first(text_numbers(ds, "DoseGridScaling"), 1.0) or 1.0
+    iop = text_numbers(ds, "ImageOrientationPatient")
+    ipp = text_numbers(ds, "ImagePositionPatient")
+    ps = text_numbers(ds, "PixelSpacing") or text_numbers(ds, "ImagerPixelSpacing")
+    echoes = text_numbers(ds, "EchoNumbers")
     key_base = (
-        number_or(ds.get("TemporalPositionIdentifier", 0), 0),
-        number_or(ds.get("AcquisitionNumber", 0), 0),
-        number_or(ds.get("EchoNumbers", 0), 0) if not hasattr(ds.get("EchoNumbers"), "__len__") else 0.0,
-        number_or(ds.get("TriggerTime", 0), 0),
+        _first(text_numbers(ds, "TemporalPositionIdentifier"), 0),
+        _first(text_numbers(ds, "AcquisitionNumber"), 0),
+        echoes[0] if echoes and len(echoes) == 1 else 0.0,
+        _first(text_numbers(ds, "TriggerTime"), 0),
     )
     per_frame_seq = ds.get("PerFrameFunctionalGroupsSequence")
     shared = first_item(ds, "SharedFunctionalGroupsSequence")
