@@ -105,13 +105,14 @@ def mesh_fields(
         raise InputError("nothing to mesh: the regions are smaller than the target edge length")
     prog.raise_if_cancelled()
     prog.update(0.3, f"snapping {len(cells)} cells to the boundaries")
-    pts = snap_interfaces(pts, cells, lab, fields, cube_mm, quality_floor, max_volume=max_cell_volume_mm3)
+    pts = snap_interfaces(pts, cells, lab, fields, cube_mm, quality_floor, max_volume=max_cell_volume_mm3,
+                          progress=SubProgress(prog, 0.3, 0.6, "snapping: "))
     prog.raise_if_cancelled()
     if target_volumes_mm3:
         prog.update(0.6, "restoring region volumes")
         ids = {int(v): k for k, v in enumerate(fields.labels)}
         tv = {ids[int(r)]: float(v) for r, v in target_volumes_mm3.items() if int(r) in ids}
-        pts = restore_volumes(pts, cells, lab, tv, quality_floor, max_volume=max_cell_volume_mm3)
+        pts = restore_volumes(pts, cells, lab, tv, quality_floor, max_volume=max_cell_volume_mm3, progress=prog)
     prog.raise_if_cancelled()
     if smooth_iterations:
         prog.update(0.8, "smoothing")

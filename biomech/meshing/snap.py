@@ -21,6 +21,7 @@ from scipy import sparse
 
 from biomech.meshing.fields import RegionFields
 from biomech.topology import TET_FACES, cell_faces, unique_edges
+from twin.progress import Progress, ensure_progress
 
 SJ_PER_MR = 0.75
 """Scaled-Jacobian floor per unit of the mean-ratio floor (floor 0.35 -> scaled Jacobian >= 0.26)."""
@@ -144,14 +145,18 @@ def snap_interfaces(
     quality_floor: float = 0.25,
     iterations: int = 6,
     max_volume: float | None = None,
+    progress: Progress | None = None,
 ) -> NDArray[np.float64]:
     """Move interface nodes onto the field interfaces (label indices into ``fields.labels``)."""
+    prog = ensure_progress(progress)
     pairs, count = node_label_sets(cells, cell_label, len(points))
     start = np.searchsorted(pairs[:, 0], np.arange(len(points)))
     fd = 0.5 * fields.min_spacing_mm
     pts = points.copy()
     origin = points.copy()
-    for _ in range(iterations):
+    for it in range(iterations):
+        prog.update(it / iterations, f"pass {it + 1}/{iterations}")
+        prog.raise_if_cancelled()
         nodes_all, targets_all = [], []
         for m in (2, 3, 4):
             nodes = np.nonzero(count == m)[0]
@@ -198,6 +203,7 @@ def restore_volumes(
     quality_floor: float = 0.25,
     iterations: int = 8,
     max_volume: float | None = None,
+    progress: Progress | None = None,
 ) -> NDArray[np.float64]:
     """Offset each region's free boundary along its normal to match ``target_mm3`` (label index -> mm^3).
 
@@ -219,6 +225,7 @@ def restore_volumes(
         cand = nodes[(count[nodes] == 2) & ~done[nodes]]
         free = cand[(pairs[start[cand], 1] == lab) | (pairs[start[cand] + 1, 1] == lab)]
         for _ in range(iterations):
+            ensure_progress(progress).raise_if_cancelled()
             vol = region_volumes(pts, cells, cell_label, n_lab)[lab]
             a, b, c = pts[bf[:, 0]], pts[bf[:, 1]], pts[bf[:, 2]]
             fn = 0.5 * np.cross(b - a, c - a)
