@@ -555,6 +555,9 @@ def solve(problem: Problem, progress: Progress | None = None) -> Result:
     except Cancelled:
         raise
     progress.update(0.92, "stresses")
+    if model.cells.shape[1] == 4 and max(m.poisson_ratio for m, _ in model.groups) >= 0.45:
+        stats.warnings.append("tet4 elements lock (are too stiff) for nearly incompressible materials "
+                              "(Poisson ratio >= 0.45); use element = \"tet10\" for accurate displacements")
     from biomech.results import build_result
 
     result = build_result(model, u, stats, reached, reason, time.perf_counter() - t0)
