@@ -67,12 +67,10 @@ class SegmentToolsPanel(Panel):
         for page, text in zip(self.pages, ("Threshold and presets", "Seeds and grow", "Paint, erase, scissors",
                                            "Islands, margin, smoothing, logic", "Surfaces, import, export")):
             self.toolbox.addItem(page, text)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.toolbox)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        outer.addWidget(scroll, 1)
-        self.setMinimumWidth(340)
+        for area in self.toolbox.findChildren(QScrollArea):  # QToolBox scrolls each page: vertically only
+            area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer.addWidget(self.toolbox, 1)
+        self.setMinimumWidth(330)
         self._current = 0
         self._active_tool: Any = None
         self._tool_button: QPushButton | None = None

@@ -46,6 +46,7 @@ class EditPage(PageBase):
             h.addWidget(b)
         v.addLayout(h)
         form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.radius = spin(3.0, 0.2, 100, 0.5, 1, "mm", "brush_radius")
         self.radius.valueChanged.connect(self._sync)
         self.shape = QComboBox()

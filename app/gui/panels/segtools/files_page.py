@@ -103,6 +103,7 @@ class FilesPage(PageBase):
         lay = QVBoxLayout(self)
         surf = QGroupBox("Surface models")
         f = QFormLayout(surf)
+        f.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.smooth_iter = spin(30, 0, 200, 5, 0, "iterations", "surface_smoothing")
         self.max_tris = spin(60000, 1000, 2_000_000, 10000, 0, "triangles", "surface_max_triangles")
         self.all_segments = QCheckBox("All segments")

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QInputDialog,
+    QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -38,8 +39,13 @@ class GrowPage(PageBase):
         self.seeds = SeedSets()
         self.tool = SeedTool(self.seeds, self._seeds_changed)
         lay = QVBoxLayout(self)
-        box = QGroupBox("Seed sets (click in a slice view to add; Ctrl+click removes)")
+        box = QGroupBox("Seed sets")
         v = QVBoxLayout(box)
+        hint = QLabel("Each set grows into the segment of its name; 'background' seeds stop leaks. "
+                      "With 'Place seeds' on, click in a slice view to add a seed, Ctrl+click removes one.")
+        hint.setWordWrap(True)
+        hint.setStyleSheet("color: #666;")
+        v.addWidget(hint)
         self.list = QListWidget()
         self.list.setObjectName("seed_sets")
         self.list.setMaximumHeight(110)
@@ -47,9 +53,9 @@ class GrowPage(PageBase):
         v.addWidget(self.list)
         v.addLayout(row(button("Add set...", self.add_set_dialog, "seed_add_set", "A new labelled seed set"),
                         button("Background", lambda: self.add_set("background"), "seed_add_background",
-                               "Seeds of what must NOT be grown into"),
-                        button("Remove", self.remove_set, "seed_remove_set"),
-                        button("Clear", self.clear_points, "seed_clear", "Remove the active set's points")))
+                               "Seeds of what must NOT be grown into")))
+        v.addLayout(row(button("Remove set", self.remove_set, "seed_remove_set"),
+                        button("Clear seeds", self.clear_points, "seed_clear", "Remove the active set's points")))
         self.place = QPushButton("Place seeds")
         self.place.setObjectName("seed_place")
         self.place.setCheckable(True)
@@ -59,6 +65,7 @@ class GrowPage(PageBase):
         lay.addWidget(box)
         opts = QGroupBox("Grow from seeds")
         form = QFormLayout(opts)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.smoothing = spin(1.5, 0, 10, 0.5, 1, "mm", "grow_smoothing")
         self.tolerance = spin(3.0, 0.5, 10, 0.5, 1, "SD", "grow_tolerance")
         self.max_distance = spin(0, 0, 1000, 5, 0, "mm", "grow_max_distance")

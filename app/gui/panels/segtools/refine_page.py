@@ -97,8 +97,9 @@ class RefinePage(PageBase):
         lay = QVBoxLayout(self)
         isl = QGroupBox("Islands")
         f = QFormLayout(isl)
+        f.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.min_island = spin(1.0, 0.001, 100000, 0.5, 3, "mL", "island_min_ml")
-        f.addRow("Remove smaller than", row(self.min_island, button("Remove", self.remove_small, "island_remove")))
+        f.addRow("Smaller than", row(self.min_island, button("Remove", self.remove_small, "island_remove")))
         f.addRow(row(button("Keep largest", self.keep_largest, "island_largest"),
                      button("Keep at crosshair", self.keep_at_crosshair, "island_at_crosshair",
                             "Keep only the island under the crosshair")))
@@ -106,12 +107,14 @@ class RefinePage(PageBase):
 
         mor = QGroupBox("Morphology (mm)")
         f = QFormLayout(mor)
+        f.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.margin = spin(2.0, -50, 50, 0.5, 1, "mm", "margin_mm")
-        f.addRow("Margin (+grow / -shrink)", row(self.margin, button("Apply", self.apply_margin, "margin_apply")))
+        self.margin.setToolTip("Positive grows, negative shrinks the target by this distance")
+        f.addRow("Margin ±", row(self.margin, button("Apply", self.apply_margin, "margin_apply")))
         self.hollow_mm = spin(2.0, 0.1, 50, 0.5, 1, "mm", "hollow_mm")
         self.hollow_side = QComboBox()
         self.hollow_side.addItems(["inside", "outside"])
-        f.addRow("Hollow shell", row(self.hollow_mm, self.hollow_side, button("Apply", self.apply_hollow,
+        f.addRow("Hollow", row(self.hollow_mm, self.hollow_side, button("Apply", self.apply_hollow,
                                                                                "hollow_apply")))
         self.smooth_method = QComboBox()
         self.smooth_method.setObjectName("smooth_method")
@@ -126,6 +129,7 @@ class RefinePage(PageBase):
 
         log = QGroupBox("Logical operations")
         f = QFormLayout(log)
+        f.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.op = QComboBox()
         self.op.setObjectName("logical_op")
         self.op.addItems(list(LOGICAL_OPS))
@@ -137,6 +141,7 @@ class RefinePage(PageBase):
 
         lvl = QGroupBox("Level-set refinement")
         f = QFormLayout(lvl)
+        f.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.ls_method = QComboBox()
         self.ls_method.setObjectName("levelset_method")
         self.ls_method.addItems(["threshold", "geodesic"])
@@ -145,7 +150,7 @@ class RefinePage(PageBase):
         self.ls_iter = spin(200, 10, 5000, 50, 0, "", "levelset_iterations")
         self.ls_tol = spin(2.0, 0.5, 8, 0.5, 1, "SD", "levelset_tolerance")
         f.addRow("Iterations", self.ls_iter)
-        f.addRow("Intensity tolerance", row(self.ls_tol, button("Refine", self.apply_level_set, "levelset_apply",
+        f.addRow("Tolerance", row(self.ls_tol, button("Refine", self.apply_level_set, "levelset_apply",
                                                                 "Threshold level set started from the target")))
         lay.addWidget(lvl)
         lay.addStretch(1)

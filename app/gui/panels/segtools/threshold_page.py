@@ -35,6 +35,7 @@ class ThresholdPage(PageBase):
         lay = QVBoxLayout(self)
         box = QGroupBox("Threshold")
         form = QFormLayout(box)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.preset = QComboBox()
         self.preset.setObjectName("threshold_preset")
         self.preset.addItem("(custom)")
@@ -63,6 +64,7 @@ class ThresholdPage(PageBase):
 
         auto = QGroupBox("Automatic presets (CT)")
         f2 = QFormLayout(auto)
+        f2.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.auto = QComboBox()
         self.auto.setObjectName("auto_preset")
         for p in PRESETS:

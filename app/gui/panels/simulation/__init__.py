@@ -25,6 +25,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -60,7 +61,16 @@ CASE_DOC = "simulation_case"
 RESULT_DOC = "simulation_result"
 BAD_DIHEDRAL_DEG = 10.0
 BAD_SCALED_JACOBIAN = 0.2
-MODELS = ("linear-elastic", "neo-hookean")
+MODELS = {"linear-elastic": "linear", "neo-hookean": "neo-Hookean", "mooney-rivlin": "Mooney-R."}
+"""Constitutive models offered for custom materials: case-file name -> short label."""
+
+
+def _set_model(combo: QComboBox, model: str) -> None:
+    idx = combo.findData(model)
+    if idx < 0:
+        combo.addItem(model, model)
+        idx = combo.count() - 1
+    combo.setCurrentIndex(idx)
 FIELDS = {"Displacement (mm)": "displacement", "Von Mises stress (MPa)": "von_mises",
           "Max principal strain": "max_principal_strain"}
 
@@ -88,11 +98,9 @@ class SimulationPanel(Panel):
         self.toolbox.addItem(self._material_page(), "2. Materials")
         self.toolbox.addItem(self._condition_page(), "3. Supports, loads, indenter")
         self.toolbox.addItem(self._solve_page(), "4. Solve and results")
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(self.toolbox)
-        outer.addWidget(scroll, 1)
+        for area in self.toolbox.findChildren(QScrollArea):  # QToolBox scrolls each page: vertically only
+            area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer.addWidget(self.toolbox, 1)
         self.setMinimumWidth(360)
         self._picking = False
 
@@ -106,6 +114,7 @@ class SimulationPanel(Panel):
         self.segment_list.setMaximumHeight(120)
         lay.addWidget(self.segment_list)
         form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.edge = spin(4.0, 0.3, 50, 0.5, 1, "mm", "sim_edge")
         self.edge.setToolTip("Mean edge length of the tetrahedra")
         form.addRow("Target edge", row(self.edge, button("Mesh", self.build_mesh, "sim_mesh",
@@ -126,9 +135,10 @@ class SimulationPanel(Panel):
         self.material_table.setHorizontalHeaderLabels(["Region", "Tissue", "Model", "E (kPa)", "ν"])
         self.material_table.verticalHeader().hide()
         hh = self.material_table.horizontalHeader()
-        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for c in (1, 2, 3, 4):
+        for c in (0, 2, 3, 4):
             hh.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.material_table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.material_table.setMinimumHeight(120)
         lay.addWidget(self.material_table)
         note = QLabel("Tissue values come from the library (biomech.tissues, cited); choose “custom” to type "
@@ -144,6 +154,7 @@ class SimulationPanel(Panel):
         lay = QVBoxLayout(w)
         box = QGroupBox("New condition at the crosshair")
         form = QFormLayout(box)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.cond_kind = QComboBox()
         self.cond_kind.setObjectName("sim_cond_kind")
         self.cond_kind.addItems(list(cb.CONDITION_KINDS))
@@ -161,15 +172,19 @@ class SimulationPanel(Panel):
         self.cond_radius.setToolTip("Sphere radius, box half size, plane tolerance; indenter radius")
         form.addRow("Radius / size", self.cond_radius)
         self.cond_vec = [spin(0.0, -1e6, 1e6, 0.5, 3, "", f"sim_cond_v{a}") for a in "xyz"]
-        self.vec_label = QLabel("Value (mm)")
+        for a, s_ in zip("LPS", self.cond_vec):
+            s_.setToolTip(f"{a} component (LPS frame)")
+        self.vec_label = QLabel("Value")
         form.addRow(self.vec_label, row(*self.cond_vec))
         self.cond_scalar = spin(0.0, -1e3, 1e3, 0.001, 4, "MPa", "sim_cond_pressure")
         form.addRow("Pressure", self.cond_scalar)
         form.addRow(row(button("Add", self.add_condition_from_widgets, "sim_cond_add"),
-                        button("Crosshair → 3D pick", self.toggle_pick, "sim_pick",
+                        button("Pick in 3D", self.toggle_pick, "sim_pick",
                                "Click on the 3-D surface to move the crosshair there")))
         lay.addWidget(box)
-        lay.addWidget(QLabel("Conditions (blue = supports, orange = loads, yellow = indenters):"))
+        legend = QLabel("Conditions (3D: blue supports, orange loads, yellow indenters):")
+        legend.setWordWrap(True)
+        lay.addWidget(legend)
         self.cond_list = QListWidget()
         self.cond_list.setObjectName("sim_conditions")
         self.cond_list.setWordWrap(True)
@@ -185,6 +200,7 @@ class SimulationPanel(Panel):
         w = QWidget()
         lay = QVBoxLayout(w)
         form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.element = QComboBox()
         self.element.setObjectName("sim_element")
         self.element.addItems(["tet4", "tet10"])
@@ -215,6 +231,7 @@ class SimulationPanel(Panel):
         lay.addWidget(self.progress)
         res = QGroupBox("Result display")
         f = QFormLayout(res)
+        f.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.field = QComboBox()
         self.field.setObjectName("sim_field")
         self.field.addItems(list(FIELDS))
@@ -379,7 +396,8 @@ class SimulationPanel(Panel):
         t.setRowCount(len(regions))
         for r, reg in enumerate(regions):
             name = self.mesh.region_names.get(reg, f"region {reg}")
-            it = QTableWidgetItem(f"{reg}: {name}")
+            it = QTableWidgetItem(name)
+            it.setToolTip(f"region {reg}: {name}")
             it.setData(Qt.ItemDataRole.UserRole, reg)
             it.setFlags(Qt.ItemFlag.ItemIsEnabled)
             t.setItem(r, 0, it)
@@ -387,9 +405,17 @@ class SimulationPanel(Panel):
             tissue.addItem("custom")
             tissue.addItems(list(TISSUES))
             model = QComboBox()
-            model.addItems(list(MODELS))
+            for key, label in MODELS.items():
+                model.addItem(label, key)
             e = spin(10.0, 0.001, 1e8, 1, 3, "", f"sim_E_{reg}")
             nu = spin(0.45, 0.0, 0.499, 0.01, 3, "", f"sim_nu_{reg}")
+            model.setToolTip("Constitutive model (custom materials)")
+            for combo, n in ((tissue, 9), (model, 5)):
+                combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+                combo.setMinimumContentsLength(n)
+            for wdg in (e, nu):
+                wdg.setButtonSymbols(QDoubleSpinBox.ButtonSymbols.NoButtons)
+                wdg.setMaximumWidth(64 if wdg is e else 48)
             t.setCellWidget(r, 1, tissue)
             t.setCellWidget(r, 2, model)
             t.setCellWidget(r, 3, e)
@@ -404,6 +430,11 @@ class SimulationPanel(Panel):
             elif guess in TISSUES:
                 tissue.setCurrentText(guess)
             self._tissue_changed(r)
+        t.resizeColumnsToContents()
+        hh = t.horizontalHeader()
+        hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        hh.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
+        t.setColumnWidth(2, 94)
 
     def _set_row(self, r: int, entry: dict[str, Any]) -> None:
         t = self.material_table
@@ -412,7 +443,7 @@ class SimulationPanel(Panel):
             tissue.setCurrentText(str(entry["tissue"]))
         else:
             tissue.setCurrentText("custom")
-            model.setCurrentText(str(entry.get("model", "linear-elastic")))
+            _set_model(model, str(entry.get("model", "linear-elastic")))
             e.setValue(float(entry.get("youngs_modulus", 0.01)) * 1000.0)
             nu.setValue(float(entry.get("poisson_ratio", 0.45)))
 
@@ -424,9 +455,7 @@ class SimulationPanel(Panel):
         lib = tissue.currentText() != "custom"
         if lib:
             tis = get_tissue(tissue.currentText())
-            if model.findText(tis.model) < 0:
-                model.addItem(tis.model)
-            model.setCurrentText(tis.model)
+            _set_model(model, tis.model)
             e.setValue(tis.youngs_modulus_mpa * 1000.0)
             nu.setValue(tis.poisson_ratio)
             tissue.setToolTip(f"{tis.display_name}: E {tis.youngs_modulus_mpa * 1000:g} kPa "
@@ -456,13 +485,13 @@ class SimulationPanel(Panel):
             if tissue.currentText() != "custom":
                 out.append(cb.material_entry(reg, tissue.currentText()))
             else:
-                out.append(cb.material_entry(reg, None, model.currentText(), e.value() / 1000.0, nu.value()))
+                out.append(cb.material_entry(reg, None, model.currentData(), e.value() / 1000.0, nu.value()))
         return out
 
     # ================================================================== conditions
     def _kind_changed(self, kind: str) -> None:
-        self.vec_label.setText({"displacement": "Displacement (mm)", "force": "Total force (N)",
-                                "indenter": "Indenter travel (mm)"}.get(kind, "Value"))
+        self.vec_label.setText({"displacement": "Displacement mm", "force": "Force N",
+                                "indenter": "Travel mm"}.get(kind, "Value"))
         for s in self.cond_vec:
             s.setEnabled(kind in ("displacement", "force", "indenter"))
         self.cond_scalar.setEnabled(kind == "pressure")

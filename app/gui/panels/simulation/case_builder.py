@@ -172,11 +172,18 @@ def describe_condition(c: dict[str, Any]) -> str:
     """One line for the conditions list."""
     sel = c.get("select", {})
     if "sphere" in sel:
-        where = f"sphere r={sel['sphere']['radius']:g} mm at {sel['sphere']['center']}"
+        where = f"sphere r={sel['sphere']['radius']:g} mm at {sel['sphere']['center']} mm"
     elif "plane" in sel:
         where = f"plane n={sel['plane']['normal']} through {sel['plane']['point']} (±{sel.get('tolerance', 0):g} mm)"
     elif "box" in sel:
-        where = f"box {sel['box']['min']}..{sel['box']['max']}"
+        lo, hi = np.asarray(sel["box"]["min"], float), np.asarray(sel["box"]["max"], float)
+        open_lo, open_hi = lo <= -1e4 + 1e-6, hi >= 1e4 - 1e-6
+        if open_lo.sum() + open_hi.sum() == 5:  # a half space ("beyond plane")
+            axis = int(np.flatnonzero(~(open_lo & open_hi))[0])
+            letter = "LPS"[axis]
+            where = (f"{letter} ≤ {hi[axis]:g} mm" if open_lo[axis] else f"{letter} ≥ {lo[axis]:g} mm")
+        else:
+            where = f"box {_v(lo)}..{_v(hi)} mm"
     else:
         where = str(sel)
     sec = c.get("_section")
