@@ -200,11 +200,18 @@ def test_gzip_without_isal_and_truncation(tmp_path: Path, monkeypatch: pytest.Mo
 
     vol = _volume()
     path = write_image(vol, tmp_path / "z.nii.gz")
-    monkeypatch.setattr(compression, "_igzip", None)  # standard-library path
+    monkeypatch.setattr(compression, "_igzip", None)  # no ISA-L: ITK inflates, trailer size checked
     np.testing.assert_array_equal(read_image(path).array, vol.array)
-    path.write_bytes(path.read_bytes()[:-6])  # only the gzip trailer cut: still detected
+    nrrd = write_image(vol, tmp_path / "z.nrrd")
+    np.testing.assert_array_equal(read_image(nrrd).array, vol.array)
+    for p in (path, nrrd):
+        p.write_bytes(p.read_bytes()[: p.stat().st_size * 2 // 3])
+        with pytest.raises(InputError, match="truncated"):
+            read_image(p)
+    path.write_bytes(write_image(vol, tmp_path / "z.nii.gz").read_bytes()[:-6])  # only the trailer cut
     with pytest.raises(InputError, match="truncated"):
         read_image(path)
+    assert compression.gunzip(gzip.compress(b"abc"), path, 3) == b"abc"
 
 
 def test_native_stderr_captured_restores_fd2(capfd: pytest.CaptureFixture[str]) -> None:

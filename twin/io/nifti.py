@@ -123,3 +123,23 @@ def read_nifti_voxels(path: str | Path, out_dtype: np.dtype[Any], max_bytes: int
         raw = raw.astype(out_dtype)
     nx, ny, nz = info["shape"]
     return raw.reshape(nz, ny, nx).transpose(2, 1, 0)
+
+
+def gzip_size_matches(path: str | Path) -> bool:
+    """Whether a ``.nii.gz`` gzip trailer (uncompressed size mod 2**32) equals header + voxel bytes.
+
+    A cheap truncation test: a cut file ends in compressed data, whose last four bytes
+    match by chance with probability 2**-32. False also for multi-member or padded
+    streams, so False means "check exactly", not "corrupt".
+    """
+    p = Path(path)
+    try:
+        with gzip.open(p, "rb") as fh:
+            info = _parse(fh.read(540), p)
+        with open(p, "rb") as raw:
+            raw.seek(-4, 2)
+            isize = int.from_bytes(raw.read(4), "little")
+    except (OSError, EOFError, InputError):
+        return False
+    want = info["offset"] + int(np.prod(info["shape"])) * info["dtype"].itemsize
+    return isize == want % 2**32
