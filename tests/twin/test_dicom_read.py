@@ -359,3 +359,18 @@ def test_legacy_converted_enhanced_ct_oblique_rescaled(tmp_path: Path) -> None:
     np.testing.assert_array_equal(multi.array, vol)
     np.testing.assert_array_equal(single.array, vol)
     assert multi.geometry.is_same_grid(single.geometry, tol_mm=1e-9) and multi.units == "HU"
+
+
+def test_position_rounding_noise_is_not_irregular(tmp_path: Path) -> None:
+    """Positions written with one decimal (0.625 mm slices) stay a regular stack (< 2% of the spacing off)."""
+    n = 12
+    z = np.round(np.arange(n) * 0.625, 1)  # 0.0, 0.6, 1.2, 1.9, ...: up to 0.05 mm off; 2% is 0.0125 mm
+    vol = ramp_volume((6, 5, n))
+    write_series(tmp_path / "r", vol, np.column_stack([np.zeros(n), np.zeros(n), z]))
+    out = read_dicom(tmp_path / "r")
+    assert "irregular" in " ".join(out.metadata["warnings"])  # 0.05 mm > 2% of 0.625 mm: resampled, said so
+    z5 = np.round(np.arange(n) * 5.0 + 0.04 * np.sin(np.arange(n)), 2)  # 5 mm slices, 0.04 mm jitter
+    write_series(tmp_path / "s", vol, np.column_stack([np.zeros(n), np.zeros(n), z5]))
+    out = read_dicom(tmp_path / "s")
+    assert out.metadata["warnings"] == [] and out.shape == (6, 5, n)
+    np.testing.assert_array_equal(out.array, vol)

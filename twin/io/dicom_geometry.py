@@ -29,7 +29,10 @@ from numpy.typing import NDArray
 from twin.progress import Progress, ensure_progress
 
 DEFAULT_TOL_MM = 0.01
-"""Largest deviation (mm) of a plane from the regular grid that is treated as rounding noise."""
+"""Largest deviation (mm) of a plane from the regular grid that is always treated as rounding noise."""
+
+REL_TOL = 0.02
+"""... and as a fraction of the slice (or pixel) spacing, when that is larger."""
 
 
 @dataclass
@@ -174,9 +177,11 @@ def plan_stack(
     # regular spacing: planes within tol of a straight, evenly spaced line along the normal
     extent = float(t[-1] - t[0])
     even = t[0] + np.arange(n) * extent / (n - 1)
-    irregular = bool(np.max(np.abs(t - even)) > max(tol_mm, 1e-3 * extent / (n - 1)))
+    # positions written with few decimals jitter a little: tolerate 2% of the spacing (>= tol_mm)
+    deviation = float(np.max(np.abs(t - even)))
+    irregular = deviation > max(tol_mm, REL_TOL * extent / (n - 1))
     shift = np.linalg.norm(inplane, axis=1)
-    tilted = bool(np.max(shift) > tol_mm)
+    tilted = bool(np.max(shift) > max(tol_mm, REL_TOL * float(np.min(sp))))
     tilt_deg = float(np.degrees(np.arctan2(float(np.max(shift)), extent))) if tilted else 0.0
     if not irregular and not tilted:
         dz = extent / (n - 1)
@@ -197,6 +202,7 @@ def plan_stack(
         warnings.append(
             f"irregular slice spacing (gaps {float(np.min(gaps)):.4g} to {big:.4g} mm"
             + (f", missing slices: largest gap {big:.4g} mm" if big > 1.5 * step else "")
+            + f", positions up to {deviation:.3g} mm off an even grid"
             + f"); resampled by linear interpolation onto {n_out} slices {dz:.4g} mm apart"
         )
     if tilted:
