@@ -243,3 +243,17 @@ def test_gzip_bomb_is_not_inflated_beyond_the_header(tmp_path: Path) -> None:
     vol = read_image(path)
     assert time.perf_counter() - t0 < 2.0
     np.testing.assert_array_equal(vol.array, np.arange(64).reshape(4, 4, 4).transpose(2, 1, 0))
+
+
+def test_written_files_get_ordinary_permissions(tmp_path: Path) -> None:
+    """Atomic writes go through a private temp file; the result has the usual umask mode."""
+    import os
+    import stat
+
+    from twin.io.atomic import _umask
+
+    path = write_image(_volume(), tmp_path / "perm.nrrd")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~_umask()
+    os.chmod(path, 0o640)
+    write_image(_volume(), path)  # overwriting keeps the existing mode
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640

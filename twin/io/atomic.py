@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,11 +42,27 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         yield tmp
         if not tmp.exists() or (tmp.stat().st_size == 0 and not target.suffix == ".txt"):
             raise OSError(f"writer produced no data for {target}")
+        # mkstemp makes the file private (0600): give it the mode a plain open() would
+        os.chmod(tmp, stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o666 & ~_umask())
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+def _umask() -> int:
+    """The process umask, read without changing it (Linux); falls back to os.umask."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
