@@ -18,8 +18,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QToolBox, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QToolBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.gui.panels.base import Panel
 from app.gui.panels.segtools.common import button
@@ -77,6 +87,13 @@ class SegmentToolsPanel(Panel):
         self.toolbox.currentChanged.connect(self._page_changed)
         overlays_for(window).set_painter("active_tool", self._paint_tool)
         self._updating = False
+        # tabbed behind the segments list: show the list first (the tools are one click away)
+        QTimer.singleShot(0, self._raise_segments_tab)
+
+    def _raise_segments_tab(self) -> None:
+        dock = self.main.findChild(QDockWidget, f"dock_{self.tab_with}")
+        if dock is not None:
+            dock.raise_()
 
     # ------------------------------------------------------------------ target segment
     def target(self) -> str | None:
@@ -182,7 +199,7 @@ class SegmentToolsPanel(Panel):
 
     def showEvent(self, ev) -> None:  # noqa: N802, ANN001
         super().showEvent(ev)
-        self.pages[self.toolbox.currentIndex()].on_shown()
+        self.pages[self.toolbox.currentIndex()].on_panel_shown()
 
     def hideEvent(self, ev) -> None:  # noqa: N802, ANN001
         super().hideEvent(ev)

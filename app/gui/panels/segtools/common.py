@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from app.gui.tools.commands import Batch
@@ -46,6 +47,18 @@ def button(text: str, slot: Callable[[], Any], name: str, tip: str = "") -> QPus
         b.setToolTip(tip)
     b.clicked.connect(lambda _=False: slot())
     return b
+
+
+def hint_label(text: str) -> QLabel:
+    """A wrapped, dimmed explanatory label readable on light and dark palettes."""
+    lbl = QLabel(text)
+    lbl.setWordWrap(True)
+    pal = lbl.palette()
+    fg, bg = pal.color(QPalette.ColorRole.WindowText), pal.color(QPalette.ColorRole.Window)
+    mix = QColor(*(int(0.68 * a + 0.32 * b) for a, b in zip(fg.getRgb()[:3], bg.getRgb()[:3])))
+    pal.setColor(QPalette.ColorRole.WindowText, mix)
+    lbl.setPalette(pal)
+    return lbl
 
 
 def row(*widgets: QWidget | str) -> QHBoxLayout:
@@ -84,6 +97,9 @@ class PageBase(QWidget):
 
     def on_shown(self) -> None:
         """The page became the current one."""
+
+    def on_panel_shown(self) -> None:
+        """The panel's dock became visible with this page open."""
 
     def on_hidden(self) -> None:
         """Another page became current."""

@@ -15,14 +15,13 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QInputDialog,
-    QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
     QVBoxLayout,
 )
 
-from app.gui.panels.segtools.common import PageBase, button, masks_command, row, spin
+from app.gui.panels.segtools.common import PageBase, button, hint_label, masks_command, row, spin
 from app.gui.tools.overlay import overlays_for
 from app.gui.tools.seeds import SeedSets, SeedTool, paint_seeds
 from twin.colors import color_for_name
@@ -41,10 +40,8 @@ class GrowPage(PageBase):
         lay = QVBoxLayout(self)
         box = QGroupBox("Seed sets")
         v = QVBoxLayout(box)
-        hint = QLabel("Each set grows into the segment of its name; 'background' seeds stop leaks. "
-                      "With 'Place seeds' on, click in a slice view to add a seed, Ctrl+click removes one.")
-        hint.setWordWrap(True)
-        hint.setStyleSheet("color: #666;")
+        hint = hint_label("Each set grows into the segment of its name; 'background' seeds stop leaks. "
+                          "With 'Place seeds' on, click in a slice view to add a seed, Ctrl+click removes one.")
         v.addWidget(hint)
         self.list = QListWidget()
         self.list.setObjectName("seed_sets")

@@ -53,7 +53,7 @@ class ThresholdPage(PageBase):
         self.preview = QCheckBox("Live preview in slices")
         self.preview.setObjectName("threshold_preview")
         self.preview.setChecked(True)
-        self.preview.toggled.connect(self._update_painter)
+        self.preview.toggled.connect(lambda on: (setattr(self, "armed", self.armed or on), self._update_painter()))
         self.largest = QCheckBox("Keep largest island only")
         self.largest.setObjectName("threshold_largest")
         form.addRow(self.preview)
@@ -75,6 +75,7 @@ class ThresholdPage(PageBase):
         lay.addStretch(1)
         self._cache: dict[str, tuple[Any, QImage]] = {}
         self._shown = False
+        self.armed = False  # preview only once the user works with the threshold (as Slicer's effect)
 
     # ------------------------------------------------------------------ preview
     def _preset_chosen(self) -> None:
@@ -90,6 +91,8 @@ class ThresholdPage(PageBase):
             self._range_changed(from_preset=True)
 
     def _range_changed(self, *_: Any, from_preset: bool = False) -> None:
+        self.armed = True
+        self._update_painter()
         if not from_preset and self.preset.currentIndex() != 0:
             self.preset.blockSignals(True)
             self.preset.setCurrentIndex(0)
@@ -97,7 +100,12 @@ class ThresholdPage(PageBase):
         self._cache.clear()
         overlays_for(self.main).update()
 
-    def on_shown(self) -> None:  # noqa: D102
+    def on_shown(self) -> None:  # noqa: D102 - the user opened this page: preview on
+        self._shown = True
+        self.armed = True
+        self._update_painter()
+
+    def on_panel_shown(self) -> None:  # noqa: D102 - the dock became visible: preview only if it was in use
         self._shown = True
         self._update_painter()
 
@@ -106,7 +114,7 @@ class ThresholdPage(PageBase):
         self._update_painter()
 
     def _update_painter(self) -> None:
-        on = self._shown and self.preview.isChecked()
+        on = self._shown and self.armed and self.preview.isChecked()
         overlays_for(self.main).set_painter("threshold_preview", self.paint_preview if on else None)
 
     def preview_mask(self, view: Any) -> np.ndarray | None:
@@ -156,7 +164,13 @@ class ThresholdPage(PageBase):
                 m = morph.keep_largest(m)
             return m
 
-        return self.run_mask("Threshold", work, name, text=f"Threshold {low:g}..{high:g} -> {name}")
+        return self.run_mask("Threshold", work, name, text=f"Threshold {low:g}..{high:g} -> {name}",
+                             on_applied=self._applied)
+
+    def _applied(self) -> None:
+        """After Apply the segment shows the result: stop previewing until the range is touched again."""
+        self.armed = False
+        self._update_painter()
 
     def run_preset(self, preset: str | None = None) -> Any:
         """Run an automatic preset into the segment of the same name."""

@@ -47,7 +47,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.panels.base import Panel
-from app.gui.panels.segtools.common import button, row, spin
+from app.gui.panels.segtools.common import button, hint_label, row, spin
 from app.gui.panels.simulation import case_builder as cb
 from app.gui.panels.simulation.scene import SimulationScene
 from app.gui.tools.commands import SetProjectItems
@@ -141,10 +141,8 @@ class SimulationPanel(Panel):
         self.material_table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.material_table.setMinimumHeight(120)
         lay.addWidget(self.material_table)
-        note = QLabel("Tissue values come from the library (biomech.tissues, cited); choose “custom” to type "
+        note = hint_label("Tissue values come from the library (biomech.tissues, cited); choose “custom” to type "
                       "E and ν. Neo-Hookean materials are solved with large-deformation Newton steps.")
-        note.setWordWrap(True)
-        note.setStyleSheet("color: #666;")
         lay.addWidget(note)
         lay.addStretch(1)
         return w
