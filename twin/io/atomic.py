@@ -93,6 +93,8 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    # mkdtemp makes the folder private (0700): give it the mode a plain mkdir() would
+    os.chmod(tmp, stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o777 & ~_umask())
     old = None
     if target.exists():
         old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
