@@ -1,0 +1,183 @@
+"""Automatic CT presets that need no clicks: body, bone, lungs, fat, muscle (frame LPS, ``[i, j, k]``).
+
+Each preset is a pure function ``preset(volume, progress=None) -> mask``.
+Intensities are Hounsfield units; every length is in mm so the presets behave
+the same on 0.7 mm and 3 mm scans.
+
+Bone (verified against TotalSegmentator on ``totalseg_example``, see tests):
+hysteresis thresholding (voxels >= 110 HU connected to voxels >= 200 HU, inside
+the body) followed by 3-D cavity filling and slice-wise hole filling along the
+three axes, repeated twice. Marrow of elderly patients is fatty (-50..100 HU)
+and partial-volume cortex at 3 mm is often below 200 HU; plain thresholding
+scores Dice ~0.70 against the reference, this pipeline ~0.90.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from segmentation import morphology as morph
+from segmentation._common import Mask
+from twin.errors import InputError
+from twin.progress import Progress, SubProgress, ensure_progress
+from twin.volume import Volume
+
+PRESETS = ("body", "bone", "lungs", "fat", "muscle")
+
+BONE_LOW_HU = 110.0
+"""Lower hysteresis bound of the bone preset (partial-volume cortex, dense marrow)."""
+BONE_HIGH_HU = 200.0
+"""Every bone component must contain a voxel at least this dense."""
+BODY_HU = -300.0
+"""Tissue denser than this is body (air and lung are below)."""
+
+
+def _check_ct(volume: Volume, preset: str) -> None:
+    if volume.array.size == 0:
+        raise InputError("the image is empty")
+    if volume.modality not in ("CT", "OT", "") and volume.units != "HU":
+        raise InputError(f"the {preset} preset needs a CT in Hounsfield units (this image is {volume.modality})")
+
+
+def body(volume: Volume, progress: Progress | None = None, table_gap_mm: float = 3.0) -> Mask:
+    """The patient's body: tissue denser than -300 HU, without the table, air around and cables.
+
+    The table touches the body only through thin contacts; an opening by ``table_gap_mm``
+    cuts them, the largest component is kept, restored to its unopened extent, and
+    internal air (lungs, bowel gas) is filled slice by slice.
+    """
+    _check_ct(volume, "body")
+    p = ensure_progress(progress)
+    g = volume.geometry
+    p.update(0.0, "body: threshold")
+    dense = np.asarray(volume.array > BODY_HU)
+    if not dense.any():
+        return dense
+    p.raise_if_cancelled()
+    p.update(0.2, "body: cut the table")
+    core = morph.erode(dense, g, table_gap_mm)
+    core = morph.keep_largest(core) if core.any() else morph.keep_largest(dense)
+    p.raise_if_cancelled()
+    p.update(0.5, "body: restore")
+    restored = morph.dilate(core, g, table_gap_mm + float(g.spacing.max())) & dense
+    restored = morph.keep_largest(restored)
+    p.update(0.7, "body: fill")
+    filled = morph.fill_holes(restored, "slice", axes=(2,))
+    filled = morph.fill_holes(filled, "3d")
+    p.update(1.0, "body")
+    return filled
+
+
+def bone(volume: Volume, progress: Progress | None = None, low_hu: float = BONE_LOW_HU,
+         high_hu: float = BONE_HIGH_HU, body_mask: Mask | None = None) -> Mask:
+    """Bone (cortex and marrow) by hysteresis thresholding and hole filling.
+
+    Parameters
+    ----------
+    low_hu, high_hu : float
+        Components of ``>= low_hu`` voxels are kept if they contain a ``>= high_hu`` voxel.
+    body_mask : ndarray of bool, optional
+        Restrict to the body (computed with :func:`body` when omitted) so that the table is excluded.
+    """
+    _check_ct(volume, "bone")
+    p = ensure_progress(progress)
+    a = volume.array
+    if body_mask is None:
+        body_mask = body(volume, SubProgress(p, 0.0, 0.4, "bone: "))
+    p.update(0.4, "bone: hysteresis")
+    low = (a >= low_hu) & body_mask
+    if not low.any():
+        return low
+    seeds = low & (a >= high_hu)
+    mask = morph.keep_islands_touching(low, seeds)
+    p.raise_if_cancelled()
+    p.update(0.6, "bone: fill marrow")
+    mask = morph.fill_holes(mask, "3d")
+    for _ in range(2):
+        p.raise_if_cancelled()
+        mask = morph.fill_holes(mask, "slice", axes=(0, 1, 2))
+    p.update(1.0, "bone")
+    return mask
+
+
+def lungs(volume: Volume, progress: Progress | None = None, body_mask: Mask | None = None,
+          min_volume_ml: float = 20.0, max_gas_fraction: float = 0.5) -> Mask:
+    """Aerated lungs (and airways inside the body), vessels inside the lungs included.
+
+    Air (< -400 HU) enclosed by the body, split into components. Lung parenchyma is never
+    pure air (it holds vessels and septa: typically -850 HU), whereas bowel and stomach gas is
+    (-1000 HU): components with more than ``max_gas_fraction`` of their voxels below -950 HU,
+    or smaller than ``min_volume_ml``, are dropped.
+    """
+    _check_ct(volume, "lungs")
+    p = ensure_progress(progress)
+    g = volume.geometry
+    if body_mask is None:
+        body_mask = body(volume, SubProgress(p, 0.0, 0.5, "lungs: "))
+    p.update(0.5, "lungs: air inside the body")
+    a = volume.array
+    air = (a < -400) & body_mask
+    labels, count = morph.label_components(air)
+    if count == 0:
+        return np.zeros(volume.shape, bool)
+    flat = labels.ravel()
+    sizes = np.bincount(flat, minlength=count + 1)
+    gas = np.bincount(flat, weights=(a.ravel() < -950), minlength=count + 1)
+    keep = [
+        lab for lab in range(1, count + 1)
+        if sizes[lab] * g.voxel_volume_mm3 >= min_volume_ml * 1000.0 and gas[lab] <= max_gas_fraction * sizes[lab]
+    ]
+    mask = np.isin(labels, keep)
+    p.update(0.8, "lungs: vessels")
+    mask = morph.fill_holes(mask, "slice", axes=(2,))
+    p.update(1.0, "lungs")
+    return mask
+
+
+def fat(volume: Volume, progress: Progress | None = None, body_mask: Mask | None = None) -> Mask:
+    """Adipose tissue (-190..-30 HU) inside the body, lungs excluded, specks below 0.1 mL removed."""
+    _check_ct(volume, "fat")
+    p = ensure_progress(progress)
+    g = volume.geometry
+    if body_mask is None:
+        body_mask = body(volume, SubProgress(p, 0.0, 0.5, "fat: "))
+    p.update(0.5, "fat: threshold")
+    a = volume.array
+    mask = (a >= -190) & (a <= -30) & body_mask
+    # the partial-volume rim of lungs and gas falls in the fat range: drop voxels touching air
+    air = morph.dilate((a < -400) & body_mask, g, float(g.spacing.max()))
+    mask &= ~air
+    p.update(0.8, "fat: islands")
+    mask = morph.remove_small_islands(mask, g, 100.0)
+    p.update(1.0, "fat")
+    return mask
+
+
+def muscle(volume: Volume, progress: Progress | None = None, body_mask: Mask | None = None) -> Mask:
+    """Muscle-density tissue (-29..150 HU, Alberta protocol) in the body, bone excluded, 1 mm median.
+
+    Abdominal organs share muscle's HU range and are *not* separated here: use grow-from-seeds
+    or an imported segmentation to tell organs from muscle.
+    """
+    _check_ct(volume, "muscle")
+    p = ensure_progress(progress)
+    g = volume.geometry
+    if body_mask is None:
+        body_mask = body(volume, SubProgress(p, 0.0, 0.4, "muscle: "))
+    p.update(0.4, "muscle: bone")
+    bone_mask = bone(volume, SubProgress(p, 0.4, 0.7, "muscle: "), body_mask=body_mask)
+    a = volume.array
+    mask = (a >= -29) & (a <= 150) & body_mask & ~morph.dilate(bone_mask, g, 1.0)
+    p.update(0.8, "muscle: smooth")
+    mask = morph.smooth(mask, g, "median", 1.0)
+    mask = morph.remove_small_islands(mask, g, 500.0)
+    p.update(1.0, "muscle")
+    return mask
+
+
+def run_preset(volume: Volume, name: str, progress: Progress | None = None) -> Mask:
+    """Run a preset by name (``body``, ``bone``, ``lungs``, ``fat``, ``muscle``)."""
+    funcs = {"body": body, "bone": bone, "lungs": lungs, "fat": fat, "muscle": muscle}
+    if name not in funcs:
+        raise InputError(f"unknown preset {name!r}; use one of {', '.join(PRESETS)}")
+    return funcs[name](volume, progress)

@@ -1,0 +1,269 @@
+"""Label map -> closed triangle surfaces in patient LPS millimetres.
+
+All requested labels are contoured in one VTK pass (``vtkDiscreteFlyingEdges3D``, i.e.
+marching cubes on each label's indicator, vertices half-way between voxel centres; or
+``vtkSurfaceNets3D``), on a copy of the grid padded by one voxel so that segments
+touching the image border still give closed surfaces. Meshing happens on a
+``vtkImageData`` with the voxel spacing but *no* direction (vtkImageData cannot carry
+one in every VTK pipeline); the full ``ijk_to_lps`` rotation and origin are applied to
+the points afterwards with numpy, and triangle winding is fixed so normals point outwards.
+
+Then, per segment: volume-preserving windowed-sinc smoothing, decimation with
+fast-simplification (quadric error, keeps closed manifolds closed), normals, and a
+watertight / closed-manifold check that is reported, never assumed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from twin.errors import InputError
+from twin.labelmap import LabelMap, Segment
+from twin.meshes import SurfaceModel
+from twin.progress import Progress, ensure_progress
+
+
+@dataclass(frozen=True)
+class SurfaceResult:
+    """One segment's surface and its checks (LPS, mm)."""
+
+    segment: Segment
+    surface: SurfaceModel
+    watertight: bool
+    volume_mm3: float
+    area_mm2: float
+
+
+def _image_data(array: NDArray[np.integer], spacing: NDArray[np.float64]):  # type: ignore[no-untyped-def]
+    import vtk
+    from vtk.util import numpy_support
+
+    img = vtk.vtkImageData()
+    img.SetDimensions(*array.shape)
+    img.SetSpacing(*[float(s) for s in spacing])
+    img.SetOrigin(0.0, 0.0, 0.0)
+    flat = np.ascontiguousarray(array.transpose(2, 1, 0)).ravel()  # VTK: x fastest
+    vtk_arr = numpy_support.numpy_to_vtk(flat, deep=True)
+    vtk_arr.SetName("labels")
+    img.GetPointData().SetScalars(vtk_arr)
+    return img
+
+
+def _poly_to_arrays(poly) -> tuple[NDArray[np.float64], NDArray[np.int64]]:  # type: ignore[no-untyped-def]
+    from vtk.util import numpy_support
+
+    if poly.GetNumberOfPoints() == 0 or poly.GetNumberOfPolys() == 0:
+        return np.zeros((0, 3)), np.zeros((0, 3), np.int64)
+    pts = numpy_support.vtk_to_numpy(poly.GetPoints().GetData()).astype(np.float64)
+    polys = poly.GetPolys()
+    offsets = numpy_support.vtk_to_numpy(polys.GetOffsetsArray())
+    conn = numpy_support.vtk_to_numpy(polys.GetConnectivityArray()).astype(np.int64)
+    if not np.all(np.diff(offsets) == 3):
+        raise RuntimeError("contouring produced non-triangle cells")
+    return pts, conn.reshape(-1, 3)
+
+
+def _arrays_to_poly(points: NDArray[np.float64], tris: NDArray[np.int64]):  # type: ignore[no-untyped-def]
+    import vtk
+    from vtk.util import numpy_support
+
+    poly = vtk.vtkPolyData()
+    vpts = vtk.vtkPoints()
+    vpts.SetData(numpy_support.numpy_to_vtk(np.ascontiguousarray(points, np.float64), deep=True))
+    poly.SetPoints(vpts)
+    cells = vtk.vtkCellArray()
+    offsets = np.arange(0, 3 * len(tris) + 1, 3, dtype=np.int64)
+    cells.SetData(numpy_support.numpy_to_vtkIdTypeArray(offsets, deep=True),
+                  numpy_support.numpy_to_vtkIdTypeArray(np.ascontiguousarray(tris, np.int64).ravel(), deep=True))
+    poly.SetPolys(cells)
+    return poly
+
+
+def smooth_surface(points: NDArray[np.float64], tris: NDArray[np.int64], smoothing: float,
+                   iterations: int = 20) -> NDArray[np.float64]:
+    """Windowed-sinc smoothing (volume preserving); ``smoothing`` in [0, 1] maps to a pass band
+    ``10^(-4 smoothing)`` as in 3D Slicer. Returns new point coordinates ``(n, 3)``."""
+    import vtk
+    from vtk.util import numpy_support
+
+    if smoothing <= 0 or len(tris) == 0:
+        return points
+    f = vtk.vtkWindowedSincPolyDataFilter()
+    f.SetInputData(_arrays_to_poly(points, tris))
+    f.SetNumberOfIterations(int(iterations))
+    f.SetPassBand(float(10.0 ** (-4.0 * min(max(smoothing, 0.0), 1.0))))
+    f.BoundarySmoothingOff()
+    f.FeatureEdgeSmoothingOff()
+    f.NonManifoldSmoothingOn()
+    f.NormalizeCoordinatesOn()
+    f.Update()
+    out = numpy_support.vtk_to_numpy(f.GetOutput().GetPoints().GetData()).astype(np.float64)
+    return np.asarray(out)
+
+
+def decimate_surface(points: NDArray[np.float64], tris: NDArray[np.int64],
+                     reduction: float) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Remove a fraction ``reduction`` (0-1) of the triangles (quadric decimation, fast-simplification)."""
+    if reduction <= 0 or len(tris) < 8:
+        return points, tris
+    if reduction >= 1:
+        raise InputError("decimation must remove less than 100% of the triangles")
+    import fast_simplification
+
+    p, t = fast_simplification.simplify(np.asarray(points, np.float32), np.asarray(tris, np.int32),
+                                        target_reduction=float(reduction))
+    return np.asarray(p, np.float64), np.asarray(t, np.int64)
+
+
+def point_normals(points: NDArray[np.float64], tris: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Area-weighted vertex normals ``(n, 3)`` (unit; zero for isolated points)."""
+    p = points[tris]
+    fn = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
+    n = np.zeros_like(points)
+    for c in range(3):
+        np.add.at(n, tris[:, c], fn)
+    norm = np.linalg.norm(n, axis=1, keepdims=True)
+    return np.divide(n, norm, out=np.zeros_like(n), where=norm > 0)
+
+
+def _orient_outwards(points: NDArray[np.float64], tris: NDArray[np.int64]) -> NDArray[np.int64]:
+    p = points[tris]
+    signed = float(np.einsum("ij,ij->i", p[:, 0], np.cross(p[:, 1], p[:, 2])).sum())
+    return tris[:, ::-1].copy() if signed < 0 else tris
+
+
+def labelmap_to_surfaces(
+    labelmap: LabelMap,
+    segments: Sequence[str | int] | None = None,
+    smoothing: float = 0.5,
+    decimate: float = 0.0,
+    method: str = "flying_edges",
+    normals: bool = True,
+    progress: Progress | None = None,
+) -> list[SurfaceResult]:
+    """Closed surfaces of several segments, contoured together.
+
+    Parameters
+    ----------
+    labelmap : LabelMap
+        Source; segments of every layer are supported (one contouring pass per layer).
+    segments : sequence of name or value, optional
+        Which segments (default: all).
+    smoothing : float
+        0 = none (raw marching cubes), 1 = strong; windowed sinc, volume preserving.
+    decimate : float
+        Fraction of triangles to remove (0 = keep all).
+    method : {"flying_edges", "surface_nets"}
+        Contouring algorithm.
+    normals : bool
+        Store unit vertex normals as ``point_data["normals"]``.
+
+    Returns
+    -------
+    list of SurfaceResult
+        One per requested segment, in the requested order; empty segments give an empty
+        surface with ``watertight=False``.
+    """
+    import vtk
+
+    p = ensure_progress(progress)
+    if not 0 <= decimate < 1:
+        raise InputError("decimate must be in [0, 1)")
+    if smoothing < 0:
+        raise InputError("smoothing must be >= 0")
+    segs = labelmap.segments if segments is None else [labelmap.segment(s) for s in segments]
+    g = labelmap.geometry
+    rot = g.direction
+    origin = g.origin
+    results: dict[str, SurfaceResult] = {}
+    layers = sorted({s.layer for s in segs})
+    for n_layer, layer in enumerate(layers):
+        p.raise_if_cancelled()
+        p.update(0.05 + 0.5 * n_layer / len(layers), "contouring")
+        layer_segs = [s for s in segs if s.layer == layer]
+        arr = labelmap.layers[layer]
+        padded = np.pad(arr, 1)
+        img = _image_data(padded, g.spacing)
+        if method == "flying_edges":
+            f = vtk.vtkDiscreteFlyingEdges3D()
+            f.ComputeNormalsOff()
+            f.ComputeGradientsOff()
+            f.ComputeScalarsOn()
+            for i, s in enumerate(layer_segs):
+                f.SetValue(i, float(s.value))
+        elif method == "surface_nets":
+            f = vtk.vtkSurfaceNets3D()
+            f.SmoothingOff()
+            f.SetOutputMeshTypeToTriangles()
+            f.SetOutputStyleToSelected()
+            for i, s in enumerate(layer_segs):
+                f.SetValue(i, float(s.value))
+                f.AddSelectedLabel(float(s.value))
+        else:
+            raise InputError(f"unknown surface method {method!r} (flying_edges or surface_nets)")
+        f.SetInputData(img)
+        f.Update()
+        poly = f.GetOutput()
+        pts_sp, tris_all = _poly_to_arrays(poly)
+        # padded index space -> LPS: p_lps = R @ (p_sp - spacing) + origin (one voxel of padding)
+        pts_lps = (pts_sp - g.spacing[None, :]) @ rot.T + origin
+        tri_labels = _triangle_labels(poly, tris_all, method, layer_segs)
+        for s in layer_segs:
+            p.raise_if_cancelled()
+            first = tri_labels[:, 0] == s.value
+            second = tri_labels[:, 1] == s.value
+            # a face shared by two labels (surface nets) faces the first one: flip it for the second
+            sel = np.vstack([tris_all[first], tris_all[second & ~first][:, ::-1]])
+            results[s.name] = _finish(s, pts_lps, sel, smoothing, decimate, normals)
+    p.update(1.0, "surfaces")
+    return [results[s.name] for s in segs]
+
+
+def _triangle_labels(poly, tris: NDArray[np.int64], method: str,  # type: ignore[no-untyped-def]
+                     segs: Sequence[Segment]) -> NDArray[np.int64]:
+    from vtk.util import numpy_support
+
+    """Labels on both sides of each triangle ``(m, 2)`` (-1 = none)."""
+    if len(tris) == 0:
+        return np.zeros((0, 2), np.int64)
+    if method == "flying_edges":
+        scal = numpy_support.vtk_to_numpy(poly.GetPointData().GetScalars())
+        out = np.full((len(tris), 2), -1, np.int64)
+        out[:, 0] = np.rint(scal[tris[:, 0]])
+        return out
+    # surface nets: cell data "BoundaryLabels" (2 components, 0 = background)
+    bl = numpy_support.vtk_to_numpy(poly.GetCellData().GetArray("BoundaryLabels"))
+    return np.asarray(np.rint(bl), np.int64).reshape(-1, 2)
+
+
+def _finish(seg: Segment, pts_lps: NDArray[np.float64], tris: NDArray[np.int64], smoothing: float,
+            decimate: float, normals: bool) -> SurfaceResult:
+    if len(tris) == 0:
+        empty = SurfaceModel(np.zeros((0, 3)), np.zeros((0, 3), np.int64), name=seg.name, color=seg.color)
+        return SurfaceResult(seg, empty, False, 0.0, 0.0)
+    used, inverse = np.unique(tris.ravel(), return_inverse=True)
+    pts = pts_lps[used]
+    t = inverse.reshape(-1, 3).astype(np.int64)
+    pts = smooth_surface(pts, t, smoothing)
+    pts, t = decimate_surface(pts, t, decimate)
+    t = _orient_outwards(pts, t)
+    pdata = {"normals": point_normals(pts, t)} if normals else {}
+    model = SurfaceModel(pts, t, name=seg.name, color=seg.color, point_data=pdata)
+    return SurfaceResult(seg, model, model.is_watertight(), model.volume_mm3(), model.area_mm2())
+
+
+def segment_surface(labelmap: LabelMap, segment: str | int, smoothing: float = 0.5, decimate: float = 0.0,
+                    progress: Progress | None = None) -> SurfaceResult:
+    """Surface of one segment (see :func:`labelmap_to_surfaces`)."""
+    return labelmap_to_surfaces(labelmap, [segment], smoothing, decimate, progress=progress)[0]
+
+
+def labelmap_surfaces(labelmap: LabelMap, segments: Sequence[str | int] | None = None, smoothing: float = 0.5,
+                      decimate: float = 0.0, progress: Progress | None = None) -> dict[str, SurfaceModel]:
+    """``{segment name: SurfaceModel}`` for several segments (see :func:`labelmap_to_surfaces`)."""
+    return {r.segment.name: r.surface
+            for r in labelmap_to_surfaces(labelmap, segments, smoothing, decimate, progress=progress)}
