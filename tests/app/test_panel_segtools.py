@@ -338,3 +338,38 @@ def test_surface_generation_and_export_import(seg, qtbot, tmp_path):
     assert window.wait_for_workers(60), window.messages
     assert np.array_equal(lm.mask("spleen_2"), lm.mask("spleen"))
     assert "empty" not in [s.name for s in lm.segments]
+
+
+def test_target_follows_selection_shortcuts_and_stale_results(seg, qtbot):
+    from PySide6.QtTest import QTest
+
+    window, panel = seg
+    window.select_segment("spleen")
+    assert panel.target() == "spleen"
+    panel.target_combo.setCurrentText("liver")
+    assert window.selected_segment == "liver"
+    # B / E toggle the brush and the eraser from anywhere in the window
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=3000)
+    window.slice_views["axial"].setFocus()
+    QTest.keyClick(window.slice_views["axial"], Qt.Key.Key_E)
+    assert window.slice_tool is panel.edit.brush and panel.edit.brush.erase
+    QTest.keyClick(window.slice_views["axial"], Qt.Key.Key_B)
+    assert window.slice_tool is panel.edit.brush and not panel.edit.brush.erase
+    QTest.keyClick(window.slice_views["axial"], Qt.Key.Key_B)
+    assert window.slice_tool is None
+    # a result computed from a label map edited meanwhile is refused (it would undo the edit)
+    lm = window.labelmap
+    before = lm.mask("liver").copy()
+    n0 = _pushes(window)
+    panel.refine.margin.setValue(3.0)
+    panel.refine.apply_margin()
+    brush = panel.edit.brush
+    brush.shape, brush.radius_mm, brush.erase = "sphere", 3.0, False
+    assert brush.begin(np.array([30.0, -25.0, -30.0])) and brush.end()  # edit while the job runs
+    painted = lm.mask("liver").copy()
+    assert window.wait_for_workers(60)
+    # the worker's result is delivered through the event loop, i.e. after the paint: refused
+    assert _pushes(window) == n0 + 1
+    assert any("edited while it was computing" in m for m in window.messages)
+    assert np.array_equal(lm.mask("liver"), painted) and not np.array_equal(painted, before)

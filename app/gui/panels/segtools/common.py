@@ -124,14 +124,26 @@ class PageBase(QWidget):
             return False
         return True
 
+    def still_current(self, labelmap: Any, revision: int, label: str) -> bool:
+        """False (and a message) when the label map was edited while a job computed its result from it:
+        applying the stale result would silently undo those edits."""
+        if labelmap.revision == revision:
+            return True
+        self.main.show_error(f"{label}: the segmentation was edited while it was computing; "
+                             "nothing was changed - run it again")
+        return False
+
     def run_mask(self, label: str, fn: Callable[[Any], np.ndarray], name: str, mode: str = "replace",
                  text: str | None = None, on_applied: Callable[[], None] | None = None) -> Any:
         """Compute ``fn(progress) -> mask`` in a worker, then apply it to segment ``name`` as one command."""
         lm = self.main.labelmap
+        revision = lm.revision
 
         def done(mask: np.ndarray) -> None:
             if self.main.labelmap is not lm:
                 return  # another project was opened meanwhile
+            if not self.still_current(lm, revision, label):
+                return
             if self.main.push_command(mask_command(lm, name, np.asarray(mask, bool), mode, text or f"{label} {name}")):
                 self.panel.set_target(name)
                 if on_applied is not None:

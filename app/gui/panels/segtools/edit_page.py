@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtWidgets import QButtonGroup, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QPushButton, QVBoxLayout
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QButtonGroup, QComboBox, QDockWidget, QFormLayout, QGroupBox, QHBoxLayout, QPushButton, QVBoxLayout
 
 from app.gui.panels.segtools.common import PageBase, spin
 from app.gui.tools.brush import BrushTool
@@ -33,8 +34,8 @@ class EditPage(PageBase):
         self.group = QButtonGroup(self)
         self.group.setExclusive(False)
         self.buttons: dict[str, QPushButton] = {}
-        for key, text, tip in (("brush", "Paint", "Paint the target segment (B)"),
-                               ("eraser", "Erase", "Erase the target segment (E)"),
+        for key, text, tip in (("brush", "Paint", "Paint the target segment (B toggles)"),
+                               ("eraser", "Erase", "Erase the target segment (E toggles)"),
                                ("scissors", "Scissors", "Draw a polygon: cut through the whole volume along the view")):
             b = QPushButton(text)
             b.setObjectName(f"edit_{key}")
@@ -62,6 +63,9 @@ class EditPage(PageBase):
         v.addLayout(form)
         lay.addWidget(box)
         lay.addStretch(1)
+        for key, seq in (("brush", "B"), ("eraser", "E")):
+            sc = QShortcut(QKeySequence(seq), self.main)
+            sc.activated.connect(lambda k=key: self.toggle(k))
         self.brush = BrushTool(self.main, self.panel.target)
         self.scissors = ScissorsTool(self.cut)
         self._sync()
@@ -93,6 +97,18 @@ class EditPage(PageBase):
                 b.setChecked(False)
         if key is not None:
             self.buttons[key].setChecked(True)
+
+    def toggle(self, key: str) -> None:
+        """Keyboard shortcut: switch tool ``key`` on (opening this page) or off."""
+        if self.buttons[key].isChecked():
+            self.select(None)
+            return
+        dock = self.panel.parentWidget()
+        if isinstance(dock, QDockWidget):
+            dock.show()
+            dock.raise_()
+        self.panel.show_page(self)
+        self.select(key)
 
     def on_hidden(self) -> None:  # noqa: D102
         self.select(None)

@@ -158,6 +158,7 @@ class GrowPage(PageBase):
             return None
         vol = self.main.volume
         lm = self.main.labelmap
+        revision = lm.revision
         opts = dict(smoothing_mm=self.smoothing.value(), intensity_tolerance=self.tolerance.value(),
                     max_distance_mm=self.max_distance.value() or None, bridge_radius_mm=self.bridge.value())
 
@@ -170,7 +171,7 @@ class GrowPage(PageBase):
             return {s.name: labels == n + 1 for n, s in enumerate(sets) if not s.is_background}
 
         def done(masks: dict[str, np.ndarray]) -> None:
-            if self.main.labelmap is not lm:
+            if self.main.labelmap is not lm or not self.still_current(lm, revision, "Grow from seeds"):
                 return
             names = ", ".join(masks)
             if self.main.push_command(masks_command(lm, masks, f"Grow from seeds ({names})")):
