@@ -19,6 +19,7 @@ import numpy as np
 from segmentation import morphology as morph
 from segmentation._common import Mask
 from twin.errors import InputError
+from twin.geometry import ImageGeometry
 from twin.progress import Progress, SubProgress, ensure_progress
 from twin.volume import Volume
 
@@ -55,11 +56,18 @@ def body(volume: Volume, progress: Progress | None = None, table_gap_mm: float =
         return dense
     p.raise_if_cancelled()
     p.update(0.2, "body: cut the table")
-    core = morph.erode(dense, g, table_gap_mm)
-    core = morph.keep_largest(core) if core.any() else morph.keep_largest(dense)
+    # the opening that cuts the table runs on a grid subsampled to about table_gap_mm / 1.5:
+    # a thin contact is cut just the same, at a fraction of the cost on fine CTs
+    step = np.maximum(np.floor(table_gap_mm / 1.5 / g.spacing), 1).astype(int)
+    coarse = dense[::step[0], ::step[1], ::step[2]]
+    cg = ImageGeometry(coarse.shape, g.spacing * step, g.origin, g.direction)  # type: ignore[arg-type]
+    core = morph.erode(coarse, cg, table_gap_mm)
+    core = morph.keep_largest(core) if core.any() else morph.keep_largest(coarse)
     p.raise_if_cancelled()
     p.update(0.5, "body: restore")
-    restored = morph.dilate(core, g, table_gap_mm + float(g.spacing.max())) & dense
+    near = morph.dilate(core, cg, table_gap_mm + float(cg.spacing.max()))
+    full = np.repeat(np.repeat(np.repeat(near, step[0], 0), step[1], 1), step[2], 2)
+    restored = full[: g.shape[0], : g.shape[1], : g.shape[2]] & dense
     restored = morph.keep_largest(restored)
     p.update(0.7, "body: fill")
     filled = morph.fill_holes(restored, "slice", axes=(2,))
