@@ -52,8 +52,8 @@ def choose_method(n_dofs: int, requested: str = "auto") -> list[str]:
     return [m for m in order if available(m)] or ["scipy"]
 
 
-def _pardiso(K: sp.csr_matrix, b: FloatArray, symmetric: bool = True,
-             upper: sp.csr_matrix | None = None) -> FloatArray:
+def _pardiso(K: sp.csr_matrix, b: FloatArray, symmetric: bool = True, upper: sp.csr_matrix | None = None,
+             allow_indefinite: bool = False) -> FloatArray:
     import os
     import sys
     from pathlib import Path
@@ -70,18 +70,24 @@ def _pardiso(K: sp.csr_matrix, b: FloatArray, symmetric: bool = True,
     from pypardiso.scipy_aliases import pypardiso_solver
 
     os.environ.setdefault("PYPARDISO_MKL_RT", pypardiso_solver.libmkl._name)
-    solver = PyPardisoSolver(mtype=2 if symmetric else 11)
     if not symmetric:
         upper = K.tocsr()
     elif upper is None:
         upper = sp.triu(K, format="csr")
     upper.sort_indices()
-    try:
-        x = solver.solve(upper, b)
-    except PyPardisoError as exc:
-        raise SolverError(f"PARDISO failed (error {exc.value}): matrix singular or not positive definite") from exc
-    finally:
-        solver.free_memory(everything=True)
+    # symmetric positive definite first; a Newton tangent may be indefinite (compressive geometric stiffness,
+    # contact curvature): then symmetric indefinite (Bunch-Kaufman pivoting)
+    for mtype in (((2, -2) if allow_indefinite else (2,)) if symmetric else (11,)):
+        solver = PyPardisoSolver(mtype=mtype)
+        try:
+            x = solver.solve(upper, b)
+            break
+        except PyPardisoError as exc:
+            if mtype == 2 and exc.value == -4 and allow_indefinite:
+                continue
+            raise SolverError(f"PARDISO failed (error {exc.value}): matrix singular") from exc
+        finally:
+            solver.free_memory(everything=True)
     return np.asarray(x).reshape(b.shape)
 
 
@@ -121,8 +127,8 @@ def _amg(K: sp.csr_matrix, b: FloatArray, near_null: FloatArray | None, rtol: fl
 
 
 def solve_spd(K: sp.csr_matrix, b: FloatArray, method: str = "auto", near_null: FloatArray | None = None,
-              rtol: float = 1e-10, symmetric: bool = True,
-              upper: sp.csr_matrix | None = None) -> tuple[FloatArray, LinearSolveInfo]:
+              rtol: float = 1e-10, symmetric: bool = True, upper: sp.csr_matrix | None = None,
+              allow_indefinite: bool = False) -> tuple[FloatArray, LinearSolveInfo]:
     """Solve ``K x = b`` for a symmetric positive-definite ``K`` (or a general one if ``symmetric=False``).
 
     Parameters
@@ -138,6 +144,9 @@ def solve_spd(K: sp.csr_matrix, b: FloatArray, method: str = "auto", near_null: 
         CHOLMOD is skipped.
     upper : CSR, optional
         The upper triangle of ``K`` if already at hand (saves PARDISO a ``triu``).
+    allow_indefinite : bool
+        Symmetric but possibly indefinite (Newton tangents): PARDISO retries with mtype -2 (Bunch-Kaufman)
+        when the positive-definite factorization meets a non-positive pivot.
     rtol : float
         Relative residual target for the iterative solver; direct results are checked against
         ``sqrt(rtol)`` to catch singular factorizations.
@@ -157,7 +166,7 @@ def solve_spd(K: sp.csr_matrix, b: FloatArray, method: str = "auto", near_null: 
             continue
         try:
             if m == "pardiso":
-                x = _pardiso(K, b, symmetric, upper)
+                x = _pardiso(K, b, symmetric, upper, allow_indefinite)
             elif m == "cholmod":
                 x = _cholmod(K, b)
             elif m == "amg":

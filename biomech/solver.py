@@ -419,7 +419,7 @@ def _newton(system: _System, u: FloatArray, t: float, stats: _Stats,
             near_null = rigid_body_modes(m.mesh.points_lps)[free]
         try:
             du, info = solve_spd(full.matrix(K), -R[free], opts.linear_solver, near_null, symmetric=symmetric,
-                                 upper=upper.matrix(K) if upper is not None else None)
+                                 upper=upper.matrix(K) if upper is not None else None, allow_indefinite=True)
         except SolverError as exc:
             raise _Failure(f"singular tangent: {exc}") from None
         stats.solver = info.method
