@@ -68,7 +68,8 @@ def test_segment_threshold_largest_preset_grow_seeds(small_ct, tmp_path, capsys)
 
 def test_segment_bad_input_exits_2(small_ct, tmp_path, capsys):
     img, *_ = small_ct
-    assert main(["segment", str(tmp_path / "missing.nii.gz"), "--preset", "bone", "-o", str(tmp_path / "o.nii.gz")]) == 2
+    out = str(tmp_path / "o.nii.gz")
+    assert main(["segment", str(tmp_path / "missing.nii.gz"), "--preset", "bone", "-o", out]) == 2
     assert main(["segment", str(img), "--grow", "0", "0", "0", "-o", str(tmp_path / "o.nii.gz")]) == 2
     assert main(["segment", str(img), "--grow", "900", "0", "0", "--threshold", "0", "1",
                  "-o", str(tmp_path / "o.nii.gz")]) == 2
