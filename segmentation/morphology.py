@@ -137,7 +137,9 @@ def keep_largest(mask: Mask, n: int = 1, fully_connected: bool = True) -> Mask:
     labels, count = label_components(mask, fully_connected)
     if count == 0:
         return np.zeros(np.shape(mask), bool)
-    return (labels >= 1) & (labels <= n)
+    lut = np.zeros(count + 1, bool)
+    lut[1 : n + 1] = True
+    return lut[labels]
 
 
 def remove_small_islands(mask: Mask, geometry: ImageGeometry, min_volume_mm3: float,
@@ -165,12 +167,21 @@ def keep_island_at(mask: Mask, geometry: ImageGeometry, point_lps: ArrayLike, fu
 
 
 def keep_islands_touching(mask: Mask, seeds: Mask, fully_connected: bool = True) -> Mask:
-    """Keep the connected components of ``mask`` that contain at least one ``seeds`` voxel."""
-    labels, count = label_components(mask, fully_connected)
-    if count == 0:
-        return np.zeros(np.shape(mask), bool)
-    hit = np.unique(labels[np.asarray(seeds, bool) & (labels > 0)])
-    return np.isin(labels, hit[hit > 0])
+    """Keep the connected components of ``mask`` that contain at least one ``seeds`` voxel.
+
+    Morphological reconstruction by dilation (ITK), i.e. hysteresis when ``seeds`` is a
+    stricter threshold of the same image.
+    """
+    import SimpleITK as sitk
+
+    m = np.asarray(mask, bool)
+    marker = np.asarray(seeds, bool) & m
+    if not marker.any():
+        return np.zeros(m.shape, bool)
+    geom = ImageGeometry(m.shape)  # type: ignore[arg-type]
+    rec = sitk.BinaryReconstructionByDilation(mask_to_sitk(marker, geom), mask_to_sitk(m, geom),
+                                              foregroundValue=1, fullyConnected=fully_connected)
+    return sitk_to_labels(rec) > 0
 
 
 def fill_holes(mask: Mask, mode: str = "3d", axes: tuple[int, ...] = (2,)) -> Mask:
@@ -221,7 +232,10 @@ def _fill_slices(mask: Mask, axis: int) -> Mask:
             sl: list[Any] = [slice(None)] * 3
             sl[ax] = end
             border.update(np.unique(labels[tuple(sl)]).tolist())
-    holes = (labels > 0) & ~np.isin(labels, np.fromiter(border, dtype=labels.dtype))
+    lut = np.ones(int(labels.max()) + 1, bool)
+    lut[0] = False
+    lut[np.fromiter(border, dtype=np.int64)] = False
+    holes = lut[labels]
     out = mask.copy()
     out[box] |= holes
     return out

@@ -40,7 +40,7 @@ def _check_ct(volume: Volume, preset: str) -> None:
         raise InputError(f"the {preset} preset needs a CT in Hounsfield units (this image is {volume.modality})")
 
 
-def body(volume: Volume, progress: Progress | None = None, table_gap_mm: float = 3.0) -> Mask:
+def body(volume: Volume, progress: Progress | None = None, table_gap_mm: float = 3.0, fill: bool = True) -> Mask:
     """The patient's body: tissue denser than -300 HU, without the table, air around and cables.
 
     The table touches the body only through thin contacts; an opening by ``table_gap_mm``
@@ -68,6 +68,9 @@ def body(volume: Volume, progress: Progress | None = None, table_gap_mm: float =
     near = morph.dilate(core, cg, table_gap_mm + float(cg.spacing.max()))
     full = np.repeat(np.repeat(np.repeat(near, step[0], 0), step[1], 1), step[2], 2)
     restored = full[: g.shape[0], : g.shape[1], : g.shape[2]] & dense
+    if not fill:  # callers that only need the table removed (bone) stop here
+        p.update(1.0, "body")
+        return restored
     restored = morph.keep_largest(restored)
     p.update(0.7, "body: fill")
     filled = morph.fill_holes(restored, "slice", axes=(2,))
@@ -77,7 +80,7 @@ def body(volume: Volume, progress: Progress | None = None, table_gap_mm: float =
 
 
 def bone(volume: Volume, progress: Progress | None = None, low_hu: float = BONE_LOW_HU,
-         high_hu: float = BONE_HIGH_HU, body_mask: Mask | None = None) -> Mask:
+         high_hu: float = BONE_HIGH_HU, body_mask: Mask | None = None, passes: int = 2) -> Mask:
     """Bone (cortex and marrow) by hysteresis thresholding and hole filling.
 
     Parameters
@@ -86,12 +89,15 @@ def bone(volume: Volume, progress: Progress | None = None, low_hu: float = BONE_
         Components of ``>= low_hu`` voxels are kept if they contain a ``>= high_hu`` voxel.
     body_mask : ndarray of bool, optional
         Restrict to the body (computed with :func:`body` when omitted) so that the table is excluded.
+    passes : int
+        Rounds of slice-wise hole filling along the three axes (2 closes marrow that one round
+        leaves open where cortex is thin; 1 is faster).
     """
     _check_ct(volume, "bone")
     p = ensure_progress(progress)
     a = volume.array
     if body_mask is None:
-        body_mask = body(volume, SubProgress(p, 0.0, 0.4, "bone: "))
+        body_mask = body(volume, SubProgress(p, 0.0, 0.4, "bone: "), fill=False)
     p.update(0.4, "bone: hysteresis")
     low = (a >= low_hu) & body_mask
     if not low.any():
@@ -101,7 +107,7 @@ def bone(volume: Volume, progress: Progress | None = None, low_hu: float = BONE_
     p.raise_if_cancelled()
     p.update(0.6, "bone: fill marrow")
     mask = morph.fill_holes(mask, "3d")
-    for _ in range(2):
+    for _ in range(passes):
         p.raise_if_cancelled()
         mask = morph.fill_holes(mask, "slice", axes=(0, 1, 2))
     p.update(1.0, "bone")

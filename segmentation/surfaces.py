@@ -130,6 +130,24 @@ def point_normals(points: NDArray[np.float64], tris: NDArray[np.int64]) -> NDArr
     return np.divide(n, norm, out=np.zeros_like(n), where=norm > 0)
 
 
+def is_closed_manifold(tris: NDArray[np.int64], n_points: int) -> bool:
+    """Every undirected edge used by exactly two triangles, in opposite directions (closed, oriented).
+
+    Same test as :meth:`twin.meshes.SurfaceModel.is_watertight`, with 1-D integer edge keys (fast).
+    """
+    if len(tris) == 0:
+        return False
+    a = tris[:, [0, 1, 2]].ravel().astype(np.int64)
+    b = tris[:, [1, 2, 0]].ravel().astype(np.int64)
+    n = np.int64(max(n_points, 1))
+    directed = np.sort(a * n + b)
+    if np.any(directed[1:] == directed[:-1]):
+        return False  # an edge used twice in the same direction: inconsistent orientation or non-manifold
+    undirected = np.minimum(a, b) * n + np.maximum(a, b)
+    _, counts = np.unique(undirected, return_counts=True)
+    return bool(np.all(counts == 2))
+
+
 def _orient_outwards(points: NDArray[np.float64], tris: NDArray[np.int64]) -> NDArray[np.int64]:
     p = points[tris]
     signed = float(np.einsum("ij,ij->i", p[:, 0], np.cross(p[:, 1], p[:, 2])).sum())
@@ -245,15 +263,17 @@ def _finish(seg: Segment, pts_lps: NDArray[np.float64], tris: NDArray[np.int64],
     if len(tris) == 0:
         empty = SurfaceModel(np.zeros((0, 3)), np.zeros((0, 3), np.int64), name=seg.name, color=seg.color)
         return SurfaceResult(seg, empty, False, 0.0, 0.0)
-    used, inverse = np.unique(tris.ravel(), return_inverse=True)
+    used = np.zeros(len(pts_lps), bool)
+    used[tris.ravel()] = True
+    new_index = np.cumsum(used) - 1  # compact the shared point array without sorting
     pts = pts_lps[used]
-    t = inverse.reshape(-1, 3).astype(np.int64)
+    t = new_index[tris].astype(np.int64)
     pts = smooth_surface(pts, t, smoothing)
     pts, t = decimate_surface(pts, t, decimate)
     t = _orient_outwards(pts, t)
     pdata = {"normals": point_normals(pts, t)} if normals else {}
     model = SurfaceModel(pts, t, name=seg.name, color=seg.color, point_data=pdata)
-    return SurfaceResult(seg, model, model.is_watertight(), model.volume_mm3(), model.area_mm2())
+    return SurfaceResult(seg, model, is_closed_manifold(t, len(pts)), model.volume_mm3(), model.area_mm2())
 
 
 def segment_surface(labelmap: LabelMap, segment: str | int, smoothing: float = 0.5, decimate: float = 0.0,
