@@ -3,8 +3,9 @@
 ``pardiso`` (MKL PARDISO through pypardiso, real symmetric positive definite: mtype 2 on the upper
 triangle), ``cholmod`` (scikit-sparse, if installed), ``amg`` (pyamg smoothed aggregation on 3x3
 blocks with the six rigid-body modes as near-null space, preconditioning conjugate gradients) and
-``scipy`` (SuperLU). ``auto`` prefers PARDISO up to 300k DOF (there PARDISO and AMG-CG take about
-the same time; above, PARDISO's fill-in needs many GB), AMG-CG above.
+``scipy`` (SuperLU). ``auto`` prefers PARDISO up to 200k DOF, AMG-CG above: on compact 3D meshes
+PARDISO's fill-in grows superlinearly (bench_fe: 34 s / 2.1 GB at 192k DOF) while AMG-CG stays
+about linear (41 s / 1.6 GB at 375k DOF).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from twin.errors import InputError, SolverError
 
 FloatArray = NDArray[np.float64]
 METHODS = ("auto", "pardiso", "cholmod", "amg", "scipy")
-DIRECT_LIMIT_DOFS = 300_000
+DIRECT_LIMIT_DOFS = 200_000
 
 
 @dataclass
