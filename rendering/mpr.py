@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from rendering.overlay import OverlayStyle, composite, label_rgba
+from rendering.overlay import OverlayStyle, blend_labels
 from rendering.slicing import SliceImage, SlicePlane, direction_letter, resample_like, reslice
 from rendering.windowing import WindowLevel, default_window
 from twin.labelmap import LabelMap
@@ -44,7 +44,7 @@ def label_slices(labelmap: LabelMap, target: SliceImage, plane: SlicePlane) -> l
         if s.shape != target.shape or not np.allclose(s.origin_lps, target.origin_lps, atol=1e-3):
             out.append(resample_like(layer, labelmap.geometry, target, order=0))
         else:
-            out.append(s.pixels)
+            out.append(np.ascontiguousarray(s.pixels))  # one gather; strided views make every later pass slow
     return out
 
 
@@ -73,13 +73,19 @@ def render_slice(
     from rendering.windowing import apply_window
 
     window = window or default_window(volume.array, volume.modality)
-    fill = float(volume.array.min()) if volume.array.size else 0.0
-    sl = reslice(volume.array, volume.geometry, plane, order=1, fill=fill)
+    sl = reslice(volume.array, volume.geometry, plane, order=1, fill=black_fill_value(volume, window))
     gray = apply_window(sl.pixels, window)
-    rgba = None
     if labelmap is not None and labelmap.segments:
-        rgba = label_rgba(label_slices(labelmap, sl, plane), labelmap, overlay)
-    return RenderedSlice(composite(gray, rgba), sl)
+        return RenderedSlice(blend_labels(gray, label_slices(labelmap, sl, plane), labelmap, overlay), sl)
+    return RenderedSlice(np.repeat(gray[..., None], 3, axis=2), sl)
+
+
+def black_fill_value(volume: Volume, window: WindowLevel) -> float:
+    """A fill value shown black under ``window`` and representable in the volume's dtype."""
+    if volume.array.dtype.kind in "iu":
+        info = np.iinfo(volume.array.dtype)
+        return float(np.clip(np.floor(window.low), info.min, info.max))
+    return float(window.low)
 
 
 def screen_letters(plane: SlicePlane) -> dict[str, str]:

@@ -8,6 +8,7 @@ robust percentiles of the voxel values.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -98,13 +99,21 @@ def apply_window(values: NDArray[Any], window: WindowLevel) -> NDArray[np.uint8]
     """
     v = np.asarray(values)
     if v.dtype in (np.int8, np.uint8, np.int16, np.uint16):
-        info = np.iinfo(v.dtype)
-        codes = np.arange(info.min, info.max + 1, dtype=np.float64)
-        lut = np.clip((codes - window.low) * (255.0 / window.width) + 0.5, 0, 255).astype(np.uint8)
+        lut = _lut(v.dtype.str, float(window.width), float(window.level))
         if v.dtype.kind == "u":
-            return lut[v]
+            return np.take(lut, v)
         # signed: value - min == (value reinterpreted as unsigned) XOR sign bit
         unsigned = v.view(np.uint8 if v.dtype.itemsize == 1 else np.uint16)
-        return lut[unsigned ^ unsigned.dtype.type(1 << (8 * v.dtype.itemsize - 1))]
+        return np.take(lut, unsigned ^ unsigned.dtype.type(1 << (8 * v.dtype.itemsize - 1)))
     f = (v.astype(np.float32) - np.float32(window.low)) * np.float32(255.0 / window.width)
     return np.clip(f + np.float32(0.5), 0, 255).astype(np.uint8)
+
+
+@lru_cache(maxsize=16)
+def _lut(dtype: str, width: float, level: float) -> NDArray[np.uint8]:
+    """Grey level of every value of an 8/16-bit integer type (index = value - type minimum)."""
+    info = np.iinfo(np.dtype(dtype))
+    codes = np.arange(info.min, info.max + 1, dtype=np.float64)
+    lut = np.clip((codes - (level - width / 2)) * (255.0 / width) + 0.5, 0, 255).astype(np.uint8)
+    lut.setflags(write=False)
+    return lut

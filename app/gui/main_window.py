@@ -11,6 +11,7 @@ read it from here. Public API for panels (see :mod:`app.gui.panels.base`):
 * ``window.current_position_lps`` / ``window.set_position(p)`` - the crosshair;
 * ``window.set_slice_tool(tool)`` - let a tool take the left button in slice views;
 * ``window.view3d.plotter`` - a pyvista plotter for :mod:`rendering.scene` (call ``window.view3d.refresh()``);
+  it is built lazily: call ``window.view3d.ensure_ready()`` first (or listen to ``view3d.became_ready``);
 * ``window.scene3d`` - :class:`app.gui.scene3d.Scene3DController` (``show_fe_result(mesh, field, scale)``,
   ``update_plan()``, ``set_volume_preset(name)``);
 * signals ``project_changed``, ``labelmap_changed``, ``edited`` (after every command / undo / redo),
@@ -80,7 +81,6 @@ class MainWindow(DocumentMixin, QMainWindow):
         self.project = Project(name="untitled")
         self.current_position_lps = np.zeros(3)
         self.window_level = WindowLevel(400, 40)
-        self.volume_min = 0.0
         self.overlay = OverlayStyle()
         self.overlay_revision = 0
         self.crosshair_visible = True
@@ -93,6 +93,7 @@ class MainWindow(DocumentMixin, QMainWindow):
         self.interactive_dialogs = True
         self._maximised: QWidget | None = None
         self._closing = False
+        self.first_image_time: float | None = None  # time.perf_counter() of the first slice painted
         self._stack_subscribed: set[int] = set()
 
         self._build_views()
@@ -257,7 +258,6 @@ class MainWindow(DocumentMixin, QMainWindow):
         if vol is not None and project.main_labelmap is None:
             project.labelmaps["segmentation"] = LabelMap.empty(vol.geometry)
         if vol is not None:
-            self.volume_min = float(vol.array.min()) if vol.array.size else 0.0
             self.window_level = default_window(vol.array, vol.modality)
             corners = vol.geometry.corners_lps()
             self.current_position_lps = (corners.min(axis=0) + corners.max(axis=0)) / 2 if position_lps is None \
@@ -368,7 +368,7 @@ class MainWindow(DocumentMixin, QMainWindow):
             v.reset_view()
         from rendering.scene import set_camera
 
-        if self.view3d.plotter.renderer.actors:
+        if self.view3d.ready and self.view3d.plotter.renderer.actors:
             set_camera(self.view3d.plotter, "anterior")
         self.view3d.refresh()
 
@@ -521,6 +521,22 @@ class MainWindow(DocumentMixin, QMainWindow):
         self.statusBar().showMessage(message, 15000)
         if self.interactive_dialogs:
             QMessageBox.warning(self, "VHT Planner", message)
+
+    # ================================================================ start-up
+    def on_first_image(self) -> None:
+        """Called by the first slice paint with an image: now build the (slow to import) 3-D renderer."""
+        import time
+
+        self.first_image_time = time.perf_counter()
+        QTimer.singleShot(50, self.view3d.ensure_ready)
+
+    def showEvent(self, ev) -> None:  # noqa: N802, ANN001
+        super().showEvent(ev)
+        QTimer.singleShot(1500, self._build_3d_when_idle)
+
+    def _build_3d_when_idle(self) -> None:
+        if not self.view3d.ready and not self.workers and self.volume is None and not self._closing:
+            self.view3d.ensure_ready()
 
     # ================================================================ misc
     def screenshot(self, path: str | Path) -> Path:

@@ -31,7 +31,7 @@ def is_shell(name: str) -> bool:
 
 
 class Scene3DController(QObject):
-    """Owns what the 3-D view shows."""
+    """Owns what the 3-D view shows; state is kept while the renderer is not built yet and drawn once it is."""
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
@@ -39,40 +39,54 @@ class Scene3DController(QObject):
         self.show_surfaces = True
         self.volume_preset: str | None = None
         self.surfaces: dict[str, Any] = {}
+        self.fe: tuple[Any, str, float, bool] | None = None
         self._shown: set[str] = set()
+        self._plan_actors: list[str] = []
         self._revision: tuple[int, int] | None = None
         self._camera_set = False
-        self._pending = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(600)
         self._timer.timeout.connect(self.update_surfaces)
-        self._plan_actors: list[str] = []
-        self.fe_mesh: Any = None
         window.project_changed.connect(self._on_project)
         window.labelmap_changed.connect(lambda: self._timer.start())
         window.edited.connect(self.update_plan)
+        window.view3d.became_ready.connect(self.redraw_all)
+
+    @property
+    def fe_mesh(self) -> Any:
+        """The FE result mesh shown, or None."""
+        return self.fe[0] if self.fe else None
+
+    def _plotter(self) -> Any:
+        return self.main.view3d.plotter  # None until the 3-D view is built
 
     def _on_project(self) -> None:
-        p = self.main.view3d.plotter
-        for name in list(self._shown):
-            p.remove_actor(name, render=False)
-        self._shown.clear()
         self.surfaces = {}
+        self.fe = None
         self._revision = None
         self._camera_set = False
-        p.remove_actor("volume", render=False)
-        if self.volume_preset and self.main.volume is not None:
-            self.set_volume_preset(self.volume_preset)
-        self.clear_fe_result()
+        self.redraw_all()
         self.update_surfaces()
-        self.update_plan()
 
+    def redraw_all(self) -> None:
+        """Draw the whole scene (after a new project, or when the renderer becomes available)."""
+        p = self._plotter()
+        if p is None:
+            return
+        self._draw()
+        self.update_plan()
+        self._draw_volume()
+        self._draw_fe()
+
+    # ------------------------------------------------------------------ plan
     def update_plan(self) -> None:
         """Redraw the plan objects of ``project.plan`` (trajectories, planes, landmarks, ablation zones)."""
         from rendering.plan_view import plan_to_objects
 
-        p = self.main.view3d.plotter
+        p = self._plotter()
+        if p is None:
+            return
         for name in self._plan_actors:
             p.remove_actor(name, render=False)
             p.remove_actor(f"{name}:label", render=False)
@@ -87,33 +101,40 @@ class Scene3DController(QObject):
             self._plan_actors = [f"plan:{o.name}" for o in objects]
         self.main.view3d.refresh()
 
+    # ------------------------------------------------------------------ FE results
     def show_fe_result(self, mesh: Any, field: str = "displacement", scale: float = 1.0, ghost: bool = True) -> None:
         """Show a :class:`twin.meshes.TetMesh` result (deformed by ``scale``, coloured by ``field``, scalar bar)."""
-        p = self.main.view3d.plotter
-        self.clear_fe_result()
-        scene.add_fe_result(p, mesh, field, scale, ghost, name="fe")
-        self.fe_mesh = mesh
-        if not self._camera_set:
-            scene.set_camera(p, "anterior")
-            self._camera_set = True
-        self.main.view3d.refresh()
+        self.main.view3d.ensure_ready()
+        self.fe = (mesh, field, scale, ghost)
+        self._draw_fe()
 
     def clear_fe_result(self) -> None:
         """Remove the FE result and its scalar bar."""
-        p = self.main.view3d.plotter
-        if self.fe_mesh is None:
+        self.fe = None
+        self._draw_fe()
+
+    def _draw_fe(self) -> None:
+        p = self._plotter()
+        if p is None:
             return
         p.remove_actor("fe", render=False)
         p.remove_actor("fe:ghost", render=False)
-        for title in list(getattr(p, "scalar_bars", {}).keys()):
+        for title in list(p.scalar_bars.keys()):
             p.remove_scalar_bar(title, render=False)
-        self.fe_mesh = None
+        if self.fe is not None:
+            mesh, field, scale, ghost = self.fe
+            scene.add_fe_result(p, mesh, field, scale, ghost, name="fe")
+            self._ensure_camera()
         self.main.view3d.refresh()
 
+    # ------------------------------------------------------------------ surfaces
     def update_surfaces(self) -> None:
         """Recompute display surfaces of the label map if it changed (worker), then redraw."""
         lm = self.main.labelmap
-        if lm is None or not self.show_surfaces:
+        if lm is None or not self.show_surfaces or not lm.segments:
+            if lm is not None and not lm.segments:
+                self.surfaces = {}
+                self._revision = (id(lm), lm.revision)
             self._draw()
             return
         key = (id(lm), lm.revision)
@@ -130,12 +151,15 @@ class Scene3DController(QObject):
         def done(result: dict[str, Any]) -> None:
             if self._revision == key:
                 self.surfaces = result
+                self.main.view3d.ensure_ready()
                 self._draw()
 
         self.main.run_worker(work, done, "Updating 3D surfaces")
 
     def _draw(self) -> None:
-        p = self.main.view3d.plotter
+        p = self._plotter()
+        if p is None:
+            return
         for name in list(self._shown):
             p.remove_actor(name, render=False)
         self._shown.clear()
@@ -156,10 +180,14 @@ class Scene3DController(QObject):
             opacity = CONTAINER_OPACITY if is_shell(name) else 1.0
             scene.add_surface(p, surf, colors.get(name), opacity=opacity, name=actor_name, render=False)
             self._shown.add(actor_name)
-        if not self._camera_set and (self._shown or self.volume_preset):
-            scene.set_camera(p, "anterior")
-            self._camera_set = True
+        if self._shown:
+            self._ensure_camera()
         self.main.view3d.refresh()
+
+    def _ensure_camera(self) -> None:
+        if not self._camera_set:
+            scene.set_camera(self._plotter(), "anterior")
+            self._camera_set = True
 
     def set_show_surfaces(self, on: bool) -> None:
         """Toggle the segment surfaces."""
@@ -168,18 +196,25 @@ class Scene3DController(QObject):
         self.update_surfaces()
         self._draw()
 
+    # ------------------------------------------------------------------ volume rendering
     def set_volume_preset(self, preset: str | None) -> None:
         """Volume rendering with a preset of :data:`rendering.scene.VOLUME_PRESETS`, or None to hide it."""
-        p = self.main.view3d.plotter
         self.volume_preset = preset
+        if preset:
+            self.main.view3d.ensure_ready()
+        self._draw_volume()
+
+    def _draw_volume(self) -> None:
+        p = self._plotter()
+        if p is None:
+            return
         p.remove_actor("volume", render=False)
-        if preset and self.main.volume is not None:
-            scene.add_volume_rendering(p, self.main.volume, preset)
-            if not self._camera_set:
-                scene.set_camera(p, "anterior")
-                self._camera_set = True
+        if self.volume_preset and self.main.volume is not None:
+            scene.add_volume_rendering(p, self.main.volume, self.volume_preset)
+            self._ensure_camera()
         self.main.view3d.refresh()
 
+    # ------------------------------------------------------------------ misc
     def flush(self) -> None:
         """Start a pending (debounced) surface update now."""
         if self._timer.isActive():

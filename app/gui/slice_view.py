@@ -23,8 +23,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from rendering.mpr import label_slices, nice_scale_length, screen_letters
-from rendering.overlay import composite, label_rgba
+from rendering.mpr import black_fill_value, label_slices, nice_scale_length, screen_letters
+from rendering.overlay import blend_labels
 from rendering.slicing import SlicePlane, reslice, slice_range_mm
 from rendering.windowing import apply_window
 
@@ -54,6 +54,8 @@ class SliceView(QWidget):
         self._cache_key: tuple | None = None
         self._qimage: QImage | None = None
         self._slice = None
+        self._fit_cache: tuple[tuple, float] | None = None
+        self._scaled: tuple[tuple, QImage] | None = None  # the slice image resampled to screen pixels
         self.render_count = 0
 
     # ----------------------------------------------------------------- geometry
@@ -65,9 +67,13 @@ class SliceView(QWidget):
         vol = self.main.volume
         if vol is None:
             return 1.0
-        uv = self.plane().to_plane_coords(vol.geometry.corners_lps())
-        span = uv.max(axis=0) - uv.min(axis=0) + vol.spacing.min()
-        return float(min(self.width() / max(span[0], 1e-3), self.height() / max(span[1], 1e-3)))
+        key = (id(vol), self.width(), self.height())
+        if self._fit_cache is None or self._fit_cache[0] != key:
+            uv = self.plane().to_plane_coords(vol.geometry.corners_lps())
+            span = uv.max(axis=0) - uv.min(axis=0) + vol.spacing.min()
+            scale = float(min(self.width() / max(span[0], 1e-3), self.height() / max(span[1], 1e-3)))
+            self._fit_cache = (key, scale)
+        return self._fit_cache[1]
 
     def scale(self) -> float:
         """Screen pixels per mm."""
@@ -112,12 +118,12 @@ class SliceView(QWidget):
                m.overlay_revision)
         if key == self._cache_key:
             return
-        sl = reslice(vol.array, vol.geometry, plane, order=1, fill=float(m.volume_min))
+        sl = reslice(vol.array, vol.geometry, plane, order=1, fill=black_fill_value(vol, m.window_level))
         gray = apply_window(sl.pixels, m.window_level)
-        rgba = None
         if lm is not None and lm.segments and m.overlay.visible:
-            rgba = label_rgba(label_slices(lm, sl, plane), lm, m.overlay)
-        rgb = composite(gray, rgba)
+            rgb = blend_labels(gray, label_slices(lm, sl, plane), lm, m.overlay)
+        else:
+            rgb = np.repeat(gray[..., None], 3, axis=2)
         h, w = rgb.shape[:2]
         self._rgb = np.ascontiguousarray(rgb)
         self._qimage = QImage(self._rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)
@@ -138,13 +144,28 @@ class SliceView(QWidget):
             p.end()
             return
         self._build_image()
+        if self.main.first_image_time is None:
+            self.main.on_first_image()
         s = self.scale()
         c = self._center()
         u0, u1, v0, v1 = self._slice.extent_plane_mm()
         target = QRectF(self.width() / 2 + (u0 - c[0]) * s, self.height() / 2 + (v0 - c[1]) * s,
                         (u1 - u0) * s, (v1 - v0) * s)
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, s < 4 * max(self._slice.pixel_spacing_mm))
-        p.drawImage(target, self._qimage)
+        # Resample to screen pixels once per image and zoom; repaints for crosshair moves are then a blit.
+        tw, th = max(1, int(round(target.width()))), max(1, int(round(target.height())))
+        skey = (self._cache_key, tw, th)
+        if self._scaled is None or self._scaled[0] != skey:
+            if tw * th > 16 * self.width() * self.height():  # very high zoom: let the painter clip instead
+                self._scaled = None
+            else:
+                smooth = s < 4 * max(self._slice.pixel_spacing_mm)
+                mode = (Qt.TransformationMode.SmoothTransformation if smooth
+                        else Qt.TransformationMode.FastTransformation)
+                self._scaled = (skey, self._qimage.scaled(tw, th, Qt.AspectRatioMode.IgnoreAspectRatio, mode))
+        if self._scaled is not None:
+            p.drawImage(QPointF(round(target.x()), round(target.y())), self._scaled[1])
+        else:
+            p.drawImage(target, self._qimage)
         self._draw_crosshair(p)
         self._draw_annotations(p, s)
         self._draw_border(p, color)
@@ -176,41 +197,40 @@ class SliceView(QWidget):
         font.setPointSize(11)
         font.setBold(True)
         p.setFont(font)
-        p.setPen(QColor(255, 210, 80))
         letters = screen_letters(self.plane())
         m = 6
-        p.drawText(QRectF(0, m, w, 20), Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, letters["top"])
-        p.drawText(QRectF(0, h - 22 - m, w, 22), Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
-                   letters["bottom"])
-        p.drawText(QRectF(m, 0, 30, h), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, letters["left"])
-        p.drawText(QRectF(w - 30 - m, 0, 30, h), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                   letters["right"])
+        yellow = QColor(255, 210, 80)
+        a = Qt.AlignmentFlag
+        _shadow_text(p, QRectF(0, m, w, 20), a.AlignHCenter | a.AlignTop, letters["top"], yellow)
+        _shadow_text(p, QRectF(0, h - 22 - m, w, 22), a.AlignHCenter | a.AlignBottom, letters["bottom"], yellow)
+        _shadow_text(p, QRectF(m, 0, 30, h), a.AlignLeft | a.AlignVCenter, letters["left"], yellow)
+        _shadow_text(p, QRectF(w - 30 - m, 0, 30, h), a.AlignRight | a.AlignVCenter, letters["right"], yellow)
         # scale bar (bottom right)
         bar_mm = nice_scale_length(0.25 * w / s)
         bar_px = bar_mm * s
         x1, y = w - 14, h - 30
-        p.setPen(QPen(QColor(230, 230, 230), 2))
-        p.drawLine(QPointF(x1 - bar_px, y), QPointF(x1, y))
-        p.drawLine(QPointF(x1 - bar_px, y - 4), QPointF(x1 - bar_px, y + 4))
-        p.drawLine(QPointF(x1, y - 4), QPointF(x1, y + 4))
+        for color, dy in ((QColor(0, 0, 0), 1), (QColor(230, 230, 230), 0)):
+            p.setPen(QPen(color, 2))
+            p.drawLine(QPointF(x1 - bar_px, y + dy), QPointF(x1, y + dy))
+            p.drawLine(QPointF(x1 - bar_px, y - 4 + dy), QPointF(x1 - bar_px, y + 4 + dy))
+            p.drawLine(QPointF(x1, y - 4 + dy), QPointF(x1, y + 4 + dy))
         font.setBold(False)
         font.setPointSize(9)
         p.setFont(font)
-        p.drawText(QRectF(x1 - bar_px - 20, y + 3, bar_px + 40, 16), Qt.AlignmentFlag.AlignHCenter, f"{bar_mm:g} mm")
+        white = QColor(225, 225, 225)
+        _shadow_text(p, QRectF(x1 - bar_px - 20, y + 3, bar_px + 40, 16), a.AlignHCenter, f"{bar_mm:g} mm", white)
         # view name, slice position and window (top left), patient info (top right)
         plane = self.plane()
         lo, hi, step = slice_range_mm(self.main.volume.geometry, plane)
         idx = int(round((plane.offset_mm - lo) / step)) + 1
         total = int(round((hi - lo) / step)) + 1
         wl = self.main.window_level
-        p.setPen(QColor(220, 220, 220))
         text = (f"{self.orientation.capitalize()}  {idx}/{total}\n{_offset_label(self.orientation, plane.offset_mm)}\n"
                 f"W {wl.width:.0f}  L {wl.level:.0f}")
-        p.drawText(QRectF(m + 4, m + 2, w / 2, 60), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, text)
+        _shadow_text(p, QRectF(m + 4, m + 2, w / 2, 60), a.AlignLeft | a.AlignTop, text, white)
         info = self.main.patient_info_text()
         if info:
-            p.drawText(QRectF(w / 2, m + 2, w / 2 - m - 4, 60), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop,
-                       info)
+            _shadow_text(p, QRectF(w / 2, m + 2, w / 2 - m - 4, 60), a.AlignRight | a.AlignTop, info, white)
 
     def _draw_border(self, p: QPainter, color: QColor) -> None:
         pen = QPen(color if self.hasFocus() or self.main.active_view is self else color.darker(160))
@@ -314,6 +334,14 @@ class SliceView(QWidget):
 
     def leaveEvent(self, ev) -> None:  # noqa: N802, ANN001
         self.main.report_cursor(None)
+
+
+def _shadow_text(p: QPainter, rect: QRectF, flags: Qt.AlignmentFlag, text: str, color: QColor) -> None:
+    """Text with a 1-pixel dark shadow, readable over bright anatomy."""
+    p.setPen(QColor(0, 0, 0, 220))
+    p.drawText(rect.translated(1, 1), flags, text)
+    p.setPen(color)
+    p.drawText(rect, flags, text)
 
 
 def _offset_label(orientation: str, offset_mm: float) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -27,42 +27,68 @@ def can_use_qt_opengl() -> bool:
 
 
 class View3D(QWidget):
-    """Container of the 3-D renderer (interactive when the platform allows)."""
+    """Container of the 3-D renderer (interactive when the platform allows).
+
+    The renderer is built on first need (:meth:`ensure_ready`): importing pyvista's plotting
+    stack takes seconds, and the slice views should show the image before that.
+    ``became_ready`` is emitted once it exists; until then ``plotter`` is None.
+    """
+
+    became_ready = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("view_3d")
         self.setMinimumSize(120, 120)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
         self.interactive = can_use_qt_opengl()
         self._closed = False
+        self.plotter = None
+        self.interactor = None
+        self.label = None
+        self.placeholder = QLabel("3D")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setStyleSheet("background: #1a1c24; color: #777;")
+        self._layout.addWidget(self.placeholder)
+
+    @property
+    def ready(self) -> bool:
+        """Whether the renderer exists."""
+        return self.plotter is not None
+
+    def ensure_ready(self) -> None:
+        """Build the renderer (QtInteractor, or the off-screen fallback) if not done yet."""
+        if self.plotter is not None or self._closed:
+            return
         if self.interactive:
             from pyvistaqt import QtInteractor
 
             self.interactor = QtInteractor(self, auto_update=False)
             self.plotter = self.interactor
-            layout.addWidget(self.interactor.interactor)
-            self.label = None
+            widget = self.interactor.interactor
         else:
             prepare_offscreen_gl()
             import pyvista as pv
 
-            self.interactor = None
             self.plotter = pv.Plotter(off_screen=True, window_size=(400, 300))
             self.label = _RenderLabel(self)
-            layout.addWidget(self.label)
+            widget = self.label
             self._timer = QTimer(self)
             self._timer.setSingleShot(True)
             self._timer.setInterval(30)
             self._timer.timeout.connect(self._render_to_label)
+        self._layout.replaceWidget(self.placeholder, widget)
+        self.placeholder.deleteLater()
         self.plotter.set_background(BACKGROUND)
         self.plotter.add_axes(xlabel="L", ylabel="P", zlabel="S", line_width=2)
+        self.became_ready.emit()
+        self.refresh()
 
     def refresh(self) -> None:
         """Redraw after the scene changed."""
-        if self._closed:
+        if self._closed or self.plotter is None:
             return
         if self.interactive:
             self.plotter.render()
@@ -70,7 +96,8 @@ class View3D(QWidget):
             self._timer.start()
 
     def render_now(self) -> None:
-        """Render synchronously (used before screenshots)."""
+        """Render synchronously (used before screenshots); builds the renderer if needed."""
+        self.ensure_ready()
         if self._closed:
             return
         if self.interactive:
@@ -90,6 +117,7 @@ class View3D(QWidget):
 
     def grab_rgb(self) -> np.ndarray:
         """The current 3-D image as RGB ``(h, w, 3)``."""
+        self.ensure_ready()
         if self.interactive:
             return np.asarray(self.plotter.screenshot(return_img=True))[..., :3]
         self._render_to_label()
@@ -105,6 +133,8 @@ class View3D(QWidget):
         if self._closed:
             return
         self._closed = True
+        if self.plotter is None:
+            return
         try:
             self.plotter.close()
         except Exception:  # noqa: BLE001 - closing twice or after GL loss is harmless

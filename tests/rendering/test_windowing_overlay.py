@@ -65,3 +65,27 @@ def test_outline_mode_colours_only_the_boundary():
     assert np.isclose(both[10, 10, 3], 0.4) and both[5, 10, 3] == 1.0
     out = composite(np.full((20, 20), 100, np.uint8), both)
     assert tuple(out[10, 10]) == (60, 162, 60)  # 0.6 * 100 + 0.4 * (0, 255, 0)
+
+
+def test_fast_integer_blend_matches_the_float_reference():
+    from rendering.overlay import blend_labels
+    from twin.geometry import ImageGeometry
+    from twin.labelmap import LabelMap, Segment
+
+    rng = np.random.default_rng(3)
+    gray = rng.integers(0, 256, (40, 50), dtype=np.uint8)
+    l0 = np.zeros((40, 50), np.uint8)
+    l0[5:30, 5:25] = 1
+    l0[10:20, 30:45] = 3
+    l1 = np.zeros((40, 50), np.uint8)
+    l1[15:35, 15:40] = 1  # overlaps layer 0
+    segs = [Segment(1, "a", (1.0, 0.2, 0.1), 0), Segment(3, "b", (0.1, 0.4, 1.0), 0),
+            Segment(1, "c", (0.2, 1.0, 0.3), 1)]
+    lm = LabelMap([l0[:, :, None], l1[:, :, None]], ImageGeometry((40, 50, 1)), segs)
+    for mode in ("fill", "outline", "fill+outline"):
+        style = OverlayStyle(opacity=0.45, mode=mode, segments={"b": SegmentStyle(opacity=0.8)})
+        ref = composite(gray, label_rgba([l0, l1], lm, style)).astype(int)
+        fast = blend_labels(gray, [l0, l1], lm, style).astype(int)
+        assert np.max(np.abs(ref - fast)) <= 2, mode
+    style.visible = False
+    assert np.array_equal(blend_labels(gray, [l0, l1], lm, style), np.repeat(gray[..., None], 3, axis=2))
