@@ -42,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
     grid = result.to_mesh().to_pyvista()
     with atomic_path(out) as tmp:
         grid.save(str(tmp))
+    for w in summary["warnings"]:
+        print(f"vht simulate: warning: {w}", file=sys.stderr)
     if not args.quiet:
         rf = ", ".join(f"{k}=[{', '.join(f'{x:.4g}' for x in v)}] N" for k, v in summary["reaction_forces"].items())
         print(f"converged: {summary['steps']} step(s), {summary['newton_iterations']} Newton iteration(s), "
