@@ -247,3 +247,20 @@ def test_plan_and_fe_result_appear_in_the_3d_view(window, qtbot):
     assert img.shape[0] > 100 and (img.max(axis=-1).astype(int) - img.min(axis=-1) > 80).mean() > 0.01
     window.scene3d.clear_fe_result()
     assert "fe" not in window.view3d.plotter.renderer.actors and not len(window.view3d.plotter.scalar_bars)
+
+
+def test_drop_a_file_on_the_window_opens_it(window, qtbot, synthetic_nifti):
+    from PySide6.QtCore import QMimeData, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(synthetic_nifti))])
+    ev = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                    Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(ev)
+    assert window.wait_for_workers(60)
+    assert window.volume is not None and window.volume.shape == (160, 128, 48)
+    # de-identified by default; the toggle shows the stored patient name
+    assert "de-identified" in window.patient_info_text()
+    window.identity_action.trigger()
+    assert "de-identified" not in window.patient_info_text()

@@ -148,3 +148,25 @@ def test_plan_objects_from_a_stored_plan_are_drawn():
     # the needle enters from the patient's left (+L): in an anterior view it reaches the right edge region
     yellow = (img[..., 0] > 180) & (img[..., 1] > 160) & (img[..., 2] < 90)
     assert np.nonzero(yellow)[1].mean() > 150
+
+
+@pytest.mark.parametrize("preset", ["ct-bone", "mr"])
+def test_volume_rendering_shows_the_dense_structure_on_the_correct_side(preset):
+    from rendering.offscreen import render_with
+    from rendering.scene import VOLUME_PRESETS, add_volume_rendering
+    from twin.volume import Volume
+
+    assert set(VOLUME_PRESETS) == {"ct-bone", "ct-soft-tissue", "ct-angio", "mr"}
+    g = ImageGeometry((48, 40, 30), (2.0, 2.0, 2.0), (-47.0, -39.0, -29.0))
+    p = voxel_centres_lps(g)
+    bone = (p[..., 0] - 25) ** 2 + p[..., 1] ** 2 < 8**2  # a vertical rod on the patient's left
+    if preset == "ct-bone":
+        arr = np.where(bone, 1200, -1000).astype(np.int16)
+        vol = Volume(arr, g, "CT", "HU")
+    else:
+        arr = np.where(bone, 800.0, 5.0) + (p[..., 2] > 100)  # MR-like arbitrary units
+        vol = Volume(arr.astype(np.float32), g, "MR", "")
+    img = render_with(lambda pl: add_volume_rendering(pl, vol, preset), size=(300, 240), camera="anterior", axes=False)
+    lit = img.astype(int).sum(axis=-1) > 200
+    assert lit.sum() > 300
+    assert np.nonzero(lit)[1].mean() > 150  # patient left -> screen right in an anterior view
