@@ -53,7 +53,8 @@ def _pop(hk, hv, n):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True, nogil=True)
-def competitive_grow(cost, value, seeds, low, high, mean, inv_sd, extra, dead_zone, step_mm, max_cost, minimax):  # type: ignore[no-untyped-def]
+def competitive_grow(cost, value, seeds, low, high, mean, inv_sd, extra, dead_zone, step_mm, max_cost, minimax,
+                     length_weight):  # type: ignore[no-untyped-def]
     """Dijkstra from all seeds at once.
 
     Parameters
@@ -139,7 +140,7 @@ def competitive_grow(cost, value, seeds, low, high, mean, inv_sd, extra, dead_zo
             if dev < 0.0:
                 dev = 0.0
             if minimax:
-                nd = max(d, f[q] + dev * dev + extra[lp])
+                nd = max(d, f[q] + dev * dev + extra[lp]) + length_weight * step_mm[t // 2]
             else:
                 nd = d + (0.5 * (f[p] + f[q]) + dev * dev + extra[lp]) * step_mm[t // 2]
             if nd < dist[q] and nd <= max_cost:
@@ -162,7 +163,7 @@ def grow_labels(cost: NDArray[np.float32], value: NDArray[np.float32], seeds: ND
                 max_cost: float = np.inf, mean: NDArray[np.float32] | None = None,
                 inv_sd: NDArray[np.float32] | None = None,
                 extra: NDArray[np.float32] | None = None, dead_zone: float = 0.0,
-                minimax: bool = False) -> NDArray[np.uint16]:
+                minimax: bool = False, length_weight: float = 0.0) -> NDArray[np.uint16]:
     """Typed wrapper of :func:`competitive_grow` (makes inputs contiguous with the right dtypes)."""
     zeros = np.zeros(len(low), np.float32)
     return competitive_grow(  # type: ignore[no-any-return]
@@ -172,5 +173,5 @@ def grow_labels(cost: NDArray[np.float32], value: NDArray[np.float32], seeds: ND
         np.ascontiguousarray(zeros if mean is None else mean, np.float32),
         np.ascontiguousarray(zeros if inv_sd is None else inv_sd, np.float32),
         np.ascontiguousarray(zeros if extra is None else extra, np.float32), float(dead_zone),
-        np.ascontiguousarray(spacing, np.float64), float(max_cost), bool(minimax),
+        np.ascontiguousarray(spacing, np.float64), float(max_cost), bool(minimax), float(length_weight),
     )

@@ -124,6 +124,7 @@ def grow_from_seeds(
     background_cost: float = 0.0,
     dead_zone: float = 0.0,
     minimax: bool = False,
+    length_weight: float = 0.0,
     max_distance_mm: float | None = None,
     bridge_radius_mm: float = 0.0,
     fill_holes: bool = True,
@@ -154,6 +155,9 @@ def grow_from_seeds(
         Path cost is the largest step cost on the path (marker-based watershed) instead of the
         sum (geodesic grow-cut). Watershed ignores path length, which helps large organs with
         few seeds, but is sensitive to seeds placed on noisy voxels.
+    length_weight : float
+        With ``minimax``, each mm of path also costs this much (ties on plateaus go to the
+        nearest seed).
     dead_zone : float
         Deviations up to this many standard deviations cost nothing (``max(|z| - dead_zone, 0)^2``).
     background_cost : float
@@ -214,7 +218,8 @@ def grow_from_seeds(
         if v <= top:
             extra[v] = background_cost * intensity_weight
     out = grow_labels(cost, sm, seed_arr, low, high, g.spacing, mean=mean, inv_sd=inv_sd, extra=extra,
-                      dead_zone=dead_zone, minimax=minimax)
+                      dead_zone=dead_zone, minimax=minimax,
+                      length_weight=length_weight)
     p.raise_if_cancelled()
     p.update(0.8, "grow: clean up")
     for v in background:
