@@ -20,18 +20,35 @@ def _run(args, env_extra, tmp_path, timeout=240):
                           timeout=timeout)
 
 
+def _box(img, *colours):
+    """Bounding box (r0, r1, c0, c1) of long runs of given colours (the view borders), or None.
+
+    A tolerance of 10 levels absorbs the 16-bit colour depth of pytest-xvfb's default screen.
+    """
+    m = np.zeros(img.shape[:2], bool)
+    for rgb in colours:
+        m |= np.all(np.abs(img - np.array(rgb)) <= 10, axis=-1)
+    rows, cols = np.nonzero(m.sum(axis=1) > 100)[0], np.nonzero(m.sum(axis=0) > 100)[0]
+    if len(rows) < 2 or len(cols) < 2:
+        return None
+    return rows.min(), rows.max(), cols.min(), cols.max()
+
+
 def _quadrants(png):
+    """The four views, located by the coloured borders of the slice views (layout-independent)."""
     from PIL import Image
 
     img = np.asarray(Image.open(png).convert("RGB")).astype(int)
-    h, w, _ = img.shape
-    # the views occupy the right part of the window (panels dock on the left)
-    views = img[30:h - 30, int(0.25 * w):]
-    vh, vw, _ = views.shape
-    return img, {
-        "axial": views[: vh // 2, : vw // 2], "3d": views[: vh // 2, vw // 2:],
-        "coronal": views[vh // 2:, : vw // 2], "sagittal": views[vh // 2:, vw // 2:],
-    }
+    # view border colours of app.gui.slice_view (active, and darker(160) when inactive)
+    boxes = {"axial": _box(img, (230, 70, 70), (144, 44, 44)), "coronal": _box(img, (90, 200, 90), (56, 125, 56)),
+             "sagittal": _box(img, (235, 200, 60), (147, 125, 37))}
+    assert all(boxes.values()), boxes
+    out = {k: img[r0 + 3:r1 - 2, c0 + 3:c1 - 2] for k, (r0, r1, c0, c1) in boxes.items()}
+    ar0, ar1, _, ac1 = boxes["axial"]
+    _, _, _, sc1 = boxes["sagittal"]
+    out["3d"] = img[ar0 + 3:ar1 - 2, ac1 + 4:sc1 - 2]  # right of the axial view, above the sagittal one
+    assert out["3d"].shape[1] > 100
+    return img, out
 
 
 @pytest.mark.slow
