@@ -415,7 +415,7 @@ def _newton(system: _System, u: FloatArray, t: float, stats: _Stats,
             break
         if rn > 1e8 * ref:
             raise _Failure(f"Newton diverged (relative residual {rn / ref:.1e})")
-        if near_null is None and m.n_dofs > 20_000:
+        if near_null is None:
             near_null = rigid_body_modes(m.mesh.points_lps)[free]
         try:
             du, info = solve_spd(full.matrix(K), -R[free], opts.linear_solver, near_null, symmetric=symmetric,
@@ -506,7 +506,7 @@ def _linear(model: _Model, stats: _Stats) -> FloatArray:
     for faces, p in model.pressures:
         f += bcmod.pressure_load(model.mesh.points_lps, faces, p)[0]
     rhs = (f - model.asm.from_block_data(data) @ u)[free] if u.any() else f[free]
-    near_null = rigid_body_modes(model.mesh.points_lps)[free] if model.n_dofs > 20_000 else None
+    near_null = rigid_body_modes(model.mesh.points_lps)[free]
     full, upper = model.asm.reduced(free), model.asm.reduced(free, upper=True)
     try:
         uf, info = solve_spd(full.matrix(data), rhs, model.problem.options.linear_solver, near_null,
