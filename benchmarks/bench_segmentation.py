@@ -42,7 +42,8 @@ def ct_like(shape: tuple[int, int, int]):
     rng = np.random.default_rng(0)
     arr = np.repeat(sl[:, :, None], nk, axis=2)
     arr += rng.normal(0, 15, (ni, nj, 1)).astype(np.int16)  # cheap noise
-    return Volume(arr, g, modality="CT", units="HU")
+    # memory order of a volume read from disk (twin.volume.sitk_to_array: i fastest)
+    return Volume(np.asfortranarray(arr), g, modality="CT", units="HU")
 
 
 def raw_bone(vol) -> float:

@@ -59,7 +59,7 @@ def refine_level_set(
     m = check_mask(mask, g)
     p = ensure_progress(progress)
     if not m.any():
-        return m.copy()
+        return m.copy(order="K")
     margin = np.ceil(margin_mm / g.spacing).astype(int) + 2
     box0 = bbox(m)
     assert box0 is not None

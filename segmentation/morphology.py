@@ -57,7 +57,7 @@ def dilate(mask: Mask, geometry: ImageGeometry, radius_mm: float) -> Mask:
     """Grow ``mask`` by a Euclidean ball of ``radius_mm`` (exact in mm, anisotropic grids)."""
     m = check_mask(mask, geometry)
     if radius_mm <= 0 or not m.any():
-        return m.copy()
+        return m.copy(order="K")
     margin = np.ceil(radius_mm / geometry.spacing).astype(np.int64) + 1
     box = _cropped(m, margin)
     assert box is not None
@@ -78,14 +78,14 @@ def erode(mask: Mask, geometry: ImageGeometry, radius_mm: float, border_is_outsi
     """
     m = check_mask(mask, geometry)
     if radius_mm <= 0 or not m.any():
-        return m.copy()
+        return m.copy(order="K")
     if border_is_outside:
         padded = np.pad(m, 1)
         pg = ImageGeometry(padded.shape, geometry.spacing, geometry.index_to_lps(-np.ones((1, 3)))[0],  # type: ignore[arg-type]
                            geometry.direction)
         return ~dilate(~padded, pg, radius_mm)[1:-1, 1:-1, 1:-1]
     if m.all():
-        return m.copy()
+        return m.copy(order="K")
     return ~dilate(~m, geometry, radius_mm)
 
 
@@ -93,7 +93,7 @@ def closing(mask: Mask, geometry: ImageGeometry, radius_mm: float) -> Mask:
     """Morphological closing (dilate then erode) by a ball of ``radius_mm``: fills gaps and dents."""
     m = check_mask(mask, geometry)
     if radius_mm <= 0 or not m.any():
-        return m.copy()
+        return m.copy(order="K")
     return erode(dilate(m, geometry, radius_mm), geometry, radius_mm) | m
 
 
@@ -101,7 +101,7 @@ def opening(mask: Mask, geometry: ImageGeometry, radius_mm: float) -> Mask:
     """Morphological opening (erode then dilate) by a ball of ``radius_mm``: cuts bridges, removes spurs."""
     m = check_mask(mask, geometry)
     if radius_mm <= 0 or not m.any():
-        return m.copy()
+        return m.copy(order="K")
     return dilate(erode(m, geometry, radius_mm), geometry, radius_mm) & m
 
 
@@ -149,7 +149,7 @@ def remove_small_islands(mask: Mask, geometry: ImageGeometry, min_volume_mm3: fl
 
     m = check_mask(mask, geometry)
     if not m.any():
-        return m.copy()
+        return m.copy(order="K")
     min_voxels = int(np.ceil(min_volume_mm3 / geometry.voxel_volume_mm3))
     cc = sitk.ConnectedComponent(mask_to_sitk(m, geometry), fully_connected)
     cc = sitk.RelabelComponent(cc, minimumObjectSize=max(min_voxels, 0))
@@ -198,14 +198,14 @@ def fill_holes(mask: Mask, mode: str = "3d", axes: tuple[int, ...] = (2,)) -> Ma
 
     m = np.asarray(mask, bool)
     if not m.any():
-        return m.copy()
+        return m.copy(order="K")
     if mode == "3d":
         geom = ImageGeometry(m.shape)  # type: ignore[arg-type]
         filled = sitk.BinaryFillhole(mask_to_sitk(m, geom), fullyConnected=False, foregroundValue=1)
         return sitk_to_labels(filled) > 0
     if mode != "slice":
         raise InputError(f"unknown hole-filling mode {mode!r} (use '3d' or 'slice')")
-    out = m.copy()
+    out = m.copy(order="K")
     for axis in axes:
         out |= _fill_slices(m, axis)
     return out
@@ -217,7 +217,7 @@ def _fill_slices(mask: Mask, axis: int) -> Mask:
 
     box = bbox(mask)
     if box is None:
-        return mask.copy()
+        return mask.copy(order="K")
     sub = mask[box]
     structure = np.zeros((3, 3, 3), bool)
     idx: list[Any] = [slice(None)] * 3
@@ -236,7 +236,7 @@ def _fill_slices(mask: Mask, axis: int) -> Mask:
     lut[0] = False
     lut[np.fromiter(border, dtype=np.int64)] = False
     holes = lut[labels]
-    out = mask.copy()
+    out = mask.copy(order="K")
     out[box] |= holes
     return out
 
@@ -250,7 +250,7 @@ def smooth(mask: Mask, geometry: ImageGeometry, method: str = "median", radius_m
 
     m = check_mask(mask, geometry)
     if not m.any() or radius_mm <= 0:
-        return m.copy()
+        return m.copy(order="K")
     if method == "closing":
         return closing(m, geometry, radius_mm)
     if method == "opening":
