@@ -4,10 +4,11 @@ Coordinates are the patient LPS frame in mm (units mm, N, MPa, tonne/mm^3, s). M
 ``linear-elastic`` -> ``isotropic elastic`` (St. Venant-Kirchhoff in large deformation, as our
 solver), ``neo-hookean`` -> ``neo-Hookean`` (E, v), ``mooney-rivlin`` -> ``Mooney-Rivlin`` (c1, c2, k);
 fixed -> ``zero displacement``; displacement -> ``prescribed displacement`` per component; force ->
-``traction`` surface load (F / area); pressure -> ``pressure`` surface load; gravity -> ``const`` body
-load; each rigid indenter -> a meshed ``rigid body`` (ball or plate) driven by ``rigid_displacement``
-with a frictionless ``sliding-elastic`` contact (FEBio 4 has no analytic rigid wall). Everything is
-ramped by one linear load controller over ``steps`` time steps of size 1/steps.
+``traction`` surface load (F / area); pressure -> ``pressure`` surface load; gravity g -> ``const`` body
+load with value -g (FEBio's body-force sign convention); each rigid indenter -> a meshed ``rigid body``
+(ball or plate) driven by ``rigid_displacement`` with a frictionless ``sliding-elastic`` contact (FEBio 4
+has no analytic rigid wall). Everything is ramped by one linear load controller over ``steps`` time
+steps of size 1/steps.
 """
 
 from __future__ import annotations
@@ -219,9 +220,11 @@ def problem_to_feb(problem: Problem) -> ET.ElementTree:
     loads = _sub(root, "Loads")
     for ld in problem.loads:
         if ld.kind == "gravity":
+            # FEBio assembles a body force b like a stress term (FEElasticSolidDomain::ElementBodyForce
+            # subtracts rho b N), i.e. the applied load is -rho b: gravity g is written as b = -g
             e = _sub(loads, "body_load", name=ld.name, type="const")
             for comp, v in zip(COMPONENTS, ld.value):
-                _sub(e, comp, _fmt(v), lc="1")
+                _sub(e, comp, _fmt(-float(v)), lc="1")
         elif ld.kind == "pressure":
             e = _sub(loads, "surface_load", name=ld.name, surface=f"load_{ld.name}", type="pressure")
             _sub(e, "pressure", _fmt(ld.value), lc="1")

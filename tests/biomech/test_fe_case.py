@@ -175,6 +175,7 @@ def test_febio_export_structure(case_dir, tmp_path):
     assert bcs == {"base": "zero displacement", "lift_z": "prescribed displacement"}
     loads = {b.get("name"): b.get("type") for b in root.find("Loads")}
     assert loads == {"push": "traction", "weight": "const"}
+    assert float(root.find("Loads/body_load/z").text) == pytest.approx(9810.0)  # FEBio: b = -g
     # traction * area = total force
     surf = root.find("Mesh/Surface[@name='load_push']")
     assert surf is not None and len(surf) > 0 and surf[0].tag == "tri6"
