@@ -96,3 +96,24 @@ def test_presets_refuse_non_ct_and_handle_empty():
         presets.bone(mr)
     with pytest.raises(InputError, match="unknown preset"):
         presets.run_preset(vol, "brain")
+
+
+def test_body_preset_cuts_a_table_touching_the_patient():
+    from twin.geometry import ImageGeometry
+    from twin.volume import Volume
+
+    g = ImageGeometry((80, 80, 10), (1.0, 1.0, 2.0))
+    ijk = np.indices(g.shape).transpose(1, 2, 3, 0)
+    arr = np.full(g.shape, -1000, np.int16)
+    patient = np.hypot(ijk[..., 0] - 40, ijk[..., 1] - 35) <= 25
+    arr[patient] = 40
+    # table 8 mm below the back, joined by a 2 mm wide cushion (the preset's resolution is ~6 mm)
+    table = (ijk[..., 1] >= 68) & (ijk[..., 1] <= 71) & (ijk[..., 0] >= 5) & (ijk[..., 0] <= 75)
+    arr[table] = 300
+    arr[39:41, 60:68, :] = 40
+    arr[35:45, 30:40, :] = -900  # air inside (bowel gas): filled
+    vol = Volume(arr, g, modality="CT", units="HU")
+    b = presets.body(vol)
+    assert not b[table].any()
+    assert b[patient].mean() > 0.995  # the table cut runs on a ~3 mm grid: a few rim voxels may differ
+    assert not presets.bone(vol)[table].any(), "the dense table is not bone"
