@@ -5,8 +5,9 @@ scale) with the solver status -> case file (TOML, ``vht simulate`` schema) and r
 Conditions select mesh nodes around the crosshair (click a slice view, or pick
 a point on the 3-D surface): a sphere of a radius, a plane through the
 crosshair normal to L, P or S, a box, or everything beyond a plane. The solve
-runs in a worker thread; Cancel is honoured between load steps (nonlinear and
-contact problems; a linear solve is a single sparse factorisation).
+runs in a child process watched by a worker thread (:mod:`.job`): the window
+stays responsive even while the solver holds the GIL, and Cancel kills the
+solve at once, inside a load step or a factorisation.
 
 What is stored in the project (one undoable command per action):
 ``meshes["fe_mesh"]`` (after meshing), ``meshes["fe_result"]`` (displacement,
@@ -86,7 +87,7 @@ class SimulationPanel(Panel):
         super().__init__(window)
         self.mesh: Any = None
         self.quality: Any = None
-        self.result: Any = None
+        self._result_mesh: Any = None
         self.summary: dict[str, Any] | None = None
         self.conditions: list[dict[str, Any]] = []
         self.worker: Any = None
@@ -256,7 +257,6 @@ class SimulationPanel(Panel):
         proj = self.main.project
         self.mesh = proj.meshes.get(MESH_KEY)
         self.quality = None
-        self.result = None
         self.summary = proj.documents.get(RESULT_DOC)
         self.conditions = []
         self._refill_segments()
@@ -337,7 +337,6 @@ class SimulationPanel(Panel):
 
         self.mesh = mesh
         self.quality = quality if quality is not None else mesh_quality(mesh)
-        self.result = None
         self._result_mesh = None
         self.main.scene3d.clear_fe_result()
         self._hide_segment_surfaces()
@@ -636,20 +635,22 @@ class SimulationPanel(Panel):
             self.main.show_error(f"Simulation set-up: {exc}")
             return None
 
-        def work(progress: Any) -> Any:
-            from biomech.solver import solve
+        del problem  # validated; the solve itself runs in a child process (no GIL contention, instant Cancel)
 
-            return solve(problem, progress)
+        def work(progress: Any) -> Any:
+            from app.gui.panels.simulation.job import solve_in_subprocess
+
+            return solve_in_subprocess(case, mesh, progress)
 
         def finish() -> None:
             self.worker = None
             self.run_button.setEnabled(True)
             self.cancel_button.setEnabled(False)
 
-        def done(result: Any) -> None:
+        def done(out: tuple[dict[str, Any], Any]) -> None:
             finish()
             self.progress.setValue(1000)
-            self.set_result(result, case)
+            self.set_result(out[0], out[1], case)
 
         def failed(msg: str) -> None:
             finish()
@@ -670,23 +671,21 @@ class SimulationPanel(Panel):
         return self.worker
 
     def cancel(self) -> None:
-        """Cancel the running solve (takes effect at the next load step)."""
+        """Cancel the running solve (the solver process is stopped within 0.1 s)."""
         if self.worker is not None:
             self.worker.cancel()
-            self.status.setPlainText("Cancelling (at the next load step)...")
+            self.status.setPlainText("Cancelling...")
 
-    def set_result(self, result: Any, case: dict[str, Any]) -> None:
-        """Show a :class:`biomech.results.Result`, its status, and store it with the case in the project."""
-        self.result = result
-        self.summary = result.summary()
-        self.status.setPlainText(cb.summary_text(self.summary))
-        if not result.converged:
-            self.main.show_error(f"The simulation did not converge: {result.status}")
-        res_mesh = result.to_mesh()
-        self._result_mesh = res_mesh
-        changes = [("meshes", RESULT_KEY, res_mesh),
+    def set_result(self, summary: dict[str, Any], result_mesh: Any, case: dict[str, Any]) -> None:
+        """Show a solve's summary and result mesh (displacement, von Mises...) and store them with the case."""
+        self.summary = summary
+        self.status.setPlainText(cb.summary_text(summary))
+        if not summary.get("converged"):
+            self.main.show_error(f"The simulation did not converge: {summary.get('status')}")
+        self._result_mesh = result_mesh
+        changes = [("meshes", RESULT_KEY, result_mesh),
                    ("documents", CASE_DOC, {"case": case, "mesh": MESH_KEY, "frame": "LPS"}),
-                   ("documents", RESULT_DOC, self.summary)]
+                   ("documents", RESULT_DOC, summary)]
         self.main.push_command(SetProjectItems(self.main.project, changes, "Simulation result"))
         self.show_result()
 
