@@ -114,7 +114,10 @@ def build_indenter(contact: Contact, mesh: TetMesh, faces: NDArray[np.int64], mo
         raise InputError(f"{what}.select contains no boundary face of the mesh")
     areas = face_areas(mesh.points_lps, cand)
     nf = cand.shape[1]
-    node_area = np.bincount(cand.ravel(), weights=np.repeat(areas / nf, nf), minlength=mesh.n_points)
+    # tributary areas: tri3 one third per corner; tri6 HRZ lumping (diagonal of the consistent face mass
+    # scaled to the area: 1/19 per corner, 16/57 per midside node), positive unlike the consistent load
+    share = np.full(3, 1.0 / 3.0) if nf == 3 else np.array([1 / 19, 1 / 19, 1 / 19, 16 / 57, 16 / 57, 16 / 57])
+    node_area = np.bincount(cand.ravel(), weights=(areas[:, None] * share).ravel(), minlength=mesh.n_points)
     nodes = np.unique(cand.ravel())
     h = float(np.sqrt(np.mean(areas) * 2.0)) * (1.0 if nf == 3 else 0.5)
     kappa = float(contact.penalty) * modulus_mpa / h
