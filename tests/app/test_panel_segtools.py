@@ -312,8 +312,11 @@ def test_surface_generation_and_export_import(seg, qtbot, tmp_path):
     assert surf.is_watertight()
     assert surf.volume_mm3() == pytest.approx(lm.volume_mm3("liver"), rel=0.08)
     assert "closed" in page.surface_info.text()
+    shown = [n for n in window.view3d.plotter.renderer.actors if n.startswith("surface:liver surface")]
+    assert shown  # drawn in the 3-D view
     window.undo()
     assert "liver" not in window.project.surfaces
+    assert not [n for n in window.view3d.plotter.renderer.actors if n.startswith("surface:liver surface")]
     # export .seg.nrrd + STL, import into the same grid: names and voxels kept, added as one undo step
     page.export_path("seg.nrrd", tmp_path / "out.seg.nrrd")
     page.export_path("stl", tmp_path / "liver.stl")

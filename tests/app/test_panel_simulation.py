@@ -196,3 +196,21 @@ def test_solve_keeps_the_window_responsive_and_cancels_at_once(sim, qtbot):
     assert "cancelled" in panel.status.toPlainText()
     assert panel.run_button.isEnabled() and "fe_result" not in window.project.meshes
     assert len(window.project.undo_stack) == n0
+
+
+def test_undo_redo_of_mesh_and_result_follow_in_the_panel(sim):
+    window, panel = sim
+    _setup_liver_case(window, panel)
+    _run(window, panel)
+    assert window.scene3d.fe_mesh is not None
+    window.undo()  # the result
+    assert window.scene3d.fe_mesh is None and "fe_result" not in window.project.meshes
+    assert panel.status.toPlainText() == "" and "sim:mesh" in window.view3d.plotter.renderer.actors
+    window.redo()
+    assert window.scene3d.fe_mesh is not None and "CONVERGED" in panel.status.toPlainText()
+    window.undo()
+    window.undo()  # the mesh
+    assert panel.mesh is None and panel.material_table.rowCount() == 0
+    assert "sim:mesh" not in window.view3d.plotter.renderer.actors
+    window.redo()
+    assert panel.mesh is window.project.meshes["fe_mesh"] and panel.material_table.rowCount() == 1

@@ -131,6 +131,15 @@ class FilesPage(PageBase):
                         button("STL...", lambda: self.export_dialog("stl"), "export_stl", "Target segment")))
         lay.addWidget(exp)
         lay.addStretch(1)
+        self._surface_ids: dict[str, int] = {}
+        self.main.edited.connect(self._sync_3d)
+
+    def _sync_3d(self) -> None:
+        """Redraw the 3-D view when project surfaces came or went (generate, undo, redo)."""
+        ids = {k: id(v) for k, v in self.main.project.surfaces.items()}
+        if ids != self._surface_ids:
+            self._surface_ids = ids
+            self.main.scene3d.restyle()
 
     # ------------------------------------------------------------------ surfaces
     def generate_surfaces(self, names: list[str] | None = None) -> Any:
@@ -171,7 +180,6 @@ class FilesPage(PageBase):
                 self.surface_info.setText("\n".join(
                     f"{n}: {s.n_triangles} triangles, {s.volume_mm3() / 1000:.2f} mL, {s.area_mm2():.0f} mm², "
                     f"{'closed' if s.is_watertight() else 'NOT closed'}" for n, s in surfaces.items()))
-                self.main.scene3d.restyle()
 
         return self.main.run_worker(work, done, "Surface generation")
 

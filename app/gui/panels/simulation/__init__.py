@@ -104,6 +104,7 @@ class SimulationPanel(Panel):
         outer.addWidget(self.toolbox, 1)
         self.setMinimumWidth(360)
         self._picking = False
+        window.edited.connect(self._sync_with_project)
 
     # ================================================================== pages
     def _mesh_page(self) -> QWidget:
@@ -277,6 +278,32 @@ class SimulationPanel(Panel):
 
     def on_labelmap_changed(self) -> None:  # noqa: D102
         self._refill_segments()
+
+    def _sync_with_project(self) -> None:
+        """Follow undo / redo of the meshing and result commands."""
+        proj = self.main.project
+        mesh = proj.meshes.get(MESH_KEY)
+        seen, self._seen_mesh = getattr(self, "_seen_mesh", None), mesh
+        if mesh is not seen and mesh is not self.mesh:
+            if mesh is None:
+                self.mesh, self.quality = None, None
+                self.scene.clear()
+                self._refill_materials()
+                self._update_quality_text()
+                self._refill_conditions()
+            else:
+                self.set_mesh(mesh)
+        result = proj.meshes.get(RESULT_KEY)
+        if result is not self._result_mesh:
+            self._result_mesh = result
+            self.summary = proj.documents.get(RESULT_DOC)
+            self.status.setPlainText(cb.summary_text(self.summary) if self.summary and result is not None else "")
+            if result is None:
+                self.main.scene3d.clear_fe_result()
+                if self.mesh is not None:
+                    self.scene.show_mesh(self.mesh, self.bad_cells())
+            else:
+                self.show_result()
 
     # ================================================================== mesh
     def _refill_segments(self) -> None:
