@@ -124,6 +124,7 @@ def grow_from_seeds(
     background_cost: float = 0.0,
     dead_zone: float = 0.0,
     minimax: bool = False,
+    local_background: bool = False,
     length_weight: float = 0.0,
     max_distance_mm: float | None = None,
     bridge_radius_mm: float = 0.0,
@@ -151,6 +152,9 @@ def grow_from_seeds(
     intensity_weight : float
         Object labels pay an extra ``intensity_weight * max(|I - mean| / sd - dead_zone, 0)^2``
         per mm, so they prefer tissue like their seeds.
+    local_background : bool
+        Give every background seed blob its own intensity model (mean/std around it), so the
+        background pays like objects do for entering unlike tissue.
     minimax : bool
         Path cost is the largest step cost on the path (marker-based watershed) instead of the
         sum (geodesic grow-cut). Watershed ignores path length, which helps large organs with
@@ -193,11 +197,26 @@ def grow_from_seeds(
     p.raise_if_cancelled()
     p.update(0.25, "grow: edges")
     grad = _gradient(sm, g.spacing)
+    work_seeds = seed_arr
+    bg_parts: list[int] = [v for v in background if v in labels]
+    if local_background:
+        # every background seed blob gets its own intensity model (internal label), so the
+        # background also pays for entering tissue unlike the place it was clicked
+        work_seeds = seed_arr.copy(order="K")
+        bg_parts = []
+        nxt = max(labels) + 1
+        for v in background:
+            comp, n = morph.label_components(seed_arr == v)
+            for c in range(1, n + 1):
+                work_seeds[comp == c] = nxt
+                bg_parts.append(nxt)
+                nxt += 1
+        labels = [int(v) for v in np.unique(work_seeds) if v != 0]
     top = max(labels)
     low = np.full(top + 1, -np.inf, np.float32)
     high = np.full(top + 1, np.inf, np.float32)
     stats_region = morph.dilate(seed_arr > 0, g, 3.0)
-    near = np.where(stats_region, _nearest_label(seed_arr, g), 0)
+    near = np.where(stats_region, _nearest_label(work_seeds, g), 0)
     mean = np.zeros(top + 1, np.float32)
     inv_sd = np.zeros(top + 1, np.float32)
     ref_grads = []
@@ -207,6 +226,10 @@ def grow_from_seeds(
         low[v], high[v] = mu - intensity_tolerance * sd, mu + intensity_tolerance * sd
         mean[v], inv_sd[v] = mu, np.sqrt(intensity_weight) / sd
         ref_grads.append(grad[near == v])
+    if local_background:
+        for v in bg_parts:
+            vals = sm[near == v]
+            mean[v], inv_sd[v] = float(vals.mean()), np.sqrt(intensity_weight) / max(float(vals.std()), min_std)
     g_ref = max(float(np.median(np.concatenate(ref_grads))), 1e-3)
     cost = (0.05 + edge_weight * (grad / g_ref) ** 2).astype(np.float32)
     p.raise_if_cancelled()
@@ -214,15 +237,14 @@ def grow_from_seeds(
     # background pays what an object pays on its own tissue (E[dev^2] = 1), so inside an
     # organ the nearest seed wins and edges decide; on unlike tissue the background wins
     extra = np.zeros(top + 1, np.float32)
-    for v in background:
-        if v <= top:
-            extra[v] = background_cost * intensity_weight
-    out = grow_labels(cost, sm, seed_arr, low, high, g.spacing, mean=mean, inv_sd=inv_sd, extra=extra,
+    for v in bg_parts:
+        extra[v] = background_cost * intensity_weight
+    out = grow_labels(cost, sm, work_seeds, low, high, g.spacing, mean=mean, inv_sd=inv_sd, extra=extra,
                       dead_zone=dead_zone, minimax=minimax,
                       length_weight=length_weight)
     p.raise_if_cancelled()
     p.update(0.8, "grow: clean up")
-    for v in background:
+    for v in bg_parts:
         out[out == v] = 0
     result = np.zeros(volume.shape, np.uint16)
     for v in objects:
