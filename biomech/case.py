@@ -4,9 +4,11 @@ Schema (units mm, N, MPa, tonne/mm^3, s; geometry in the patient LPS frame; path
 case file): ``[mesh] file, element, max_cell_volume_mm3``; ``[[materials]] region, model | tissue,
 youngs_modulus, poisson_ratio, c10, c01, bulk_modulus, density``; ``[[boundary_conditions]] name, kind,
 components, value, select``; ``[[loads]] name, kind, value, select``; ``[[contacts]] name, indenter,
-displacement, select, penalty, augmented, gap_tolerance``; ``[solver] nonlinear, steps, tolerance,
-max_iterations, max_cutbacks, line_search, linear_solver``. Selectors: ``{plane = {point, normal},
-tolerance}``, ``{box = {min, max}}``, ``{sphere = {center, radius}}``, ``{node_set = "NAME"}``, ``"all"``.
+displacement, select, penalty, augmented, gap_tolerance``; ``[solver] nonlinear, steps, tolerance
+(residual), displacement_tolerance, energy_tolerance, max_iterations, max_cutbacks, line_search,
+linear_solver`` (Newton convergence: see :class:`~biomech.problem.SolverOptions`). Selectors:
+``{plane = {point, normal}, tolerance}``, ``{box = {min, max}}``, ``{sphere = {center, radius}}``,
+``{node_set = "NAME"}``, ``"all"``.
 Every error is an :class:`InputError` naming the file and the key.
 """
 
@@ -43,7 +45,8 @@ _KEYS = {
     "loads": {"name", "kind", "value", "select"},
     "contacts": {"name", "indenter", "displacement", "select", "penalty", "augmented", "gap_tolerance",
                  "max_augmentations"},
-    "solver": {"nonlinear", "steps", "tolerance", "max_iterations", "max_cutbacks", "line_search", "linear_solver"},
+    "solver": {"nonlinear", "steps", "tolerance", "displacement_tolerance", "energy_tolerance", "max_iterations",
+               "max_cutbacks", "line_search", "linear_solver"},
 }
 
 
@@ -246,6 +249,9 @@ def problem_from_dict(case: dict[str, Any], mesh: TetMesh | None, base_dir: str 
         raise InputError(f"solver.linear_solver: expected auto, pardiso, cholmod, amg or scipy, got {ls!r}")
     opts = SolverOptions(nonlinear=nonlinear, steps=steps,
                          tolerance=_num(s.get("tolerance", 1e-8), "solver.tolerance", positive=True),
+                         displacement_tolerance=_num(s.get("displacement_tolerance", 1e-3),
+                                                     "solver.displacement_tolerance"),
+                         energy_tolerance=_num(s.get("energy_tolerance", 1e-2), "solver.energy_tolerance"),
                          max_iterations=int(_num(s.get("max_iterations", 25), "solver.max_iterations", True)),
                          max_cutbacks=int(_num(s.get("max_cutbacks", 6), "solver.max_cutbacks")),
                          line_search=bool(s.get("line_search", True)), linear_solver=ls, element=element)

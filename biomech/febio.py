@@ -92,9 +92,11 @@ def problem_to_feb(problem: Problem) -> ET.ElementTree:
     _sub(solver, "symmetric_stiffness", 0 if problem.loads and any(ld.kind == "pressure" for ld in problem.loads)
          else 1)
     _sub(solver, "max_refs", problem.options.max_iterations)
-    _sub(solver, "dtol", "0.001")
-    _sub(solver, "etol", "0.01")
-    _sub(solver, "rtol", _fmt(problem.options.tolerance))
+    # FEBio compares squared norms for dtol (|du|^2 <= dtol^2 |U|^2, so dtol is as ours) and rtol
+    # (R.R <= rtol R0.R0): our unsquared residual tolerance maps to rtol = tolerance^2
+    _sub(solver, "dtol", _fmt(problem.options.displacement_tolerance))
+    _sub(solver, "etol", _fmt(problem.options.energy_tolerance))
+    _sub(solver, "rtol", _fmt(problem.options.tolerance ** 2))
     _sub(solver, "lstol", "0.9" if problem.options.line_search else "0")
     qn = _sub(solver, "qn_method", type="BFGS")
     _sub(qn, "max_ups", 0)  # full Newton, as our solver

@@ -118,13 +118,24 @@ class SolverOptions:
     """Solver settings.
 
     ``nonlinear=None`` means large deformation unless every material is linear-elastic. ``steps`` load
-    steps; ``tolerance`` relative residual norm for Newton; ``linear_solver`` one of ``"auto"``,
-    ``"pardiso"``, ``"cholmod"``, ``"amg"``, ``"scipy"``.
+    steps; ``linear_solver`` one of ``"auto"``, ``"pardiso"``, ``"cholmod"``, ``"amg"``, ``"scipy"``.
+
+    Newton convergence (FEBio's three norms, all of them must hold; a tolerance <= 0 disables its test):
+    ``tolerance`` (residual, default 1e-8): ``|R_free| <= tolerance * max(|R_0|, |f_ext|)`` (unsquared
+    norms; FEBio's ``rtol`` compares squared norms, i.e. ``rtol = tolerance**2``);
+    ``displacement_tolerance`` (FEBio ``dtol``, default 1e-3): ``|s du| <= dtol * |U|`` with ``U`` the
+    free-DOF displacement increment of the load step; ``energy_tolerance`` (FEBio ``etol``, default 1e-2):
+    ``|s du . R(u + s du)| <= etol * |du_0 . R_0|``. Round-off stagnation: when the displacement and
+    energy tests hold and the energy norm is below ``1e3 * eps`` (about 2e-13) times the first
+    iteration's, the residual has reached its floor (about eps * cond(K)); the step is accepted with a
+    warning instead of being cut back.
     """
 
     nonlinear: bool | None = None
     steps: int = 1
     tolerance: float = 1e-8
+    displacement_tolerance: float = 1e-3
+    energy_tolerance: float = 1e-2
     max_iterations: int = 25
     max_cutbacks: int = 6
     line_search: bool = True

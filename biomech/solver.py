@@ -28,7 +28,7 @@ from biomech.assembly import (
 )
 from biomech.contact import RigidIndenter, build_indenter
 from biomech.elements import ElementGeometry, element_geometry, reorient_cells
-from biomech.linsolve import solve_spd
+from biomech.linsolve import PardisoSession, solve_spd
 from biomech.materials import Material, first_piola_and_tangent, make_material
 from biomech.problem import Problem
 from biomech.results import Result
@@ -325,6 +325,7 @@ class _System:
             self.pressure_blocks.append(asm.block_index(np.repeat(faces, nf, axis=1).ravel(),
                                                         np.tile(faces, (1, nf)).ravel()))
         self.contact_blocks = [asm.block_index(ind.nodes, ind.nodes) for ind in model.indenters]
+        self.pardiso = PardisoSession()  # symbolic analysis kept across Newton iterations (same pattern)
 
     def reduced(self, symmetric: bool) -> tuple[ReducedPattern, ReducedPattern | None]:
         """Free-DOF CSR gather maps (full, and upper triangle when symmetric), built once."""
@@ -382,35 +383,56 @@ class _Stats:
     residuals: list[float] = field(default_factory=list)
 
 
+_STAGNATION = 1e3 * float(np.finfo(float).eps)
+"""Energy-norm ratio at which Newton has reached round-off (FEBio-like stagnation acceptance)."""
+
+
 def _newton(system: _System, u: FloatArray, t: float, stats: _Stats,
             ref: float | None = None) -> tuple[FloatArray, float]:
-    """Equilibrium at load fraction ``t`` starting from ``u``; raises :class:`_Failure`.
+    """Equilibrium at load fraction ``t`` starting from the converged state ``u``; raises :class:`_Failure`.
 
-    Converged when the free-DOF residual norm is below ``tolerance * ref``; ``ref`` is the larger of
-    the step's first residual and the external force norm (kept across augmentations). Returns the
-    displacement and ``ref``.
+    Prescribed displacements are not imposed by overwriting ``u`` (which would squeeze their whole
+    increment into the first layer of elements): each iteration solves for the free DOFs with the
+    remaining prescribed increment ``dg`` on the right-hand side, ``K_ff du = -R_f - K_fp dg``, and
+    updates both (a consistent linear predictor, as FEBio does).
+
+    Convergence (see :class:`~biomech.problem.SolverOptions`): all of the residual test
+    ``|R_f| <= tolerance * ref`` (``ref`` = the larger of the first effective right-hand side and the
+    external force norm), the displacement test ``|s du| <= displacement_tolerance * |U|`` and the energy
+    test ``|s du . R| <= energy_tolerance * |du_0 . R_0|``; or round-off stagnation (displacement test
+    holds and the energy ratio is below ``1e3 * eps``). Returns the displacement and ``ref``.
     """
     m = system.model
     opts = m.problem.options
     fixed = m.dirichlet.fixed
     free = ~fixed
     u = u.copy()
-    u[fixed] = t * m.dirichlet.values[fixed]
+    u_start = u.copy()
+    target = t * m.dirichlet.values[fixed]
     near_null = None
     symmetric = not (m.pressures and m.nonlinear)
     full, upper = system.reduced(symmetric)
     ref = None
+    e0 = None
+    R, K, fe = system.residual(u, t, tangent=True)
     for it in range(opts.max_iterations + 1):
         system.progress.raise_if_cancelled()
-        R, K, fe = system.residual(u, t, tangent=True)
         rn = float(np.linalg.norm(R[free]))
         if not np.isfinite(rn):
             raise _Failure("residual is not finite")
+        dg = np.zeros(m.n_dofs)
+        dg[fixed] = target - u[fixed]
+        pending = bool(np.any(dg))
+        if K is None:
+            R, K, fe = system.residual(u, t, tangent=True)
+        rhs = -R[free]
+        if pending:
+            rhs = rhs - (m.asm.from_block_data(K) @ dg)[free]
         if ref is None:
-            ref = max(rn, float(np.linalg.norm(fe[free])), 1e-300)
-        stats.residuals.append(rn / ref)
-        if rn <= opts.tolerance * ref or rn == 0.0:
-            return u, ref
+            ref = max(float(np.linalg.norm(rhs)), float(np.linalg.norm(fe[free])), 1e-300)
+            stats.residuals.append(rn / ref)
+            if not pending and (rn <= opts.tolerance * ref or rn == 0.0):
+                return u, ref
         if it == opts.max_iterations:
             break
         if rn > 1e8 * ref:
@@ -418,17 +440,23 @@ def _newton(system: _System, u: FloatArray, t: float, stats: _Stats,
         if near_null is None:
             near_null = rigid_body_modes(m.mesh.points_lps)[free]
         try:
-            du, info = solve_spd(full.matrix(K), -R[free], opts.linear_solver, near_null, symmetric=symmetric,
-                                 upper=upper.matrix(K) if upper is not None else None, allow_indefinite=True)
+            du, info = solve_spd(full.matrix(K), rhs, opts.linear_solver, near_null, symmetric=symmetric,
+                                 upper=upper.matrix(K) if upper is not None else None, allow_indefinite=True,
+                                 session=system.pardiso)
         except SolverError as exc:
             raise _Failure(f"singular tangent: {exc}") from None
         stats.solver = info.method
         stats.iterations += 1
-        g0 = float(du @ R[free])
+        d = dg
+        d[free] = du
+        g0 = float(du @ -rhs)
+        if e0 is None:
+            e0 = abs(g0)
         s = 1.0
         for ls in range(8):
-            trial = u.copy()
-            trial[free] += s * du
+            trial = u + s * d
+            if s == 1.0:
+                trial[fixed] = target  # exactly, not u + (target - u)
             try:
                 R1, _, _ = system.residual(trial, t, tangent=False)
             except _Failure:
@@ -436,11 +464,27 @@ def _newton(system: _System, u: FloatArray, t: float, stats: _Stats,
                 continue
             g1 = float(du @ R1[free])
             if not opts.line_search or g0 == 0 or g1 * g0 > 0 or abs(g1) <= 0.9 * abs(g0) or ls == 7:
-                u = trial
+                u, R, K = trial, R1, None
                 break
             s = min(max(s * g0 / (g0 - g1), 0.1 * s), 0.9 * s)
         else:
             raise _Failure("inverted element (J <= 0) during the Newton update")
+        rn = float(np.linalg.norm(R[free]))
+        stats.residuals.append(rn / ref)
+        if np.any(u[fixed] != target):
+            continue  # the prescribed increment is not fully applied yet (line search cut it)
+        energy = abs(s * float(du @ R[free]))
+        step_norm = s * float(np.linalg.norm(du))
+        d_ok = opts.displacement_tolerance <= 0 or \
+            step_norm <= opts.displacement_tolerance * float(np.linalg.norm((u - u_start)[free]))
+        e_ok = opts.energy_tolerance <= 0 or energy <= opts.energy_tolerance * e0
+        r_ok = rn <= opts.tolerance * ref or rn == 0.0
+        if d_ok and e_ok and r_ok:
+            return u, ref
+        if d_ok and energy <= _STAGNATION * e0:
+            stats.warnings.append(f"load fraction {t:.4g}: residual stagnated at {rn / ref:.1e} (round-off floor, "
+                                  f"energy norm {energy / e0:.1e} of the first iteration); accepted")
+            return u, ref
     raise _Failure(f"no convergence in {opts.max_iterations} Newton iterations "
                    f"(relative residual {rn / ref:.1e} > {opts.tolerance:.0e})")
 
@@ -474,26 +518,29 @@ def _incremental(model: _Model, stats: _Stats, progress: Progress) -> tuple[Floa
     t = 0.0
     u = np.zeros(model.n_dofs)
     cutbacks = 0
-    while t < 1.0 - 1e-12:
-        progress.raise_if_cancelled()
-        t_new = min(1.0, t + dt)
-        saved = [ind.multipliers_mpa.copy() for ind in model.indenters]
-        try:
-            u_new = _step_with_contact(system, u, t_new, stats)
-        except _Failure as exc:
-            for ind, lam in zip(model.indenters, saved):
-                ind.multipliers_mpa = lam
-            cutbacks += 1
-            if cutbacks > opts.max_cutbacks:
-                return u, t, f"{exc} at load fraction {t_new:.4g} after {opts.max_cutbacks} cutbacks"
-            dt *= 0.5
-            continue
-        u, t = u_new, t_new
-        stats.steps += 1
-        cutbacks = 0
-        dt = min(1.0 / steps, dt * 2.0)
-        progress.update(0.1 + 0.8 * t, f"load {t:.0%}")
-    return u, t, None
+    try:
+        while t < 1.0 - 1e-12:
+            progress.raise_if_cancelled()
+            t_new = min(1.0, t + dt)
+            saved = [ind.multipliers_mpa.copy() for ind in model.indenters]
+            try:
+                u_new = _step_with_contact(system, u, t_new, stats)
+            except _Failure as exc:
+                for ind, lam in zip(model.indenters, saved):
+                    ind.multipliers_mpa = lam
+                cutbacks += 1
+                if cutbacks > opts.max_cutbacks:
+                    return u, t, f"{exc} at load fraction {t_new:.4g} after {opts.max_cutbacks} cutbacks"
+                dt *= 0.5
+                continue
+            u, t = u_new, t_new
+            stats.steps += 1
+            cutbacks = 0
+            dt = min(1.0 / steps, dt * 2.0)
+            progress.update(0.1 + 0.8 * t, f"load {t:.0%}")
+        return u, t, None
+    finally:
+        system.pardiso.close()
 
 
 def _linear(model: _Model, stats: _Stats) -> FloatArray:

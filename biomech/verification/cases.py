@@ -458,9 +458,10 @@ def febio_sh13(quick: bool = False, mutate: Mutator | None = None) -> CaseResult
 
     FEBio's deck uses neo-Hookean shells; the stated target is the Euler-Bernoulli tip deflection 0.004
     (shear adds 6e-5 relative at nu = 0). We solve it large-deformation neo-Hookean, 1 load step,
-    one element through the thickness. Tolerance 2%. The Newton tolerance is 1e-6: for this thin, stiff
-    plate the residual's round-off floor is about eps * cond(K) ~ 1e-5 of the applied force per 1/64 of
-    the load, so 1e-8 is unreachable for any residual-based criterion.
+    one element through the thickness, tolerance 2%. Newton residual tolerance 1e-8 (the default): for
+    this thin, stiff plate the residual's round-off floor is about eps * cond(K) ~ 1e-7 of the applied
+    force, which a residual test alone cannot reach; the solver accepts the step on its FEBio-like
+    displacement and energy norms (energy ratio ~1e-20, round-off stagnation) and says so in a warning.
     """
     expected = 0.004
     name, quantity, tol = "FEBio sh13 cantilever", "tip deflection mm", 0.02
@@ -472,7 +473,7 @@ def febio_sh13(quick: bool = False, mutate: Mutator | None = None) -> CaseResult
                          [fixed_bc("clamp", plane_select((0, 0, 0), (1, 0, 0)))],
                          [{"name": "tip", "kind": "force", "value": [0.0, 0.0, -0.001],
                            "select": node_set_select("xmax")}],
-                         nonlinear=True, steps=1, tolerance=1e-6)
+                         nonlinear=True, steps=1, tolerance=1e-8)
         s = solve_case(case, mesh, mutate)
         tip = np.abs(s.mesh.points_lps[:, 0] - 10.0) < 1e-9
         computed = -float(s.displacement[tip, 2].mean())
