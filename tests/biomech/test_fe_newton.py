@@ -85,3 +85,29 @@ def test_convergence_keys_parsed_and_exported() -> None:
     case["solver"]["energy_tolerance"] = "tight"
     with pytest.raises(InputError, match="energy_tolerance"):
         problem_from_dict(case, mesh)
+
+
+def test_pardiso_session_reuses_analysis_for_same_pattern() -> None:
+    pytest.importorskip("pypardiso")
+    import scipy.sparse as sp
+
+    from biomech.linsolve import PardisoSession, solve_spd
+
+    n = 300
+    lap = sp.diags([-np.ones(n - 1), 2.0 * np.ones(n), -np.ones(n - 1)], [-1, 0, 1], format="csr")
+    b = np.sin(np.arange(n, dtype=float))
+    session = PardisoSession()
+    try:
+        for scale in (1.0, 3.0):  # same pattern, new values: one analysis, right answers
+            K = (scale * lap + sp.identity(n, format="csr")).tocsr()
+            x, info = solve_spd(K, b, "pardiso", session=session)
+            assert info.method == "pardiso"
+            np.testing.assert_allclose(K @ x, b, atol=1e-10)
+        assert session.analyses == 1
+        far = sp.diags([0.1 * np.ones(n - 2), 0.1 * np.ones(n - 2)], [-2, 2], shape=(n, n))
+        K2 = (lap + far + sp.identity(n)).tocsr()
+        x, _ = solve_spd(K2, b, "pardiso", session=session)  # new pattern: analysed again
+        np.testing.assert_allclose(K2 @ x, b, atol=1e-10)
+        assert session.analyses == 2
+    finally:
+        session.close()
