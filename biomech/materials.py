@@ -150,6 +150,20 @@ def first_piola_and_tangent(material: Material, F: FloatArray) -> tuple[FloatArr
     return P, A
 
 
+def first_piola(material: Material, F: FloatArray) -> FloatArray:
+    """``P = F S`` (m, 3, 3) MPa without the tangent (Newton residual checks and line searches)."""
+    if material.model == "neo-hookean":
+        FinvT = np.swapaxes(np.linalg.inv(F), 1, 2)
+        lnJ = np.log(np.linalg.det(F))
+        return material.mu * (F - FinvT) + (material.lam * lnJ)[:, None, None] * FinvT
+    if material.model == "linear-elastic":  # St. Venant-Kirchhoff
+        E = 0.5 * (np.einsum("mki,mkj->mij", F, F) - _I)
+        S = material.lam * np.trace(E, axis1=1, axis2=2)[:, None, None] * _I + 2.0 * material.mu * E
+        return np.einsum("miK,mKJ->miJ", F, S)
+    S, _ = material.pk2_and_tangent(F)
+    return np.einsum("miK,mKJ->miJ", F, S)
+
+
 def cauchy_from_pk2(F: FloatArray, S: FloatArray) -> FloatArray:
     """Cauchy stress ``sigma = F S F^T / J`` (m, 3, 3) MPa."""
     J = np.linalg.det(F)

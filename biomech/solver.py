@@ -29,7 +29,7 @@ from biomech.assembly import (
 from biomech.contact import RigidIndenter, build_indenter
 from biomech.elements import ElementGeometry, element_geometry, reorient_cells
 from biomech.linsolve import PardisoSession, solve_spd
-from biomech.materials import Material, first_piola_and_tangent, make_material
+from biomech.materials import Material, first_piola, first_piola_and_tangent, make_material
 from biomech.problem import Problem
 from biomech.results import Result
 from twin.errors import Cancelled, InputError, SolverError
@@ -279,8 +279,7 @@ def internal_blocks(model: _Model, u: FloatArray, tangent: bool) -> tuple[FloatA
 
 
 def _first_piola_only(mat: Material, F: FloatArray) -> FloatArray:
-    S, _ = mat.pk2_and_tangent(F)
-    return np.einsum("miK,mKJ->miJ", F, S)
+    return first_piola(mat, F)
 
 
 def linear_stiffness(model: _Model) -> sp.csr_matrix:

@@ -111,3 +111,17 @@ def test_pardiso_session_reuses_analysis_for_same_pattern() -> None:
         assert session.analyses == 2
     finally:
         session.close()
+
+
+@pytest.mark.parametrize("model", ["linear-elastic", "neo-hookean", "mooney-rivlin"])
+def test_stress_only_path_matches_stress_of_tangent_path(model: str) -> None:
+    from biomech.materials import first_piola, first_piola_and_tangent, make_material
+    from biomech.problem import MaterialAssignment
+
+    mat = make_material(MaterialAssignment(model, youngs_modulus=2.0, poisson_ratio=0.3, c10=0.4, c01=0.1,
+                                           bulk_modulus=5.0))
+    rng = np.random.default_rng(3)
+    F = np.eye(3) + 0.3 * rng.standard_normal((50, 3, 3))
+    F = F[np.linalg.det(F) > 0.2]
+    P_ref, _ = first_piola_and_tangent(mat, F)
+    np.testing.assert_allclose(first_piola(mat, F), P_ref, rtol=1e-12, atol=1e-12)
