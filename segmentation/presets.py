@@ -10,6 +10,11 @@ the body) followed by slice-wise hole filling (which also fills 3-D cavities) al
 three axes, repeated twice. Marrow of elderly patients is fatty (-50..100 HU)
 and partial-volume cortex at 3 mm is often below 200 HU; plain thresholding
 scores Dice ~0.70 against the reference, this pipeline ~0.90.
+
+On a contrast-enhanced CT (detected by :func:`contrast_enhanced`: a thick blob of 130-260 HU
+tissue away from dense bone, i.e. enhanced blood pool / kidneys) the 110 HU hysteresis would take
+in enhanced organs touching the skeleton, so bone is instead the smoothed >= 230 HU tissue
+connected to >= 400 HU cortex, without hole filling (the generated phantom: Dice 0.52 -> 0.96).
 """
 
 from __future__ import annotations
@@ -29,6 +34,10 @@ BONE_LOW_HU = 110.0
 """Lower hysteresis bound of the bone preset (partial-volume cortex, dense marrow)."""
 BONE_HIGH_HU = 200.0
 """Every bone component must contain a voxel at least this dense."""
+CONTRAST_BONE_HU = 230.0
+"""Bone threshold (smoothed HU) on contrast-enhanced CT: above enhanced blood (~150-220 HU)."""
+CORTEX_HU = 400.0
+"""Every bone component of a contrast-enhanced CT must contain a voxel at least this dense."""
 BODY_HU = -300.0
 """Tissue denser than this is body (air and lung are below)."""
 
@@ -81,8 +90,37 @@ def body(volume: Volume, progress: Progress | None = None, table_gap_mm: float =
     return filled
 
 
+def contrast_enhanced(volume: Volume, body_mask: Mask | None = None, min_volume_ml: float = 5.0) -> bool:
+    """Whether a CT shows iodinated contrast in blood or organs.
+
+    Enhanced blood and parenchyma (aorta, kidneys) form thick regions of 130-260 HU; on a
+    non-contrast CT only bone reaches that range. Tissue of 130-260 HU (Gaussian 1.5 mm) farther
+    than 5 mm from any >= 400 HU voxel is eroded by 6 mm (on a ~3 mm grid); more than ``min_volume_ml`` left means
+    contrast (measured: 1-2 mL on the non-contrast TotalSegmentator example, 20-40 mL on the
+    contrast-enhanced phantom).
+    """
+    from scipy import ndimage as ndi
+
+    g = volume.geometry
+    if body_mask is None:
+        body_mask = body(volume, fill=False)
+    # on a grid of about 3 mm (cheap on fine CTs); a 3-voxel mean stands in for the smoothing
+    step = np.maximum(np.floor(3.0 / g.spacing), 1).astype(int)
+    sub = tuple(slice(None, None, int(s)) for s in step)
+    cg = ImageGeometry(volume.array[sub].shape, g.spacing * step, g.origin, g.direction)  # type: ignore[arg-type]
+    a = np.asarray(volume.array[sub], np.float32)
+    sm = ndi.uniform_filter(a, 3, mode="nearest")
+    blob = (sm >= 130.0) & (sm <= 260.0) & body_mask[sub]
+    if not blob.any():
+        return False
+    blob &= ~morph.dilate(a >= CORTEX_HU, cg, 5.0)
+    blob = morph.erode(blob, cg, 6.0)
+    return bool(blob.sum() * cg.voxel_volume_mm3 >= min_volume_ml * 1000.0)
+
+
 def bone(volume: Volume, progress: Progress | None = None, low_hu: float = BONE_LOW_HU,
-         high_hu: float = BONE_HIGH_HU, body_mask: Mask | None = None, passes: int = 2) -> Mask:
+         high_hu: float = BONE_HIGH_HU, body_mask: Mask | None = None, passes: int = 2,
+         contrast: bool | None = None) -> Mask:
     """Bone (cortex and marrow) by hysteresis thresholding and hole filling.
 
     Parameters
@@ -94,12 +132,21 @@ def bone(volume: Volume, progress: Progress | None = None, low_hu: float = BONE_
     passes : int
         Rounds of slice-wise hole filling along the three axes (2 closes marrow that one round
         leaves open where cortex is thin; 1 is faster).
+    contrast : bool, optional
+        Contrast-enhanced CT (auto-detected by :func:`contrast_enhanced` when None): bone is then
+        tissue >= 230 HU (Gaussian 1 mm) connected to >= 400 HU cortex, plus the >= 230 HU rim
+        within 2 mm; ``low_hu``, ``high_hu`` and ``passes`` are not used.
     """
     _check_ct(volume, "bone")
     p = ensure_progress(progress)
     a = volume.array
     if body_mask is None:
         body_mask = body(volume, SubProgress(p, 0.0, 0.4, "bone: "), fill=False)
+    if contrast is None:
+        p.update(0.4, "bone: contrast?")
+        contrast = contrast_enhanced(volume, body_mask)
+    if contrast:
+        return _bone_contrast(volume, body_mask, p)
     p.update(0.4, "bone: hysteresis")
     low = (a >= low_hu) & body_mask
     if not low.any():
@@ -112,6 +159,26 @@ def bone(volume: Volume, progress: Progress | None = None, low_hu: float = BONE_
     for _ in range(passes):
         p.raise_if_cancelled()
         mask = morph.fill_holes(mask, "slice", axes=(0, 1, 2))
+    p.update(1.0, "bone")
+    return mask
+
+
+def _bone_contrast(volume: Volume, body_mask: Mask, p: Progress) -> Mask:
+    """Bone on a contrast-enhanced CT: dense tissue above enhanced blood, tied to cortex."""
+    from segmentation.grow import _smooth
+
+    g = volume.geometry
+    a = volume.array
+    p.update(0.5, "bone: dense tissue (contrast CT)")
+    dense = (a >= CONTRAST_BONE_HU) & body_mask
+    if not dense.any():
+        return dense
+    sm = _smooth(volume, 1.0)
+    cortex = dense & (a >= CORTEX_HU)
+    core = morph.keep_islands_touching((sm >= CONTRAST_BONE_HU) & dense, cortex)
+    p.raise_if_cancelled()
+    p.update(0.8, "bone: rim")
+    mask = morph.keep_islands_touching(dense & morph.dilate(core, g, 2.0), core)
     p.update(1.0, "bone")
     return mask
 
