@@ -8,6 +8,7 @@ used for simulation come from :mod:`segmentation`.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,13 @@ from numpy.typing import NDArray
 from twin.labelmap import LabelMap
 from twin.meshes import SurfaceModel
 from twin.progress import Progress, ensure_progress
+
+VTK_THREAD_LOCK = threading.RLock()
+"""Held while VTK filters run off the GUI thread; the GUI takes it while it creates render windows.
+
+Running VTK filters in a worker thread while the GUI thread initialises an OpenGL render window
+was seen to hang once; serialising these two (short) sections removes that interleaving.
+"""
 
 
 def _flying_edges(sub: NDArray[np.bool_], offset_ijk: NDArray[np.float64], step: int) -> Any:
@@ -48,8 +56,6 @@ def mask_surface(
 
     Returns None for an empty mask.
     """
-    import pyvista as pv
-    import vtk
 
     if not mask.any():
         return None
@@ -60,6 +66,22 @@ def mask_surface(
         box.append((max(int(nz[0]) - 1, 0), min(int(nz[-1]) + 2, mask.shape[axis])))
     sub = mask[box[0][0]:box[0][1], box[1][0]:box[1][1], box[2][0]:box[2][1]]
     offset = np.array([b[0] for b in box], float)
+    with VTK_THREAD_LOCK:
+        return _surface_locked(sub, offset, ijk_to_lps, name, color, smoothing_iterations, max_triangles)
+
+
+def _surface_locked(
+    sub: NDArray[np.bool_],
+    offset: NDArray[np.float64],
+    ijk_to_lps: NDArray[np.float64],
+    name: str,
+    color: tuple[float, float, float],
+    smoothing_iterations: int,
+    max_triangles: int,
+) -> SurfaceModel | None:
+    import pyvista as pv
+    import vtk
+
     poly = _flying_edges(sub, offset, 1)
     if poly.n_cells > 3 * max_triangles:
         # large surface (e.g. the whole body): extract it from a coarser grid instead of decimating

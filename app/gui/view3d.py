@@ -45,6 +45,7 @@ class View3D(QWidget):
         self._layout.setContentsMargins(0, 0, 0, 0)
         self.interactive = can_use_qt_opengl()
         self._closed = False
+        self._building = False
         self.plotter = None
         self.interactor = None
         self.label = None
@@ -60,8 +61,20 @@ class View3D(QWidget):
 
     def ensure_ready(self) -> None:
         """Build the renderer (QtInteractor, or the off-screen fallback) if not done yet."""
-        if self.plotter is not None or self._closed:
-            return
+        if self.plotter is not None or self._closed or self._building:
+            return  # (creating the GL widget may process events that call back here: no re-entry)
+        from rendering.surfaces import VTK_THREAD_LOCK
+
+        self._building = True
+        try:
+            with VTK_THREAD_LOCK:
+                self._build()
+        finally:
+            self._building = False
+        self.became_ready.emit()
+        self.refresh()
+
+    def _build(self) -> None:
         if self.interactive:
             from pyvistaqt import QtInteractor
 
@@ -83,8 +96,6 @@ class View3D(QWidget):
         self.placeholder.deleteLater()
         self.plotter.set_background(BACKGROUND)
         self.plotter.add_axes(xlabel="L", ylabel="P", zlabel="S", line_width=2)
-        self.became_ready.emit()
-        self.refresh()
 
     def refresh(self) -> None:
         """Redraw after the scene changed."""
