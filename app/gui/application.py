@@ -75,7 +75,7 @@ def run_gui(
     if screenshot is None and path is None and setup is None:
         window.offer_recovery()
     if path:
-        window.open_path(path)
+        window.open_path(path, add_recent=screenshot is None)  # scripted screenshots leave no trace in "Recent"
     if setup is not None:
         setup(window)
     timing = timing or os.environ.get("VHT_TIME_TO_FIRST_IMAGE") == "1"
