@@ -120,6 +120,7 @@ def grow_from_seeds(
     intensity_tolerance: float = 2.5,
     min_std: float = 12.0,
     edge_weight: float = 1.0,
+    edge_noise: float = 0.0,
     intensity_weight: float = 1.0,
     background_cost: float = 0.0,
     dead_zone: float = 0.0,
@@ -149,6 +150,12 @@ def grow_from_seeds(
     edge_weight : float
         Cost per mm of a voxel is ``0.05 + edge_weight * (g / g_ref)^2`` with ``g`` the
         gradient magnitude and ``g_ref`` its median over the object seeds (noise level).
+    edge_noise : float
+        Gradients up to ``edge_noise * g_ref`` (noise) cost nothing: the edge term becomes
+        ``edge_weight * max(g / g_ref - edge_noise, 0)^2``, so paths through uniform tissue cost
+        only their length and real edges decide. With ``edge_noise=2, dead_zone=1`` the generated
+        phantom's liver (uniform parenchyma cut by enhanced vessels) rises
+        from Dice 0.59 to 0.78, but the real CT's spleen falls from 0.86 to 0.84: not the default.
     intensity_weight : float
         Object labels pay an extra ``intensity_weight * max(|I - mean| / sd - dead_zone, 0)^2``
         per mm, so they prefer tissue like their seeds.
@@ -236,7 +243,7 @@ def grow_from_seeds(
             vals = sm[near == v]
             mean[v], inv_sd[v] = float(vals.mean()), np.sqrt(intensity_weight) / max(float(vals.std()), min_std)
     g_ref = max(float(np.median(np.concatenate(ref_grads))), 1e-3)
-    cost = (0.05 + edge_weight * (grad / g_ref) ** 2).astype(np.float32)
+    cost = (0.05 + edge_weight * np.maximum(grad / g_ref - edge_noise, 0) ** 2).astype(np.float32)
     p.raise_if_cancelled()
     p.update(0.4, "grow: competing")
     # background pays what an object pays on its own tissue (E[dev^2] = 1), so inside an
