@@ -14,6 +14,7 @@ Frame: patient LPS, mm.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,8 +50,32 @@ def resample_mask(mask: np.ndarray, source: ImageGeometry, target: ImageGeometry
     return out
 
 
-def read_segmentation_items(path: Path, target: ImageGeometry, progress: Any = None) -> list[tuple[str, Any, Any]]:
-    """``(name, colour, mask on target grid)`` for every structure of a file or TotalSegmentator folder."""
+def read_label_table(path: Path, values: list[int]) -> dict[int, str]:
+    """Value -> name from a JSON label table: ``{"1": "spleen", ...}``, or a dict of such tables
+    (e.g. TotalSegmentator's ``{"total": {...}, "total_mr": {...}}``: the first one naming every value is used).
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the label table ({exc})", path) from None
+    tables = [data] if isinstance(data, dict) and all(str(k).isdigit() for k in data) else (
+        [t for t in data.values() if isinstance(t, dict)] if isinstance(data, dict) else [])
+    for t in tables:
+        try:
+            table = {int(k): str(v) for k, v in t.items()}
+        except (TypeError, ValueError):
+            continue
+        if all(v in table for v in values):
+            return table
+    raise InputError(f"the label table names none of its tables' values for all labels {values[:8]}...", path)
+
+
+def read_segmentation_items(path: Path, target: ImageGeometry, progress: Any = None,
+                            label_table: Path | None = None) -> list[tuple[str, Any, Any]]:
+    """``(name, colour, mask on target grid)`` for every structure of a file or TotalSegmentator folder.
+
+    ``label_table`` (JSON) names the values of a multilabel image that has no ``.segments.json`` sidecar.
+    """
     from twin.io.images import read_image, read_labelmap
 
     items: list[tuple[str, Any, Any]] = []
@@ -68,6 +93,13 @@ def read_segmentation_items(path: Path, target: ImageGeometry, progress: Any = N
                 items.append((name, None, resample_mask(m, vol.geometry, target)))
         return items
     lm = read_labelmap(path)
+    if label_table is not None:
+        from twin.colors import color_for_name
+        from twin.labelmap import Segment
+
+        names = read_label_table(Path(label_table), [s.value for s in lm.segments])
+        lm.segments = [Segment(s.value, names[s.value], color_for_name(names[s.value], s.value), s.layer)
+                       for s in lm.segments]
     for n, s in enumerate(lm.segments):
         if progress is not None:
             progress.update(n / max(1, len(lm.segments)), f"segment {s.name}")
@@ -194,11 +226,23 @@ class FilesPage(PageBase):
         """Choose a label file."""
         f, _ = QFileDialog.getOpenFileName(self, "Import segmentation", "",
                                            "Segmentations (*.seg.nrrd *.nii.gz *.nii *.nrrd *.mha)")
-        if f:
-            self.import_path(f)
+        if not f:
+            return
+        table = None
+        from twin.io.atomic import full_suffix
 
-    def import_path(self, path: str | Path) -> Any:
-        """Import the structures of a file or folder as new segments (worker, one command)."""
+        sidecar = Path(f).with_name(Path(f).name[: -len(full_suffix(f))] + ".segments.json")
+        if not f.endswith(".seg.nrrd") and not sidecar.exists():
+            t, _ = QFileDialog.getOpenFileName(self, "Label table (optional: Cancel keeps label_N names)", "",
+                                               "Label table (*.json)")
+            table = t or None
+        self.import_path(f, table)
+
+    def import_path(self, path: str | Path, label_table: str | Path | None = None) -> Any:
+        """Import the structures of a file or folder as new segments (worker, one command).
+
+        ``label_table``: JSON naming the values of a multilabel image (see :func:`read_label_table`).
+        """
         if not self.require_volume():
             return None
         p = Path(path)
@@ -221,7 +265,8 @@ class FilesPage(PageBase):
                 factories.append(lambda u=unique, c=color, m=mask: AddSegment(lm, u, c, mask=m, allow_overlap=True))
             self.main.push_command(Batch(f"Import {p.name} ({len(items)} segments)", factories))
 
-        return self.main.run_worker(lambda progress: read_segmentation_items(p, target, progress), done,
+        table = Path(label_table) if label_table else None
+        return self.main.run_worker(lambda progress: read_segmentation_items(p, target, progress, table), done,
                                     f"Import {p.name}")
 
     # ------------------------------------------------------------------ export
