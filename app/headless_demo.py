@@ -67,13 +67,13 @@ def stage_segment(ctx: dict[str, Any], progress: Any) -> str:
     for n, preset in enumerate(("body", "bone", "lungs")):
         masks[preset] = run_preset(vol, preset, SubProgress(progress, 0.1 * n, 0.1 * (n + 1), f"{preset}: "))
     progress.update(0.35, "liver (seeded growing)")
-    liver = region_grow(vol, [lms["liver_dome"]], 30, 95, bridge_radius_mm=7.0)
+    liver = region_grow(vol, [lms["liver_dome"]], 65, 140, bridge_radius_mm=7.0)
     liver = morph.fill_holes(morph.closing(liver, geom, 4.0))
     progress.update(0.6, "tumour (seeded growing)")
-    tumour = region_grow(vol, [lms["tumor_center"]], 0, 55, max_distance_mm=25.0, bridge_radius_mm=2.0)
+    tumour = region_grow(vol, [lms["tumor_center"]], 0, 70, max_distance_mm=25.0, bridge_radius_mm=2.0)
     tumour = morph.fill_holes(morph.closing(tumour, geom, 2.0)) & liver
     progress.update(0.8, "hepatic vessels (threshold in the liver)")
-    vessels = morph.remove_small_islands(liver & (np.asarray(vol.array) >= 105) & ~tumour, geom, 50.0)
+    vessels = morph.remove_small_islands(liver & (np.asarray(vol.array) >= 140) & ~tumour, geom, 50.0)
     masks.update(liver=liver & ~tumour & ~vessels, liver_tumor=tumour, hepatic_vessels=vessels)
     order = ["body", "lungs", "bone", "liver", "hepatic_vessels", "liver_tumor"]  # later ones win
     labels = np.zeros(geom.shape, np.uint8)

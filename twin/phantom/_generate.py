@@ -34,7 +34,7 @@ NOISE_CORRELATION_MM = 0.8
 # tissue attenuation (HU), portal-venous phase
 HU = {
     "air": -1000.0, "skin": 20.0, "subcutaneous_fat": -105.0, "visceral_fat": -95.0, "bowel": 30.0,
-    "muscle": 50.0, "liver": 60.0, "tumour_core": 32.0, "tumour_rim": 48.0, "portal_vein": 180.0,
+    "muscle": 50.0, "liver": 100.0, "tumour_core": 32.0, "tumour_rim": 48.0, "portal_vein": 180.0,
     "hepatic_vein": 165.0, "kidney_cortex": 165.0, "kidney_medulla": 115.0, "renal_sinus": -90.0,
     "spleen": 110.0, "aorta": 200.0, "ivc": 150.0, "mediastinum": 90.0, "lung": -860.0,
     "csf": 15.0, "stomach_wall": 45.0, "gastric_fluid": 12.0, "bile": 8.0,

@@ -67,7 +67,7 @@ class GrowPage(PageBase):
         self.tolerance = spin(3.0, 0.5, 10, 0.5, 1, "SD", "grow_tolerance")
         self.max_distance = spin(0, 0, 1000, 5, 0, "mm", "grow_max_distance")
         self.max_distance.setSpecialValueText("no limit")
-        self.bridge = spin(0, 0, 20, 0.5, 1, "mm", "grow_bridge")
+        self.bridge = spin(4.5, 0, 20, 0.5, 1, "mm", "grow_bridge")
         self.bridge.setSpecialValueText("off")
         form.addRow("Smoothing", self.smoothing)
         form.addRow("Intensity tolerance", self.tolerance)
