@@ -36,8 +36,18 @@ def ftetwild_mesh(
     import pytetwild
 
     progress.update(0.05, "fTetWild")
-    grid = pytetwild.tetrahedralize_pv(surface.to_pyvista(), edge_length_abs=float(edge_mm), optimize=optimize,
-                                       quiet=True)
+    # fTetWild drops a debug file "__tracked_surface.stl" into the working directory: remove it afterwards
+    # (chdir is process-wide, so the GUI's other threads forbid meshing in a temporary working directory)
+    from pathlib import Path
+
+    debug_file = Path.cwd() / "__tracked_surface.stl"
+    existed = debug_file.exists()
+    try:
+        grid = pytetwild.tetrahedralize_pv(surface.to_pyvista(), edge_length_abs=float(edge_mm), optimize=optimize,
+                                           quiet=True)
+    finally:
+        if not existed:
+            debug_file.unlink(missing_ok=True)
     if grid.n_cells == 0:
         raise InputError(f"fTetWild produced no cells for surface {surface.name!r}")
     mesh = TetMesh.from_pyvista(grid)
