@@ -264,3 +264,32 @@ def test_probes_eye_shows_the_plane_perpendicular_to_the_path(plan_win):
     assert np.abs(dlg.rgb[..., 0][grey].astype(int) - ref[grey].astype(int)).max() <= 1
     dlg.close()
     _wait_metrics(window, panel)
+
+
+def test_rehearsal_runs_in_a_worker_and_stores_its_result(plan_win):
+    from biomech.verification.structured_meshes import box_mesh
+
+    window, panel, centre = plan_win
+    box = box_mesh((40.0, 40.0, 40.0), (3, 3, 3), origin_mm=tuple(centre - 20.0))
+    window.project.meshes["liver_mesh"] = type(box)(box.points_lps, box.cells, box.region, {1: "liver"} if
+                                                    int(box.region.max()) == 1 else {int(r): "liver" for r in
+                                                                                     np.unique(box.region)})
+    window.set_position(centre + np.array([0.0, 0.0, 20.0]))  # the top face
+    panel.add_object("rehearsal")
+    reh = panel.selected()
+    assert reh.organ_segment == "liver" and not reh.result
+    panel.set_point(reh.id, "point", 0, centre + np.array([0.0, 0.0, 20.0]))
+    spin = panel.editor.widgets["displacement"]
+    spin.setValue(4.0)
+    n0 = len(window.project.undo_stack)
+    panel.rehearse_button.click()
+    assert window.wait_for_workers(120)
+    assert not window.messages, window.messages
+    done = panel.plan.get(reh.id)
+    assert len(window.project.undo_stack) == n0 + 1
+    assert done.result["converged"] is True
+    assert done.result["max_displacement_mm"] == pytest.approx(4.0, rel=1e-6)  # prescribed on the loaded patch
+    assert "Max displacement 4.00 mm" in panel.metrics_view.toPlainText()
+    assert f"{reh.name}_result" in window.project.meshes
+    window.undo()
+    assert not panel.plan.get(reh.id).result and f"{reh.name}_result" not in window.project.meshes

@@ -212,6 +212,21 @@ def _clip_to_slab(a: np.ndarray, b: np.ndarray, plane: Any, half: float) -> tupl
     return a + t0 * (b - a), a + t1 * (b - a)
 
 
+def _plane_slice_line(origin: np.ndarray, normal: np.ndarray, plane: Any, view: Any) -> tuple | None:
+    """Two far-apart LPS points of the line where a cut plane meets the slice plane (None if parallel)."""
+    d = np.cross(normal, plane.normal)
+    nd = float(np.linalg.norm(d))
+    if nd < 1e-6:
+        return None
+    d /= nd
+    # a point on both planes: solve [normal; plane.normal; d] x = [normal.origin; plane.normal.p0; d.p0]
+    a = np.array([normal, plane.normal, d])
+    b = np.array([normal @ origin, plane.normal @ plane.point_lps, d @ plane.point_lps])
+    x = np.linalg.solve(a, b)
+    far = 4.0 * max(view.width(), view.height()) / max(view.scale(), 1e-6)
+    return x - far * d, x + far * d
+
+
 def paint_plan(window: Any, cache: PlanCache, view: Any, p: QPainter, selected_id: str | None = None) -> None:
     """Draw the plan on one slice view: points within the slab, lines projected (solid where inside the slab)."""
     plan = cache.get(window.project)
@@ -233,6 +248,12 @@ def paint_plan(window: Any, cache: PlanCache, view: Any, p: QPainter, selected_i
             p.setPen(QPen(color, width + (1.5 if sel else 0.0)))
             p.drawLine(view.lps_to_screen(part[0]), view.lps_to_screen(part[1]))
 
+    for r in plan.resections:  # each cut plane meets the slice in a line
+        for cut in r.planes:
+            seg = _plane_slice_line(np.asarray(cut.origin_lps), np.asarray(cut.normal_lps), plane, view)
+            if seg is not None:
+                p.setPen(QPen(QColor(60, 150, 255), 3.0 if r.id == selected_id else 2.0, Qt.PenStyle.DashDotLine))
+                p.drawLine(view.lps_to_screen(seg[0]), view.lps_to_screen(seg[1]))
     for m in plan.measurements:
         pts = m.points_lps
         for a, b in zip(pts[:-1], pts[1:], strict=True):

@@ -169,8 +169,10 @@ class ObjectEditor(QScrollArea):
         form.addRow("Tool", kind)
         form.addRow("Diameter", self._spin("diameter", t.diameter_mm, 0.1, 50, " mm",
                                            lambda v: self._edit(t, diameter_mm=v)))
-        form.addRow("Tool length", self._spin("length", t.length_mm or 0.0, 0.0, 1000, " mm",
-                                              lambda v: self._edit(t, length_mm=v or None)))
+        length = self._spin("length", t.length_mm or 0.0, 0.0, 1000, " mm",
+                            lambda v: self._edit(t, length_mm=v or None))
+        length.setSpecialValueText("not limited")
+        form.addRow("Tool length", length)
         form.addRow("Target segment", self._segments_combo("target_segment", t.target_segment,
                                                            lambda v: self._edit(t, target_segment=v)))
 

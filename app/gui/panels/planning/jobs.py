@@ -8,6 +8,7 @@ the plan + the result mesh in ``project.meshes``).
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -74,8 +75,7 @@ def start_rehearsal(panel: Any, reh: Rehearsal, steps: int = 4) -> Any:
         window.show_error(f"Rehearsal {reh.name}: {exc}")
         return None
     project = window.project
-    reh_run = reh if reh.mesh else Rehearsal(**{**{f: getattr(reh, f) for f in reh.__dataclass_fields__},
-                                                "mesh": mesh_name})
+    reh_run = reh if reh.mesh else replace(reh, mesh=mesh_name)
 
     def work(progress: Any) -> Any:
         return run_rehearsal(reh_run, mesh, steps=steps, progress=progress)
