@@ -293,3 +293,29 @@ def test_rehearsal_runs_in_a_worker_and_stores_its_result(plan_win):
     assert f"{reh.name}_result" in window.project.meshes
     window.undo()
     assert not panel.plan.get(reh.id).result and f"{reh.name}_result" not in window.project.meshes
+
+
+def test_ablation_and_safety_margin_metrics_match_planning(plan_win):
+    from planning.margins import ablation_coverage, evaluate_safety_margin
+
+    window, panel, centre = plan_win
+    panel.set_critical_segments(["hepatic_vessels", "inferior_vena_cava"])
+    panel.add_object("ablation")
+    abl = panel.selected()
+    panel.editor.widgets["radius"].setValue(20.0)
+    abl = panel.plan.get(abl.id)
+    assert abl.radii_mm == (20.0, 20.0, 20.0)
+    panel.add_object("margin")
+    margin = panel.selected()
+    assert margin.target_segment == "liver_tumor"
+    assert margin.critical_segments == ("hepatic_vessels", "inferior_vena_cava")
+    _wait_metrics(window, panel)
+    text = panel.metrics_view.toPlainText()
+    m_exp = evaluate_safety_margin(margin, window.labelmap)
+    for row in m_exp["structures"]:
+        assert f"{row['segment']}: {row['min_distance_mm']:.1f} mm" in text
+    panel.select(abl.id)
+    a_exp = ablation_coverage(abl, window.labelmap)
+    text = panel.metrics_view.toPlainText()
+    assert f"covered {a_exp['tumour_coverage_percent']:.1f} %" in text
+    assert f"With 5.0 mm margin: covered {a_exp['margin_coverage_percent']:.1f} %" in text
