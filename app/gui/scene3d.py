@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer
 
 from rendering import scene
+from rendering.surfaces import VTK_THREAD_LOCK
 
 if TYPE_CHECKING:
     from app.gui.main_window import MainWindow
@@ -44,6 +45,7 @@ class Scene3DController(QObject):
         self._plan_actors: list[str] = []
         self._revision: tuple[int, int] | None = None
         self._camera_set = False
+        self._deferred: set[Any] = set()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(600)
@@ -60,6 +62,27 @@ class Scene3DController(QObject):
 
     def _plotter(self) -> Any:
         return self.main.view3d.plotter  # None until the 3-D view is built
+
+    def _vtk_free(self, retry: Any) -> bool:
+        """Take the VTK lock without blocking the GUI thread; if a worker holds it, call ``retry`` later.
+
+        VTK pipelines are not thread-safe: running the plan/surface drawing on the GUI thread while
+        a worker runs VTK filters (display surfaces) was seen to deadlock. The GUI never waits on the
+        lock; it redraws once the worker is done. Pair every True with ``VTK_THREAD_LOCK.release()``.
+        """
+        from rendering.surfaces import VTK_THREAD_LOCK
+
+        if VTK_THREAD_LOCK.acquire(blocking=False):
+            return True
+        if retry not in self._deferred:
+            self._deferred.add(retry)
+
+            def run() -> None:
+                self._deferred.discard(retry)
+                retry()
+
+            QTimer.singleShot(60, run)
+        return False
 
     def _on_project(self) -> None:
         self.surfaces = {}
@@ -85,8 +108,14 @@ class Scene3DController(QObject):
         from rendering.plan_view import plan_to_objects
 
         p = self._plotter()
-        if p is None:
+        if p is None or not self._vtk_free(self.update_plan):
             return
+        try:
+            self._update_plan_locked(p, plan_to_objects)
+        finally:
+            VTK_THREAD_LOCK.release()
+
+    def _update_plan_locked(self, p: Any, plan_to_objects: Any) -> None:
         for name in self._plan_actors:
             p.remove_actor(name, render=False)
             p.remove_actor(f"{name}:label", render=False)
@@ -115,8 +144,14 @@ class Scene3DController(QObject):
 
     def _draw_fe(self) -> None:
         p = self._plotter()
-        if p is None:
+        if p is None or not self._vtk_free(self._draw_fe):
             return
+        try:
+            self._draw_fe_locked(p)
+        finally:
+            VTK_THREAD_LOCK.release()
+
+    def _draw_fe_locked(self, p: Any) -> None:
         p.remove_actor("fe", render=False)
         p.remove_actor("fe:ghost", render=False)
         for title in list(p.scalar_bars.keys()):
@@ -158,8 +193,14 @@ class Scene3DController(QObject):
 
     def _draw(self) -> None:
         p = self._plotter()
-        if p is None:
+        if p is None or not self._vtk_free(self._draw):
             return
+        try:
+            self._draw_locked(p)
+        finally:
+            VTK_THREAD_LOCK.release()
+
+    def _draw_locked(self, p: Any) -> None:
         for name in list(self._shown):
             p.remove_actor(name, render=False)
         self._shown.clear()
@@ -206,12 +247,15 @@ class Scene3DController(QObject):
 
     def _draw_volume(self) -> None:
         p = self._plotter()
-        if p is None:
+        if p is None or not self._vtk_free(self._draw_volume):
             return
-        p.remove_actor("volume", render=False)
-        if self.volume_preset and self.main.volume is not None:
-            scene.add_volume_rendering(p, self.main.volume, self.volume_preset)
-            self._ensure_camera()
+        try:
+            p.remove_actor("volume", render=False)
+            if self.volume_preset and self.main.volume is not None:
+                scene.add_volume_rendering(p, self.main.volume, self.volume_preset)
+                self._ensure_camera()
+        finally:
+            VTK_THREAD_LOCK.release()
         self.main.view3d.refresh()
 
     # ------------------------------------------------------------------ misc

@@ -10,6 +10,7 @@ Scene frame: LPS mm.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -76,9 +77,7 @@ class View3D(QWidget):
 
     def _build(self) -> None:
         if self.interactive:
-            from pyvistaqt import QtInteractor
-
-            self.interactor = QtInteractor(self, auto_update=False)
+            self.interactor = _make_guarded_interactor(self)
             self.plotter = self.interactor
             widget = self.interactor.interactor
         else:
@@ -102,7 +101,7 @@ class View3D(QWidget):
         if self._closed or self.plotter is None:
             return
         if self.interactive:
-            self.plotter.render()
+            self.plotter.render()  # deferred while a worker is inside VTK (see _make_guarded_interactor)
         else:
             self._timer.start()
 
@@ -119,6 +118,17 @@ class View3D(QWidget):
     def _render_to_label(self) -> None:
         if self._closed or self.label is None:
             return
+        from rendering.surfaces import VTK_THREAD_LOCK
+
+        if not VTK_THREAD_LOCK.acquire(blocking=False):  # a worker is inside VTK: render a bit later
+            self._timer.start(100)
+            return
+        try:
+            self._render_to_label_locked()
+        finally:
+            VTK_THREAD_LOCK.release()
+
+    def _render_to_label_locked(self) -> None:
         w, h = max(self.label.width(), 64), max(self.label.height(), 64)
         self.plotter.window_size = (w, h)
         img = np.ascontiguousarray(self.plotter.screenshot(return_img=True)[..., :3])
@@ -184,3 +194,38 @@ class _RenderLabel(QLabel):
 
     def mouseReleaseEvent(self, ev) -> None:  # noqa: N802, ANN001
         self._last = None
+
+
+def _make_guarded_interactor(parent: QWidget) -> Any:
+    """A pyvistaqt ``QtInteractor`` whose paints never overlap VTK work in a worker thread.
+
+    VTK's garbage collector is process-global: a worker creating VTK objects (holding the GIL)
+    while the GUI thread renders (holding the collector's mutex and calling pyvistaqt's Python
+    make-current callback) deadlocks both. Workers hold ``VTK_THREAD_LOCK`` while they run
+    (:class:`app.gui.workers.Worker`); a paint that finds it taken keeps the last frame and
+    repaints shortly after instead of waiting.
+    """
+    from pyvistaqt import QtInteractor
+
+    from rendering.surfaces import VTK_THREAD_LOCK
+
+    class _GuardedInteractor(QtInteractor):  # type: ignore[misc]
+        def paintGL(self) -> None:  # noqa: N802 - Qt override
+            if not VTK_THREAD_LOCK.acquire(blocking=False):
+                QTimer.singleShot(100, self.update)
+                return
+            try:
+                super().paintGL()
+            finally:
+                VTK_THREAD_LOCK.release()
+
+        def render(self, *args: Any, **kwargs: Any) -> Any:
+            if not VTK_THREAD_LOCK.acquire(blocking=False):
+                QTimer.singleShot(100, self.update)
+                return None
+            try:
+                return super().render(*args, **kwargs)
+            finally:
+                VTK_THREAD_LOCK.release()
+
+    return _GuardedInteractor(parent, auto_update=False)

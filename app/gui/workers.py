@@ -51,9 +51,14 @@ class Worker(QRunnable):
             self.token.cancel()
 
     def run(self) -> None:  # noqa: D102 - runs in the pool thread
+        from rendering.surfaces import VTK_THREAD_LOCK
+
         progress = CallbackProgress(lambda f, m: self._emit("progress", f, m), self.token)
         try:
-            result = self.fn(progress)
+            # Jobs may create VTK objects; VTK's global garbage collector deadlocks against a render on
+            # the GUI thread, so jobs run under the VTK lock and the 3-D view defers paints meanwhile.
+            with VTK_THREAD_LOCK:
+                result = self.fn(progress)
         except Cancelled:
             self.done = True
             self._emit("cancelled")
