@@ -148,7 +148,8 @@ class Project:
                 rel = f"meshes/{safe_name(key)}.vtu"
                 (tmp / "meshes").mkdir(exist_ok=True)
                 mesh.to_pyvista().save(str(tmp / rel))
-                manifest["meshes"][key] = {"path": rel, "region_names": {str(k): v for k, v in mesh.region_names.items()}}
+                names = {str(k): v for k, v in mesh.region_names.items()}
+                manifest["meshes"][key] = {"path": rel, "region_names": names}
                 tick(f"saved {key}")
             if self.plan:
                 (tmp / "plan.json").write_text(json.dumps(self.plan, indent=2), encoding="utf-8")

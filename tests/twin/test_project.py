@@ -27,8 +27,8 @@ def make_project() -> Project:
     lab[2:6, 2:6, 1:4] = 1
     lab[8:10, 1:3, 2] = 2
     lm = LabelMap.from_array(lab, g, names={1: "liver", 2: "tumour"})
-    surf = SurfaceModel(np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0.0]]), np.array([[0, 1, 2]]), name="tri", color=(1, 0, 0),
-                        point_data={"distance_mm": np.array([1.5, 2.5, 3.5])})
+    surf = SurfaceModel(np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0.0]]), np.array([[0, 1, 2]]), name="tri",
+                        color=(1, 0, 0), point_data={"distance_mm": np.array([1.5, 2.5, 3.5])})
     mesh = TetMesh(np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1.0]]), np.array([[0, 1, 2, 3]]),
                    region=np.array([2]), region_names={2: "tumour"})
     return Project(name="case 1", volumes={"ct": vol}, labelmaps={"segmentation": lm}, surfaces={"tri": surf},
