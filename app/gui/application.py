@@ -15,6 +15,27 @@ from pathlib import Path
 from typing import Any
 
 
+def ensure_display(screenshot: bool) -> None:
+    """Refuse clearly when there is no screen (Qt would abort the process), or go off-screen for screenshots.
+
+    Raises
+    ------
+    twin.errors.InputError
+        On Linux with neither ``DISPLAY`` nor ``WAYLAND_DISPLAY`` nor ``QT_QPA_PLATFORM`` set.
+    """
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return
+    if screenshot:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
+        return
+    from twin.errors import InputError
+
+    raise InputError("no display found (DISPLAY is not set): run it in a desktop session or as "
+                     "'xvfb-run -a vht ...'; for a picture of the window use --screenshot FILE.png")
+
+
 def _qt_app() -> Any:
     from rendering.offscreen import prepare_offscreen_gl
 
@@ -65,6 +86,7 @@ def run_gui(
     Returns the process exit code (0 ok, 2 bad input when taking a screenshot).
     """
     t0 = time.perf_counter()
+    ensure_display(screenshot is not None)
     app = _qt_app()
     from app.gui.main_window import MainWindow
     window = MainWindow(autosave=screenshot is None)

@@ -91,3 +91,15 @@ def test_gui_missing_path_exits_2(tmp_path):
     r = _run(["gui", str(bad), "--screenshot", str(tmp_path / "x.png")], {"QT_QPA_PLATFORM": "offscreen"}, tmp_path,
              timeout=60)
     assert r.returncode == 2 and "Traceback" not in r.stderr and not (tmp_path / "x.png").exists()
+
+
+def test_no_display_gives_one_clear_line_not_a_qt_abort(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    out = subprocess.run([sys.executable, "-m", "app", "demo"], capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 2
+    lines = [ln for ln in out.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "no display" in lines[0] and "xvfb-run" in lines[0]
