@@ -72,8 +72,10 @@ def stage_segment(ctx: dict[str, Any], progress: Any) -> str:
     progress.update(0.6, "tumour (seeded growing)")
     tumour = region_grow(vol, [lms["tumor_center"]], 0, 70, max_distance_mm=25.0, bridge_radius_mm=2.0)
     tumour = morph.fill_holes(morph.closing(tumour, geom, 2.0)) & liver
-    progress.update(0.8, "hepatic vessels (threshold in the liver)")
-    vessels = morph.remove_small_islands(liver & (np.asarray(vol.array) >= 140) & ~tumour, geom, 50.0)
+    progress.update(0.8, "hepatic vessels (connected bright tubes in the liver)")
+    from segmentation.vessels import segment_vessels
+
+    vessels = segment_vessels(vol, liver) & ~tumour
     masks.update(liver=liver & ~tumour & ~vessels, liver_tumor=tumour, hepatic_vessels=vessels)
     order = ["body", "lungs", "bone", "liver", "hepatic_vessels", "liver_tumor"]  # later ones win
     labels = np.zeros(geom.shape, np.uint8)
