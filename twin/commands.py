@@ -8,11 +8,12 @@ pushed on the project's :class:`UndoStack`. The stack has no Qt dependency;
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
 
-class Command:
+class Command(ABC):
     """Base class: override :meth:`do` and :meth:`undo`.
 
     ``text`` is the label shown in the Edit menu ("Undo Paint liver").
@@ -22,13 +23,13 @@ class Command:
 
     text: str = "edit"
 
+    @abstractmethod
     def do(self) -> None:
         """Apply the change."""
-        raise NotImplementedError
 
+    @abstractmethod
     def undo(self) -> None:
         """Revert exactly what :meth:`do` changed."""
-        raise NotImplementedError
 
     def merge_with(self, other: Command) -> bool:
         """Absorb ``other`` (pushed right after) into this one; return True if merged."""

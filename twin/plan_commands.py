@@ -12,6 +12,7 @@ Frame: LPS, mm (as :mod:`twin.plan`).
 from __future__ import annotations
 
 import copy
+from abc import abstractmethod
 from typing import Any
 
 from twin.commands import Command
@@ -27,8 +28,9 @@ class _PlanEdit(Command):
         self._before: dict[str, Any] | None = None
         self._after: dict[str, Any] | None = None
 
+    @abstractmethod
     def _apply(self, plan: Plan) -> None:
-        raise NotImplementedError
+        """Change ``plan`` in place (called once; the result is cached for redo)."""
 
     def do(self) -> None:  # noqa: D102
         if self._after is None:

@@ -101,3 +101,14 @@ def test_remove_update_replace() -> None:
     assert [s.name for s in lm.segments] == ["body"]
     stack.undo()
     assert [s.name for s in lm.segments] == ["liver"] and lm.voxel_count("liver") == 18
+
+
+def test_command_subclass_must_implement_do_and_undo() -> None:
+    from twin.commands import Command
+
+    class Incomplete(Command):
+        def do(self) -> None:
+            pass
+
+    with pytest.raises(TypeError, match="abstract"):
+        Incomplete()  # type: ignore[abstract]
