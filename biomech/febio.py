@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from biomech import bcs as bcmod
 from biomech.elements import reorient_cells
-from biomech.problem import COMPONENTS, Contact, Problem
+from biomech.problem import COMPONENTS, Contact, Problem, material_of_cells
 from twin.io.atomic import atomic_path
 
 FEB_MATERIAL = {"linear-elastic": "isotropic elastic", "neo-hookean": "neo-Hookean", "mooney-rivlin": "Mooney-Rivlin"}
@@ -109,14 +109,7 @@ def problem_to_feb(problem: Problem) -> ET.ElementTree:
         _sub(consts, k, 0)
 
     mats = _sub(root, "Material")
-    region = np.asarray(mesh.region)
-    which = np.full(mesh.n_cells, -1)
-    for i, a in enumerate(problem.materials):
-        if a.region is None:
-            which[which < 0] = i
-    for i, a in enumerate(problem.materials):
-        if a.region is not None:
-            which[region == int(a.region)] = i
+    which = material_of_cells(problem.materials, mesh.region)
     mat_names = {}
     for mid, i in enumerate(sorted(set(which[which >= 0].tolist())), start=1):
         a = problem.materials[i]

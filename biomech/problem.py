@@ -12,6 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
+from twin.errors import InputError
 from twin.meshes import TetMesh
 
 MATERIAL_MODELS = ("linear-elastic", "neo-hookean", "mooney-rivlin")
@@ -162,3 +166,38 @@ class Problem:
         if self.options.nonlinear is not None:
             return bool(self.options.nonlinear)
         return any(m.model != "linear-elastic" for m in self.materials)
+
+
+def material_of_cells(materials: list[MaterialAssignment], region: NDArray[np.integer]) -> NDArray[np.int64]:
+    """Index into ``materials`` of every cell; region-specific assignments override the catch-all one.
+
+    Parameters
+    ----------
+    materials : list of MaterialAssignment
+        ``region=None`` applies to every cell not claimed by a region-specific entry.
+    region : ndarray (n_cells,)
+        Region id of every cell.
+
+    Raises
+    ------
+    InputError
+        No material, a region that no cell has, or cells left without a material.
+    """
+    region = np.asarray(region)
+    if not materials:
+        raise InputError("materials: at least one material is needed")
+    which = np.full(len(region), -1, np.int64)
+    for i, a in enumerate(materials):
+        if a.region is None:
+            which[which < 0] = i
+    for i, a in enumerate(materials):
+        if a.region is not None:
+            sel = region == int(a.region)
+            if not sel.any():
+                raise InputError(f"materials[{i}].region: no cell has region {a.region} "
+                                 f"(regions present: {sorted(set(region.tolist()))})")
+            which[sel] = i
+    if (which < 0).any():
+        missing = sorted(set(region[which < 0].tolist()))
+        raise InputError(f"materials: cells of region(s) {missing} have no material")
+    return which

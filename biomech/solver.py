@@ -30,7 +30,7 @@ from biomech.contact import RigidIndenter, build_indenter
 from biomech.elements import ElementGeometry, element_geometry, reorient_cells
 from biomech.linsolve import PardisoSession, solve_spd
 from biomech.materials import Material, first_piola, first_piola_and_tangent, make_material
-from biomech.problem import Problem
+from biomech.problem import Problem, material_of_cells
 from biomech.results import Result
 from twin.errors import Cancelled, InputError, SolverError
 from twin.meshes import TetMesh
@@ -118,23 +118,7 @@ def prepare(problem: Problem) -> _Model:
         mesh = TetMesh(mesh.points_lps, cells, mesh.region, dict(mesh.region_names), dict(mesh.point_data),
                        dict(mesh.cell_data))
     geo = element_geometry(mesh.points_lps, cells)
-    # materials: region-specific assignments override the catch-all one
-    if not problem.materials:
-        raise InputError("materials: at least one material is needed")
-    which = np.full(mesh.n_cells, -1)
-    for i, a in enumerate(problem.materials):
-        if a.region is None:
-            which[which < 0] = i
-    for i, a in enumerate(problem.materials):
-        if a.region is not None:
-            sel = np.asarray(mesh.region) == int(a.region)
-            if not sel.any():
-                raise InputError(f"materials[{i}].region: no cell has region {a.region} "
-                                 f"(regions present: {sorted(set(np.asarray(mesh.region).tolist()))})")
-            which[sel] = i
-    if (which < 0).any():
-        missing = sorted(set(np.asarray(mesh.region)[which < 0].tolist()))
-        raise InputError(f"materials: cells of region(s) {missing} have no material")
+    which = material_of_cells(problem.materials, mesh.region)
     groups, lam, mu, rho = [], np.empty(mesh.n_cells), np.empty(mesh.n_cells), np.empty(mesh.n_cells)
     used = []
     for i in np.unique(which):

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from twin.labelmap import LabelMap
+from twin.labelmap import LabelMap, mask_bbox
 from twin.meshes import SurfaceModel
 from twin.progress import Progress, ensure_progress
 
@@ -57,15 +57,11 @@ def mask_surface(
     Returns None for an empty mask.
     """
 
-    if not mask.any():
+    box = mask_bbox(mask, margin=1)
+    if box is None:
         return None
-    box = []
-    for axis in range(3):
-        other = tuple(a for a in range(3) if a != axis)
-        nz = np.flatnonzero(mask.any(axis=other))
-        box.append((max(int(nz[0]) - 1, 0), min(int(nz[-1]) + 2, mask.shape[axis])))
-    sub = mask[box[0][0]:box[0][1], box[1][0]:box[1][1], box[2][0]:box[2][1]]
-    offset = np.array([b[0] for b in box], float)
+    sub = mask[box]
+    offset = np.array([b.start for b in box], float)
     with VTK_THREAD_LOCK:
         return _surface_locked(sub, offset, ijk_to_lps, name, color, smoothing_iterations, max_triangles)
 

@@ -14,6 +14,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from twin.errors import InputError
 from twin.geometry import ImageGeometry
+from twin.labelmap import mask_bbox
 from twin.volume import array_to_sitk, sitk_to_array
 
 if TYPE_CHECKING:
@@ -69,15 +70,8 @@ def ball(radius_mm: float, spacing: ArrayLike) -> Mask:
 
 
 def bbox(mask: Mask, margin: int = 0) -> tuple[slice, slice, slice] | None:
-    """Bounding box of the nonzero voxels, grown by ``margin`` voxels and clipped; None if empty."""
-    if not mask.any():
-        return None
-    out = []
-    for axis in range(3):
-        other = tuple(a for a in range(3) if a != axis)
-        nz = np.flatnonzero(mask.any(axis=other))
-        out.append(slice(max(int(nz[0]) - margin, 0), min(int(nz[-1]) + 1 + margin, mask.shape[axis])))
-    return out[0], out[1], out[2]
+    """Bounding box of the nonzero voxels, grown by ``margin`` voxels (see :func:`twin.labelmap.mask_bbox`)."""
+    return mask_bbox(mask, margin)
 
 
 def dice(a: Mask, b: Mask) -> float:

@@ -67,6 +67,24 @@ class Segment:
         )
 
 
+def mask_bbox(mask: NDArray[Any], margin: int = 0) -> tuple[slice, slice, slice] | None:
+    """Bounding box of the nonzero voxels of a 3-D array, grown by ``margin`` voxels and clipped.
+
+    Returns
+    -------
+    tuple of slice or None
+        ``(si, sj, sk)`` indexing ``array[i, j, k]``; None when the mask is empty.
+    """
+    if not mask.any():
+        return None
+    out = []
+    for axis in range(3):
+        other = tuple(a for a in range(3) if a != axis)
+        nz = np.flatnonzero(mask.any(axis=other))
+        out.append(slice(max(int(nz[0]) - margin, 0), min(int(nz[-1]) + 1 + margin, mask.shape[axis])))
+    return out[0], out[1], out[2]
+
+
 def _label_dtype(max_value: int) -> np.dtype[Any]:
     return np.dtype(np.uint8) if max_value < 256 else np.dtype(np.uint16)
 

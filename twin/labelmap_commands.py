@@ -16,19 +16,7 @@ from numpy.typing import NDArray
 from twin.colors import color_for_name
 from twin.commands import Command
 from twin.errors import InputError
-from twin.labelmap import LabelMap, Segment
-
-
-def _bbox(mask: NDArray[np.bool_]) -> tuple[slice, slice, slice] | None:
-    """Tight bounding box of a boolean mask as slices, or None when empty."""
-    if not mask.any():
-        return None
-    out = []
-    for axis in range(3):
-        other = tuple(a for a in range(3) if a != axis)
-        nz = np.flatnonzero(mask.any(axis=other))
-        out.append(slice(int(nz[0]), int(nz[-1]) + 1))
-    return out[0], out[1], out[2]
+from twin.labelmap import LabelMap, Segment, mask_bbox
 
 
 class SetSegmentMask(Command):
@@ -80,7 +68,7 @@ class SetSegmentMask(Command):
                 changed &= layer == 0
         else:
             changed = mask & current
-        self.box = _bbox(changed)
+        self.box = mask_bbox(changed)
         self.old: NDArray[Any] | None = None
         self.new: NDArray[Any] | None = None
         if self.box is not None:
