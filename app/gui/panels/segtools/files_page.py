@@ -109,24 +109,6 @@ def read_segmentation_items(path: Path, target: ImageGeometry, progress: Any = N
     return items
 
 
-def write_stl(surface: Any, path: Path) -> Path:
-    """Binary STL of a surface (LPS mm), the frame recorded in the 80-byte header; atomic."""
-    import vtk
-
-    from twin.io.atomic import atomic_path
-
-    poly = surface.to_pyvista()
-    with atomic_path(path) as tmp:
-        w = vtk.vtkSTLWriter()
-        w.SetFileName(str(tmp))
-        w.SetInputData(poly)
-        w.SetFileTypeToBinary()
-        w.SetHeader(f"VHT Planner surface '{surface.name}' frame LPS units mm")
-        if not w.Write():
-            raise InputError("could not write the STL file", path)
-    return path
-
-
 class FilesPage(PageBase):
     """Surface generation, import and export."""
 
@@ -136,12 +118,13 @@ class FilesPage(PageBase):
         surf = QGroupBox("Surface models")
         f = QFormLayout(surf)
         f.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
-        self.smooth_iter = spin(30, 0, 200, 5, 0, "iterations", "surface_smoothing")
-        self.max_tris = spin(60000, 1000, 2_000_000, 10000, 0, "triangles", "surface_max_triangles")
+        # the same parameters as `vht mesh --smoothing F --decimate F` (segmentation.surfaces)
+        self.smoothing = spin(0.5, 0.0, 1.0, 0.1, 2, "", "surface_smoothing")
+        self.decimate = spin(0.0, 0.0, 0.95, 0.05, 2, "", "surface_decimate")
         self.all_segments = QCheckBox("All segments")
         self.all_segments.setObjectName("surface_all")
-        f.addRow("Smoothing (windowed sinc)", self.smooth_iter)
-        f.addRow("Decimate to at most", self.max_tris)
+        f.addRow("Smoothing (0 none - 1 strong)", self.smoothing)
+        f.addRow("Decimate (fraction removed)", self.decimate)
         f.addRow(row(self.all_segments, button("Generate", self.generate_surfaces, "surface_generate",
                                                "Closed surfaces into the project (shown in 3D)")))
         self.surface_info = QLabel("")
@@ -187,20 +170,15 @@ class FilesPage(PageBase):
                 if t is None:
                     return None
                 names = [t]
-        jobs = [(s.name, s.color, lm.mask(s)) for s in lm.segments if s.name in names]
-        affine = lm.geometry.ijk_to_lps.copy()
-        iters, max_tris = int(self.smooth_iter.value()), int(self.max_tris.value())
+        snapshot = lm.copy()
+        smoothing, decimate = float(self.smoothing.value()), float(self.decimate.value())
 
         def work(progress: Any) -> dict[str, Any]:
-            from rendering.surfaces import mask_surface
+            from segmentation.surfaces import labelmap_to_surfaces
 
-            out = {}
-            for n, (name, color, mask) in enumerate(jobs):
-                progress.update(n / len(jobs), f"surface of {name}")
-                s = mask_surface(mask, affine, name, tuple(color), smoothing_iterations=iters, max_triangles=max_tris)
-                if s is not None:
-                    out[name] = replace(s, name=f"{name} surface")
-            return out
+            results = labelmap_to_surfaces(snapshot, names, smoothing, decimate, progress=progress)
+            return {r.segment.name: replace(r.surface, name=f"{r.segment.name} surface", color=r.segment.color)
+                    for r in results if r.surface.n_triangles}
 
         def done(surfaces: dict[str, Any]) -> None:
             if not surfaces:
@@ -290,7 +268,7 @@ class FilesPage(PageBase):
         if fmt == "stl" and name is None:
             self.main.show_error("Choose the target segment to export as STL")
             return None
-        iters, max_tris = int(self.smooth_iter.value()), int(self.max_tris.value())
+        smoothing, decimate = float(self.smoothing.value()), float(self.decimate.value())
 
         def work(progress: Any) -> Path:
             from twin.io.images import write_labelmap
@@ -301,14 +279,14 @@ class FilesPage(PageBase):
                 return write_labelmap(lm, p)
             if fmt == "nifti":
                 return write_labelmap(lm, p)
-            if fmt == "stl":
-                from rendering.surfaces import mask_surface
+            if fmt == "stl":  # the same surface and writer as `vht mesh`
+                from segmentation.surface_io import write_surface
+                from segmentation.surfaces import segment_surface
 
-                s = mask_surface(lm.mask(name), lm.geometry.ijk_to_lps, name, smoothing_iterations=iters,
-                                 max_triangles=max_tris)
-                if s is None:
+                result = segment_surface(lm, name, smoothing, decimate, progress=progress)
+                if result.surface.n_triangles == 0:
                     raise InputError(f"segment {name!r} is empty")
-                return write_stl(s, p)
+                return write_surface(result.surface, p)
             raise InputError(f"unknown export format {fmt!r}")
 
         return self.main.run_worker(work, lambda out: self.main.statusBar().showMessage(f"Exported {out}", 8000),
