@@ -128,6 +128,13 @@ def test_run_show_result_save_case_and_reopen(sim, tmp_path):
     text = out.read_text()
     assert "LPS" in text and "[[boundary_conditions]]" in text and "[[loads]]" in text
     assert solve(load_case(out)).max_displacement_mm == pytest.approx(s2["max_displacement_mm"], rel=1e-6)
+    # the same case as an FEBio 4.0 file, as `vht simulate --export-feb` writes it
+    import xml.etree.ElementTree as ET
+
+    feb = panel.save_case(tmp_path / "case.feb")
+    root = ET.parse(feb).getroot()
+    assert root.tag == "febio_spec" and root.get("version") == "4.0"
+    assert root.find("Mesh/Elements") is not None and root.find("Material/material") is not None
     # project round trip keeps the mesh, the case and the result
     case = window.project.documents["simulation_case"]["case"]
     window.project.save(tmp_path / "proj")

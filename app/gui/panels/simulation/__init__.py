@@ -488,7 +488,13 @@ class SimulationPanel(MaterialsMixin, Panel):
         try:
             from biomech.case import problem_from_dict
 
-            problem_from_dict(case, self.mesh)  # validate before writing
+            problem = problem_from_dict(case, self.mesh)  # validate before writing
+            if str(path).lower().endswith(".feb"):  # FEBio 4.0 input, as `vht simulate --export-feb`
+                from biomech.febio import export_feb
+
+                out = export_feb(problem, path)
+                self.main.statusBar().showMessage(f"FEBio file written: {out}", 8000)
+                return out
             out = cb.save_case(case, self.mesh, path)
         except Exception as exc:  # noqa: BLE001 - user-facing message
             self.main.show_error(f"Case not saved: {exc}")
@@ -501,7 +507,8 @@ class SimulationPanel(MaterialsMixin, Panel):
 
     def save_case_dialog(self) -> None:
         """Ask where to write the case file."""
-        f, _ = QFileDialog.getSaveFileName(self, "Save simulation case", "case.toml", "Case (*.toml *.json)")
+        f, _ = QFileDialog.getSaveFileName(self, "Save simulation case", "case.toml",
+                                           "Case (*.toml *.json);;FEBio 4.0 (*.feb)")
         if f:
             self.save_case(f)
 
