@@ -179,6 +179,8 @@ class MainWindow(DocumentMixin, QMainWindow):
     def _build_actions(self) -> None:
         mb = self.menuBar()
         f = mb.addMenu("&File")
+        self.file_menu = f
+        """The File menu; panels insert their export actions before :attr:`file_export_anchor`."""
         self._action("Open image...", self.open_image_dialog, QKeySequence.StandardKey.Open, f)
         self._action("Open DICOM folder...", self.open_dicom_dialog, "Ctrl+D", f)
         self._action("Open project...", self.open_project_dialog, "Ctrl+Shift+O", f)
@@ -188,7 +190,7 @@ class MainWindow(DocumentMixin, QMainWindow):
         self._action("Save project", self.save_project, QKeySequence.StandardKey.Save, f)
         self._action("Save project as...", self.save_project_as, QKeySequence.StandardKey.SaveAs, f)
         f.addSeparator()
-        self._action("Save screenshot...", self._screenshot_dialog, "Ctrl+P", f)
+        self.file_export_anchor = self._action("Save screenshot...", self._screenshot_dialog, "Ctrl+P", f)
         self._action("Quit", self.close, QKeySequence.StandardKey.Quit, f)
         e = mb.addMenu("&Edit")
         self.undo_action = self._action("Undo", self.undo, QKeySequence.StandardKey.Undo, e)

@@ -553,16 +553,11 @@ class PlanningPanel(Panel):
     def _add_report_action(self) -> None:
         from PySide6.QtGui import QAction
 
-        for act in self.main.menuBar().actions():
-            menu = act.menu()
-            if menu is not None and act.text().replace("&", "") == "File":
-                a = QAction("Write report (PDF)...", self.main)
-                a.setObjectName("report_action")
-                a.triggered.connect(lambda: self.write_report())
-                before = next((x for x in menu.actions() if x.text().startswith("Save screenshot")), None)
-                menu.insertAction(before, a) if before is not None else menu.addAction(a)
-                self.report_action = a
-                return
+        a = QAction("Write report (PDF)...", self.main)
+        a.setObjectName("report_action")
+        a.triggered.connect(lambda: self.write_report())
+        self.main.file_menu.insertAction(self.main.file_export_anchor, a)
+        self.report_action = a
 
     def write_report(self, path: str | None = None, identify: bool | None = None) -> None:
         """Write the PDF report in a worker (de-identified unless "identify" is checked)."""
