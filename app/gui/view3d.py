@@ -4,20 +4,50 @@ With ``QT_QPA_PLATFORM=offscreen`` a QOpenGLWidget cannot render, so the
 fallback renders the same pyvista scene off-screen (EGL) and shows the image;
 mouse drags rotate the camera and re-render. Both expose ``plotter`` (a pyvista
 plotter for :mod:`rendering.scene`), ``refresh()``, ``grab_rgb()`` and ``close_view()``.
+
+Mouse tools (3-D scissors, painting loads on surfaces...) plug in with
+:meth:`View3D.set_mouse_tool`; a tool follows the :class:`MouseTool3D` protocol and gets
+the left button (right / middle / wheel keep moving the camera). Helpers for tools:
+:meth:`View3D.pick` (LPS point + actor under a widget pixel), :meth:`View3D.world_to_display`
+(homogeneous LPS mm -> widget pixels) and :meth:`View3D.viewport_size`. Widget pixel
+coordinates everywhere are Qt logical pixels of the View3D widget, x right, y down.
 Scene frame: LPS mm.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication, QImage, QPixmap
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from rendering.offscreen import BACKGROUND, prepare_offscreen_gl
+
+
+class MouseTool3D(Protocol):
+    """A left-button tool of the 3-D view (installed with :meth:`View3D.set_mouse_tool`).
+
+    ``x, y`` are Qt logical pixel coordinates in the View3D widget (x right, y down), as floats.
+
+    * ``press`` returns True when it consumed the left-button press: the following moves and the
+      release go to the tool and the camera does not move; False lets VTK rotate the camera.
+    * ``move`` is called during the tool's own drag and while hovering (no button down;
+      check ``event.buttons()``), not while the camera is being dragged.
+    * ``release`` ends the tool's drag (only called after a consumed press).
+    * optional ``overlay(view) -> list[(points (n, 2) px, colour)]``: polylines drawn over the view
+      (any ``QColor`` colour string, e.g. ``"#ffe63c"``); repaint with :meth:`View3D.update_overlay`
+      (done automatically after each press / move / release).
+    * optional ``key(view, event) -> bool``: key presses while the 3-D view has focus (True = consumed).
+    """
+
+    def press(self, view: View3D, x: float, y: float, event: Any) -> bool: ...  # noqa: D102
+
+    def move(self, view: View3D, x: float, y: float, event: Any) -> None: ...  # noqa: D102
+
+    def release(self, view: View3D, x: float, y: float, event: Any) -> None: ...  # noqa: D102
 
 
 def can_use_qt_opengl() -> bool:
@@ -54,6 +84,150 @@ class View3D(QWidget):
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setStyleSheet("background: #1a1c24; color: #777;")
         self._layout.addWidget(self.placeholder)
+        self._mouse_tool: Any = None
+        self._tool_drag = False
+        self._overlay = _OverlayWidget(self)
+        self._overlay.hide()
+
+    # ------------------------------------------------------------------ mouse tools
+    @property
+    def mouse_tool(self) -> Any:
+        """The installed :class:`MouseTool3D`, or None."""
+        return self._mouse_tool
+
+    def set_mouse_tool(self, tool: Any) -> None:
+        """Give the left button to ``tool`` (a :class:`MouseTool3D`), or back to the camera (None)."""
+        self._mouse_tool = tool
+        self._tool_drag = False
+        if tool is not None:
+            self.setCursor(Qt.CursorShape.CrossCursor)
+        else:
+            self.unsetCursor()
+        self.update_overlay()
+
+    def update_overlay(self) -> None:
+        """Repaint the tool overlay (cheap: the 3-D scene is not re-rendered)."""
+        ov = self._overlay
+        if self._mouse_tool is not None and hasattr(self._mouse_tool, "overlay"):
+            ov.setGeometry(self.rect())
+            ov.show()
+            ov.raise_()
+            ov.update()
+        else:
+            ov.hide()
+
+    def _widget_pos(self, widget: QWidget, ev: Any) -> tuple[float, float]:
+        p = ev.position()
+        o = widget.mapTo(self, QPointF(0.0, 0.0)) if widget is not self else QPointF(0.0, 0.0)
+        return float(p.x() + o.x()), float(p.y() + o.y())
+
+    def _tool_press(self, widget: QWidget, ev: Any) -> bool:
+        tool = self._mouse_tool
+        if tool is None or ev.button() != Qt.MouseButton.LeftButton:
+            return False
+        x, y = self._widget_pos(widget, ev)
+        consumed = bool(tool.press(self, x, y, ev))
+        self._tool_drag = consumed
+        self.update_overlay()
+        return consumed
+
+    def _tool_move(self, widget: QWidget, ev: Any) -> bool:
+        tool = self._mouse_tool
+        if tool is None:
+            return False
+        if not self._tool_drag and ev.buttons() != Qt.MouseButton.NoButton:
+            return False  # the camera is being dragged
+        x, y = self._widget_pos(widget, ev)
+        tool.move(self, x, y, ev)
+        self.update_overlay()
+        return self._tool_drag
+
+    def _tool_release(self, widget: QWidget, ev: Any) -> bool:
+        tool = self._mouse_tool
+        if tool is None or not self._tool_drag or ev.button() != Qt.MouseButton.LeftButton:
+            return False
+        self._tool_drag = False
+        x, y = self._widget_pos(widget, ev)
+        tool.release(self, x, y, ev)
+        self.update_overlay()
+        return True
+
+    def _tool_key(self, ev: Any) -> bool:
+        tool = self._mouse_tool
+        if tool is None or not hasattr(tool, "key"):
+            return False
+        consumed = bool(tool.key(self, ev))
+        self.update_overlay()
+        return consumed
+
+    # ------------------------------------------------------------------ projections and picking
+    def viewport_size(self) -> tuple[int, int]:
+        """Size ``(w, h)`` of the 3-D image in Qt logical pixels (the View3D widget)."""
+        return int(self.width()), int(self.height())
+
+    def world_to_display(self) -> np.ndarray:
+        """Homogeneous 4x4 matrix: LPS mm -> widget pixels (x right, y down) of the current camera.
+
+        For ``q = M @ [x, y, z, 1]``: pixel ``(q[0] / q[3], q[1] / q[3])``; ``q[3] > 0`` for points
+        in front of a perspective camera (``q[3] == 1`` in parallel projection); ``q[2] / q[3]`` is
+        the normalised depth (-1 near clipping plane, +1 far). Requires the renderer (:meth:`ensure_ready`).
+        """
+        self.ensure_ready()
+        w, h = self.viewport_size()
+        ren = self.plotter.renderer
+        vp = ren.GetViewport()  # fractions (xmin, ymin, xmax, ymax), origin bottom-left
+        vw, vh = (vp[2] - vp[0]) * w, (vp[3] - vp[1]) * h
+        aspect = vw / max(vh, 1e-9)
+        cam = ren.GetActiveCamera()
+        m = cam.GetCompositeProjectionTransformMatrix(aspect, -1.0, 1.0)
+        proj = np.array([[m.GetElement(r, c) for c in range(4)] for r in range(4)])
+        ndc_to_px = np.array([
+            [0.5 * vw, 0.0, 0.0, vp[0] * w + 0.5 * vw],
+            [0.0, -0.5 * vh, 0.0, h - vp[1] * h - 0.5 * vh],
+            [0.0, 0.0, 1.0, 0.0],
+            [0.0, 0.0, 0.0, 1.0],
+        ])
+        return ndc_to_px @ proj
+
+    def pick(self, x: float, y: float) -> tuple[np.ndarray, Any] | None:
+        """The visible surface point under widget pixel ``(x, y)``: ``(point (3,) LPS mm, actor)`` or None.
+
+        ``actor`` is the pyvista actor name (e.g. ``"surface:liver"``) when the picked prop was added
+        with a name, else the VTK prop. None when nothing is hit, the renderer does not exist yet, or a
+        worker holds the VTK lock for more than a short while.
+        """
+        if self.plotter is None or self._closed:
+            return None
+        from vtkmodules.vtkRenderingCore import vtkCellPicker
+
+        from rendering.surfaces import VTK_THREAD_LOCK
+
+        if not VTK_THREAD_LOCK.acquire(timeout=0.25):
+            return None
+        try:
+            w, h = self.viewport_size()
+            if not self.interactive:
+                lw, lh = max(self.label.width(), 64), max(self.label.height(), 64)
+                if tuple(self.plotter.window_size) != (lw, lh):
+                    self.plotter.window_size = (lw, lh)
+            rw = self.plotter.ren_win
+            sw, sh = rw.GetSize()
+            sx, sy = sw / max(w, 1), sh / max(h, 1)  # device pixels per logical pixel (HiDPI)
+            picker = vtkCellPicker()
+            picker.SetTolerance(0.0005)
+            ren = self.plotter.renderer
+            if not picker.Pick(x * sx, (h - y) * sy, 0.0, ren):
+                return None
+            prop = picker.GetViewProp()
+            point = np.array(picker.GetPickPosition(), dtype=float)
+        finally:
+            VTK_THREAD_LOCK.release()
+        name: Any = prop
+        for key, actor in list(self.plotter.actors.items()):
+            if actor is prop or getattr(actor, "__this__", None) == getattr(prop, "__this__", 0):
+                name = key
+                break
+        return point, name
 
     @property
     def ready(self) -> bool:
@@ -93,6 +267,7 @@ class View3D(QWidget):
             self._timer.timeout.connect(self._render_to_label)
         self._layout.replaceWidget(self.placeholder, widget)
         self.placeholder.deleteLater()
+        widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.plotter.set_background(BACKGROUND)
         self.plotter.add_axes(xlabel="L", ylabel="P", zlabel="S", line_width=2)
 
@@ -146,6 +321,7 @@ class View3D(QWidget):
 
     def resizeEvent(self, ev) -> None:  # noqa: N802, ANN001
         super().resizeEvent(ev)
+        self._overlay.setGeometry(self.rect())
         if not self.interactive:
             self.refresh()
 
@@ -172,12 +348,18 @@ class _RenderLabel(QLabel):
         self.setMinimumSize(64, 64)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.setStyleSheet("background: #1a1c24;")
+        self.setMouseTracking(True)  # hover moves for mouse tools
         self._last = None
 
     def mousePressEvent(self, ev) -> None:  # noqa: N802, ANN001
+        self.setFocus()
+        if self.view._tool_press(self, ev):
+            return
         self._last = ev.position()
 
     def mouseMoveEvent(self, ev) -> None:  # noqa: N802, ANN001
+        if self.view._tool_move(self, ev):
+            return
         if self._last is None:
             return
         d = ev.position() - self._last
@@ -193,7 +375,54 @@ class _RenderLabel(QLabel):
         self.view.refresh()
 
     def mouseReleaseEvent(self, ev) -> None:  # noqa: N802, ANN001
+        if self.view._tool_release(self, ev):
+            return
         self._last = None
+
+    def keyPressEvent(self, ev) -> None:  # noqa: N802, ANN001
+        if not self.view._tool_key(ev):
+            super().keyPressEvent(ev)
+
+
+class _OverlayWidget(QWidget):
+    """Transparent widget over the 3-D image that draws the mouse tool's polylines.
+
+    Painting it does not re-render the VTK scene (Qt composes it over the GL widget / label).
+    """
+
+    def __init__(self, view: View3D) -> None:
+        super().__init__(view)
+        self.view = view
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
+        self.setObjectName("view_3d_overlay")
+
+    def lines(self) -> list[tuple[np.ndarray, str]]:
+        """The polylines of the current tool (empty if none)."""
+        tool = self.view.mouse_tool
+        fn = getattr(tool, "overlay", None)
+        if fn is None:
+            return []
+        return list(fn(self.view) or [])
+
+    def paintEvent(self, ev) -> None:  # noqa: N802, ANN001
+        lines = self.lines()
+        if not lines:
+            return
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        for pts, colour in lines:
+            pts = np.asarray(pts, dtype=float).reshape(-1, 2)
+            if len(pts) == 0:
+                continue
+            pen = QPen(QColor(colour))
+            pen.setWidthF(2.0)
+            p.setPen(pen)
+            if len(pts) == 1:
+                p.drawEllipse(QPointF(pts[0, 0], pts[0, 1]), 2.5, 2.5)
+            else:
+                p.drawPolyline(QPolygonF([QPointF(float(a), float(b)) for a, b in pts]))
+        p.end()
 
 
 def _make_guarded_interactor(parent: QWidget) -> Any:
@@ -209,7 +438,27 @@ def _make_guarded_interactor(parent: QWidget) -> Any:
 
     from rendering.surfaces import VTK_THREAD_LOCK
 
+    view = parent
+
     class _GuardedInteractor(QtInteractor):  # type: ignore[misc]
+        # left-button events go to the View3D mouse tool first (see View3D.set_mouse_tool)
+        def mousePressEvent(self, ev: Any) -> None:  # noqa: N802 - Qt override
+            self.setFocus()
+            if not view._tool_press(self, ev):
+                super().mousePressEvent(ev)
+
+        def mouseMoveEvent(self, ev: Any) -> None:  # noqa: N802 - Qt override
+            if not view._tool_move(self, ev):
+                super().mouseMoveEvent(ev)
+
+        def mouseReleaseEvent(self, ev: Any) -> None:  # noqa: N802 - Qt override
+            if not view._tool_release(self, ev):
+                super().mouseReleaseEvent(ev)
+
+        def keyPressEvent(self, ev: Any) -> None:  # noqa: N802 - Qt override
+            if not view._tool_key(ev):
+                super().keyPressEvent(ev)
+
         def paintGL(self) -> None:  # noqa: N802 - Qt override
             if not VTK_THREAD_LOCK.acquire(blocking=False):
                 QTimer.singleShot(100, self.update)
