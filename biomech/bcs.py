@@ -1,6 +1,8 @@
 """Node selectors, Dirichlet boundary conditions and external loads (LPS mm, N, MPa).
 
-Face loads act on the boundary faces (outward oriented tri3/tri6) whose nodes are all selected.
+Face loads act on the boundary faces (outward oriented tri3/tri6) of :func:`select_faces`: for
+geometric selectors the faces whose nodes are all selected, for a painted ``surface_spheres`` patch
+exactly the painted faces (:mod:`biomech.surface_patch`).
 Pressure is a follower load in large deformation (with its exact, non-symmetric load stiffness);
 the force load is a dead load spread uniformly by reference area.
 """
@@ -12,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from biomech.elements import TET_FACES_TRI3, TET_FACES_TRI6, tri_quadrature, tri_shape
+from biomech import surface_patch
+from biomech.elements import TET_FACES_TRI3, TET_FACES_TRI6, reorient_cells, tri_quadrature, tri_shape
 from biomech.problem import COMPONENTS, BoundaryCondition, Selector
 from twin.errors import InputError
 from twin.meshes import TetMesh
@@ -28,20 +31,28 @@ def _vec(v: object, n: int, what: str) -> FloatArray:
     return a
 
 
+SURFACE_KINDS = ("surface_spheres",)
+"""Selectors defined on the boundary surface (faces), not on nodes."""
+
+
 def select_nodes(selector: Selector, mesh: TetMesh, what: str = "selector") -> NDArray[np.bool_]:
-    """Boolean mask ``(n_points,)`` of the nodes picked by ``selector`` (see :class:`Selector`)."""
+    """Boolean mask ``(n_points,)`` of the nodes picked by ``selector`` (see :class:`Selector`).
+
+    ``surface_spheres`` picks every node of its painted boundary faces (see :func:`select_faces`).
+    """
     p = mesh.points_lps
     tol = float(selector.tolerance)
     q = selector.params
     try:
         if selector.kind == "all":
             return np.ones(len(p), bool)
-        if selector.kind == "plane":
-            n = _vec(q["normal"], 3, f"{what}.plane.normal")
+        if selector.kind in ("plane", "half_space"):
+            n = _vec(q["normal"], 3, f"{what}.{selector.kind}.normal")
             if not np.linalg.norm(n) > 0:
-                raise InputError(f"{what}.plane.normal must be nonzero")
+                raise InputError(f"{what}.{selector.kind}.normal must be nonzero")
             n = n / np.linalg.norm(n)
-            return np.abs((p - _vec(q["point"], 3, f"{what}.plane.point")) @ n) <= tol
+            d = (p - _vec(q["point"], 3, f"{what}.{selector.kind}.point")) @ n
+            return np.abs(d) <= tol if selector.kind == "plane" else d >= -tol
         if selector.kind == "box":
             lo, hi = _vec(q["min"], 3, f"{what}.box.min"), _vec(q["max"], 3, f"{what}.box.max")
             return np.all((p >= lo - tol) & (p <= hi + tol), axis=1)
@@ -55,9 +66,52 @@ def select_nodes(selector: Selector, mesh: TetMesh, what: str = "selector") -> N
                                  f"(available: {', '.join(sorted(mesh.point_data)) or 'none'})")
             arr = np.asarray(mesh.point_data[name])
             return arr.reshape(len(p), -1).any(axis=1)
+        if selector.kind in SURFACE_KINDS:
+            faces = mesh_boundary_faces(mesh)
+            out = np.zeros(len(p), bool)
+            out[faces[select_faces(selector, mesh, faces, what, as_mask=True)].ravel()] = True
+            return out
     except KeyError as exc:
         raise InputError(f"{what}.{selector.kind}: missing key {exc.args[0]!r}") from None
-    raise InputError(f"{what}: unknown selector {selector.kind!r} (expected plane, box, sphere, node_set)")
+    raise InputError(f"{what}: unknown selector {selector.kind!r} (expected plane, half_space, box, sphere, "
+                     "node_set, surface_spheres)")
+
+
+def mesh_boundary_faces(mesh: TetMesh) -> IntArray:
+    """Outward boundary faces ``(k, 3|6)`` of a mesh (cells reoriented first, as the solver does)."""
+    cells, _ = reorient_cells(mesh.points_lps, np.asarray(mesh.cells, np.int64))
+    return boundary_faces(cells)
+
+
+def select_faces(selector: Selector, mesh: TetMesh, faces: IntArray, what: str = "selector",
+                 as_mask: bool = False) -> IntArray | NDArray[np.bool_]:
+    """The boundary faces a face load or contact acts on (rows of ``faces``, or a mask if ``as_mask``).
+
+    ``faces`` are the outward boundary faces of ``mesh`` (tri3, or tri6 of a tet10 mesh). A
+    ``surface_spheres`` selector gives exactly its painted faces; any other selector the faces whose
+    nodes are all selected (:func:`faces_on`).
+    """
+    if selector.kind not in SURFACE_KINDS:
+        mask = select_nodes(selector, mesh, what)[faces].all(axis=1)
+        return mask if as_mask else faces[mask]
+    q = selector.params
+    try:
+        centers = np.asarray(q["centers"], float).reshape(-1, 3)
+        n = len(centers)
+        if n == 0 or not np.all(np.isfinite(centers)):
+            raise InputError(f"{what}.surface_spheres.centers must be a non-empty list of [x, y, z]")
+        radius = np.asarray(q["radius"], float).ravel()
+        if radius.size not in (1, n) or not np.all(radius > 0):
+            raise InputError(f"{what}.surface_spheres.radius must be one positive number or one per centre")
+        for key in ("normals", "erase"):
+            if q.get(key) is not None and np.asarray(q[key]).size != (3 * n if key == "normals" else n):
+                raise InputError(f"{what}.surface_spheres.{key} must have one entry per centre")
+    except KeyError as exc:
+        raise InputError(f"{what}.surface_spheres: missing key {exc.args[0]!r}") from None
+    except (ValueError, TypeError):
+        raise InputError(f"{what}.surface_spheres: malformed centers/radius/normals") from None
+    mask = surface_patch.painted_faces(mesh.points_lps, faces, q, float(selector.tolerance))
+    return mask if as_mask else faces[mask]
 
 
 def boundary_faces(cells: IntArray) -> IntArray:

@@ -7,8 +7,14 @@ components, value, select``; ``[[loads]] name, kind, value, select``; ``[[contac
 displacement, select, penalty, augmented, gap_tolerance``; ``[solver] nonlinear, steps, tolerance
 (residual), displacement_tolerance, energy_tolerance, max_iterations, max_cutbacks, line_search,
 linear_solver`` (Newton convergence: see :class:`~biomech.problem.SolverOptions`). Selectors:
-``{plane = {point, normal}, tolerance}``, ``{box = {min, max}}``, ``{sphere = {center, radius}}``,
-``{node_set = "NAME"}``, ``"all"``.
+``{plane = {point, normal}, tolerance}`` (nodes within tolerance of the plane),
+``{half_space = {point, normal}}`` (nodes on the side the normal points to), ``{box = {min, max}}``,
+``{sphere = {center, radius}}``, ``{node_set = "NAME"}``, ``"all"``, and the painted surface patch
+``{surface_spheres = {centers = [[x, y, z], ...], radius = R | [R, ...], normals = [[nx, ny, nz], ...],
+max_angle = 80, erase = [false, ...], connected = true}}``: boundary faces whose centroid lies in a dab
+sphere (within ``max_angle`` degrees of the dab normal, surface-connected to the dab centre), dabs
+applied in order (``erase`` removes); see :mod:`biomech.surface_patch`. Force and pressure loads on a
+patch act on exactly its painted faces; a condition on it holds every node of those faces.
 Every error is an :class:`InputError` naming the file and the key.
 """
 
@@ -75,17 +81,60 @@ def _vec3(v: Any, where: str) -> tuple[float, float, float]:
     return (x, y, z)
 
 
+SELECTOR_KINDS = ("plane", "half_space", "box", "sphere", "node_set", "surface_spheres")
+_SURFACE_KEYS = {"centers", "radius", "normals", "max_angle", "erase", "connected"}
+
+
+def _surface_spheres(q: Any, where: str) -> dict[str, Any]:
+    w = f"{where}.surface_spheres"
+    if not isinstance(q, dict) or not {"centers", "radius"} <= set(q) or set(q) - _SURFACE_KEYS:
+        raise InputError(f"{w}: expected keys centers, radius (optional: normals, max_angle, erase, connected)")
+    centers = q["centers"]
+    if not isinstance(centers, list) or not centers:
+        raise InputError(f"{w}.centers: expected a non-empty list of [x, y, z]")
+    out: dict[str, Any] = {"centers": tuple(_vec3(c, f"{w}.centers[{i}]") for i, c in enumerate(centers))}
+    n = len(centers)
+    r = q["radius"]
+    if isinstance(r, list):
+        if len(r) != n:
+            raise InputError(f"{w}.radius: expected one radius or {n} (one per centre), got {len(r)}")
+        out["radius"] = tuple(_num(x, f"{w}.radius[{i}]", positive=True) for i, x in enumerate(r))
+    else:
+        out["radius"] = _num(r, f"{w}.radius", positive=True)
+    if "normals" in q:
+        nv = q["normals"]
+        if not isinstance(nv, list) or len(nv) != n:
+            raise InputError(f"{w}.normals: expected {n} vectors (one per centre)")
+        out["normals"] = tuple(_vec3(v, f"{w}.normals[{i}]") for i, v in enumerate(nv))
+    if "max_angle" in q:
+        a = _num(q["max_angle"], f"{w}.max_angle")
+        if not 0 < a <= 180:
+            raise InputError(f"{w}.max_angle: expected degrees in (0, 180], got {a}")
+        out["max_angle"] = a
+    if "erase" in q:
+        e = q["erase"]
+        if not isinstance(e, list) or len(e) != n or not all(isinstance(x, bool) for x in e):
+            raise InputError(f"{w}.erase: expected {n} booleans (one per centre)")
+        out["erase"] = tuple(e)
+    if "connected" in q:
+        if not isinstance(q["connected"], bool):
+            raise InputError(f"{w}.connected: expected true or false")
+        out["connected"] = q["connected"]
+    return out
+
+
 def parse_selector(sel: Any, where: str) -> Selector:
     """A selector table -> :class:`Selector`."""
     if sel == "all":
         return Selector("all")
+    names = ", ".join(SELECTOR_KINDS)
     if not isinstance(sel, dict):
-        raise InputError(f"{where}: expected a selector table (plane, box, sphere or node_set)")
+        raise InputError(f"{where}: expected a selector table ({names})")
     tol = _num(sel.get("tolerance", 1e-6), f"{where}.tolerance")
-    kinds = [k for k in ("plane", "box", "sphere", "node_set") if k in sel]
-    extra = set(sel) - {"plane", "box", "sphere", "node_set", "tolerance"}
+    kinds = [k for k in SELECTOR_KINDS if k in sel]
+    extra = set(sel) - {*SELECTOR_KINDS, "tolerance"}
     if len(kinds) != 1 or extra:
-        raise InputError(f"{where}: give exactly one of plane, box, sphere, node_set"
+        raise InputError(f"{where}: give exactly one of {names}"
                          + (f" (unknown key {sorted(extra)[0]!r})" if extra else ""))
     k = kinds[0]
     q = sel[k]
@@ -93,15 +142,18 @@ def parse_selector(sel: Any, where: str) -> Selector:
         if not isinstance(q, str):
             raise InputError(f"{where}.node_set: expected the name of a point_data array")
         return Selector("node_set", {"name": q}, tol)
-    need = {"plane": ("point", "normal"), "box": ("min", "max"), "sphere": ("center", "radius")}[k]
+    if k == "surface_spheres":
+        return Selector(k, _surface_spheres(q, where), tol)
+    need = {"plane": ("point", "normal"), "half_space": ("point", "normal"), "box": ("min", "max"),
+            "sphere": ("center", "radius")}[k]
     if not isinstance(q, dict) or set(q) != set(need):
         raise InputError(f"{where}.{k}: expected keys {', '.join(need)}")
     params: dict[str, Any] = {}
     for key in need:
         params[key] = _num(q[key], f"{where}.{k}.{key}", positive=True) if key == "radius" else \
             _vec3(q[key], f"{where}.{k}.{key}")
-    if k == "plane" and not any(params["normal"]):
-        raise InputError(f"{where}.plane.normal: must be nonzero")
+    if k in ("plane", "half_space") and not any(params["normal"]):
+        raise InputError(f"{where}.{k}.normal: must be nonzero")
     return Selector(k, params, tol)
 
 

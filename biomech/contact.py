@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from biomech.bcs import face_areas, faces_on, select_nodes
+from biomech.bcs import face_areas, select_faces
 from biomech.problem import Contact
 from twin.errors import InputError
 from twin.meshes import TetMesh
@@ -107,9 +107,7 @@ def build_indenter(contact: Contact, mesh: TetMesh, faces: NDArray[np.int64], mo
             raise InputError(f"{what}.indenter: expected sphere or plane, got {contact.shape!r}")
     except (KeyError, ValueError) as exc:
         raise InputError(f"{what}.indenter.{contact.shape}: bad or missing parameter ({exc})") from None
-    mask = select_nodes(contact.selector, mesh, f"{what}.select") if contact.selector else np.ones(mesh.n_points,
-                                                                                                   bool)
-    cand = faces_on(faces, mask)
+    cand = select_faces(contact.selector, mesh, faces, f"{what}.select") if contact.selector else faces
     if len(cand) == 0:
         raise InputError(f"{what}.select contains no boundary face of the mesh")
     areas = face_areas(mesh.points_lps, cand)

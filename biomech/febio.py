@@ -165,12 +165,12 @@ def problem_to_feb(problem: Problem) -> ET.ElementTree:
     for i, ld in enumerate(problem.loads):
         if ld.kind == "gravity" or ld.selector is None:
             continue
-        sel = bcmod.faces_on(faces, bcmod.select_nodes(ld.selector, mesh, f"loads[{i}].select"))
+        sel = bcmod.select_faces(ld.selector, mesh, faces, f"loads[{i}].select")
         surfaces[ld.name] = sel
         _write_surface(mesh_el, f"load_{ld.name}", sel)
     for c, _part, tri, _ in indenters:
-        mask = bcmod.select_nodes(c.selector, mesh) if c.selector else np.ones(mesh.n_points, bool)
-        _write_surface(mesh_el, f"contact_{c.name}", bcmod.faces_on(faces, mask))
+        cand = bcmod.select_faces(c.selector, mesh, faces, f"contacts.{c.name}.select") if c.selector else faces
+        _write_surface(mesh_el, f"contact_{c.name}", cand)
         _write_surface(mesh_el, f"indenter_{c.name}", tri)
         pair = _sub(mesh_el, "SurfacePair", name=f"pair_{c.name}")
         _sub(pair, "primary", f"contact_{c.name}")

@@ -156,8 +156,7 @@ def prepare(problem: Problem) -> _Model:
             raise InputError(f"{what}.kind: unknown kind {ld.kind!r} (expected force, pressure, gravity)")
         if ld.selector is None:
             raise InputError(f"{what}.select is required for a {ld.kind} load")
-        mask = bcmod.select_nodes(ld.selector, mesh, f"{what}.select")
-        sel = bcmod.faces_on(faces, mask)
+        sel = bcmod.select_faces(ld.selector, mesh, faces, f"{what}.select")
         if len(sel) == 0:
             raise InputError(f"{what}.select contains no boundary face (all nodes of a face must be selected)")
         if ld.kind == "force":
