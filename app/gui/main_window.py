@@ -217,6 +217,7 @@ class MainWindow(DocumentMixin, QMainWindow):
         self.panels_menu = mb.addMenu("&Panels")
         h = mb.addMenu("&Help")
         self._action("Mouse and keyboard", self._show_help, "F1", h)
+        self._action("Run FE verification suite...", self.open_verify_dialog, None, h)
         self.undo_action.setEnabled(False)
         self.redo_action.setEnabled(False)
 
@@ -561,6 +562,16 @@ class MainWindow(DocumentMixin, QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, "Save screenshot", "vht.png", "PNG (*.png)")
         if path:
             self.screenshot(path)
+
+    def open_verify_dialog(self) -> Any:
+        """Help > Run FE verification suite (:mod:`app.gui.verify_dialog`); returns the (kept) dialog."""
+        from app.gui.verify_dialog import VerifyDialog
+
+        if getattr(self, "verify_dialog", None) is None:
+            self.verify_dialog = VerifyDialog(self)
+        self.verify_dialog.show()
+        self.verify_dialog.raise_()
+        return self.verify_dialog
 
     def _show_help(self) -> None:
         from app.gui import slice_view
