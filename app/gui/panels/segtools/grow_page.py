@@ -1,8 +1,14 @@
-"""Grow-from-seeds page: labelled seed sets placed by clicking in the slice views, then competitive growing.
+"""Grow-from-seeds page: labelled seed sets placed by clicking in the slice views, then competitive growing;
+and the vessel tool (contrast-enhanced vessels inside an organ).
 
 Each seed set becomes a segment of the same name (background sets compete but
 produce nothing). The result of all sets is applied as ONE undoable command.
 Seeds are LPS mm points (see :class:`app.gui.tools.seeds.SeedSets`).
+
+Vessels: :func:`segmentation.vessels.segment_vessels` (hysteresis thresholds from the
+organ's robust HU statistics) inside the chosen organ segment, whose gaps (the vessel
+channels themselves, which the organ segment usually excludes) are closed first; the
+result goes into a new or existing output segment as one undoable command.
 """
 
 from __future__ import annotations
@@ -12,9 +18,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
     QFormLayout,
     QGroupBox,
     QInputDialog,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -75,8 +84,82 @@ class GrowPage(PageBase):
         form.addRow("Cut bridges", self.bridge)
         form.addRow(button("Grow", self.grow, "grow_run", "Grow every seed set into its segment (one undo step)"))
         lay.addWidget(opts)
+        lay.addWidget(self._vessel_box())
         lay.addStretch(1)
         overlays_for(self.main).set_painter("seeds", self._paint)
+
+    def _vessel_box(self) -> QGroupBox:
+        box = QGroupBox("Vessels inside an organ")
+        box.setObjectName("vessel_box")
+        form = QFormLayout(box)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        form.addRow(hint_label("Bright (contrast) vessels inside the organ: thresholds from the organ's median "
+                               "and spread (HU), kept when connected to a brighter voxel or a seed; ribs and "
+                               "spine next to the organ are excluded."))
+        self.vessel_organ = QComboBox()
+        self.vessel_organ.setObjectName("vessel_organ")
+        self.vessel_organ.setToolTip("The segment containing the vessels (e.g. the grown liver)")
+        self.vessel_organ.currentTextChanged.connect(self._organ_changed)
+        self.vessel_output = QLineEdit("hepatic_vessels")
+        self.vessel_output.setObjectName("vessel_output")
+        self.vessel_output.setToolTip("Segment receiving the vessels (created if missing, else replaced)")
+        self.vessel_close = spin(4.0, 0, 20, 0.5, 1, "mm", "vessel_close")
+        self.vessel_close.setSpecialValueText("off")
+        self.vessel_close.setToolTip("Close the organ segment's gaps by this radius first (the vessel channels an "
+                                     "organ segment usually leaves out), then fill its holes")
+        self.vessel_dilate = spin(0.0, 0, 20, 0.5, 1, "mm", "vessel_dilate")
+        self.vessel_dilate.setSpecialValueText("off")
+        self.vessel_dilate.setToolTip("Also search this far outside the organ (vessels on its border)")
+        self.vessel_low = spin(2.5, 0.5, 10, 0.5, 1, "SD", "vessel_low_sd")
+        self.vessel_high = spin(3.5, 0.5, 15, 0.5, 1, "SD", "vessel_high_sd")
+        self.vessel_low.setToolTip("Candidate voxels: brighter than organ median + this many (robust) SD")
+        self.vessel_high.setToolTip("Kept only when connected to a voxel brighter than median + this many SD")
+        self.vessel_min = spin(50, 0, 100000, 10, 0, "mm³", "vessel_min_mm3")
+        self.vessel_seeds = QCheckBox("Use the active seed set's points as vessel seeds")
+        self.vessel_seeds.setObjectName("vessel_use_seeds")
+        self.vessel_info = hint_label("")
+        self.vessel_info.setObjectName("vessel_info")
+        form.addRow("Organ", self.vessel_organ)
+        form.addRow("Output segment", self.vessel_output)
+        form.addRow("Close organ gaps", self.vessel_close)
+        form.addRow("Search outside by", self.vessel_dilate)
+        form.addRow("Low / high", row(self.vessel_low, self.vessel_high))
+        form.addRow("Remove islands <", self.vessel_min)
+        form.addRow(self.vessel_seeds)
+        form.addRow(button("Find vessels", self.find_vessels, "vessel_run",
+                           "Segment the vessels inside the organ (worker, one undo step)"))
+        form.addRow(self.vessel_info)
+        return box
+
+    def _organ_changed(self, organ: str) -> None:
+        out = self.vessel_output.text().strip()
+        auto = {"", "hepatic_vessels", "vessels"} | {f"{s}_vessels" for s in self._organ_names()}
+        if out in auto and organ:
+            self.vessel_output.setText("hepatic_vessels" if "liver" in organ.lower() else f"{organ}_vessels")
+
+    def _organ_names(self) -> list[str]:
+        lm = self.main.labelmap
+        return [s.name for s in lm.segments] if lm is not None else []
+
+    def on_labelmap_changed(self) -> None:  # noqa: D102
+        names = self._organ_names()
+        if [self.vessel_organ.itemText(i) for i in range(self.vessel_organ.count())] == names:
+            return
+        cur = self.vessel_organ.currentText()
+        self.vessel_organ.blockSignals(True)
+        self.vessel_organ.clear()
+        self.vessel_organ.addItems(names)
+        if cur in names:
+            self.vessel_organ.setCurrentText(cur)
+        else:
+            liver = next((n for n in names if "liver" in n.lower() and "tum" not in n.lower()), None)
+            if liver:
+                self.vessel_organ.setCurrentText(liver)
+        self.vessel_organ.blockSignals(False)
+        self._organ_changed(self.vessel_organ.currentText())
+
+    def on_project_changed(self) -> None:  # noqa: D102
+        self.on_labelmap_changed()
 
     # ------------------------------------------------------------------ seed sets
     def add_set_dialog(self) -> None:
@@ -178,3 +261,64 @@ class GrowPage(PageBase):
                 self.panel.set_target(next(iter(masks)))
 
         return self.main.run_worker(work, done, "Grow from seeds")
+
+    # ------------------------------------------------------------------ vessels
+    def find_vessels(self) -> Any:
+        """Vessels inside the chosen organ (:func:`segmentation.vessels.segment_vessels`) into the output
+        segment, in a worker; one undoable command. Returns the worker (None when nothing was started)."""
+        if not self.require_volume():
+            return None
+        organ = self.vessel_organ.currentText()
+        out_name = self.vessel_output.text().strip()
+        lm = self.main.labelmap
+        if not organ or not any(s.name == organ for s in lm.segments):
+            self.main.show_error("Vessels: choose the organ segment that contains them")
+            return None
+        if not out_name:
+            self.main.show_error("Vessels: give the output segment a name")
+            return None
+        if out_name == organ:
+            self.main.show_error("Vessels: the output segment must differ from the organ")
+            return None
+        region = lm.mask(organ)
+        if not region.any():
+            self.main.show_error(f"Vessels: segment {organ!r} is empty: segment the organ first")
+            return None
+        if self.vessel_low.value() > self.vessel_high.value():
+            self.main.show_error("Vessels: the low threshold (SD) must not exceed the high one")
+            return None
+        seeds = None
+        if self.vessel_seeds.isChecked():
+            s = self.seeds.current()
+            if s is None or not s.points_lps:
+                self.main.show_error("Vessels: the active seed set has no points")
+                return None
+            seeds = np.array(s.points_lps, float)
+        vol = self.main.volume
+        close_mm, dilate_mm = self.vessel_close.value(), self.vessel_dilate.value()
+        opts = dict(low_sd=self.vessel_low.value(), high_sd=self.vessel_high.value(),
+                    min_volume_mm3=self.vessel_min.value(), region_dilation_mm=dilate_mm, seed_points_lps=seeds)
+        stats: dict[str, float] = {}
+
+        def work(progress: Any) -> np.ndarray:
+            from segmentation import morphology as morph
+            from segmentation.vessels import parenchyma_statistics, segment_vessels
+            from twin.progress import SubProgress
+
+            reg = region
+            if close_mm > 0:
+                progress.update(0.02, f"closing {organ} gaps ({close_mm:g} mm)")
+                reg = morph.fill_holes(morph.closing(reg, vol.geometry, close_mm))
+            progress.raise_if_cancelled()
+            stats["median"], stats["sd"] = parenchyma_statistics(vol, reg)
+            return segment_vessels(vol, reg, progress=SubProgress(progress, 0.2, 1.0, ""), **opts)
+
+        def applied() -> None:
+            m = self.main.labelmap.mask(out_name)
+            med, sd = stats["median"], stats["sd"]
+            ml = m.sum() * vol.geometry.voxel_volume_mm3 / 1000
+            self.vessel_info.setText(
+                f"{out_name}: {ml:.2f} mL; {organ} {med:.0f} ± {sd:.0f} HU, "
+                f"thresholds {med + opts['low_sd'] * sd:.0f} / {med + opts['high_sd'] * sd:.0f} HU")
+
+        return self.run_mask("Vessels", work, out_name, text=f"Vessels in {organ} -> {out_name}", on_applied=applied)

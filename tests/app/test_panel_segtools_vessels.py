@@ -1,0 +1,96 @@
+"""The vessel tool of the segmentation panel (Seeds and grow page) on the abdomen phantom.
+
+96 x 80 x 48 voxels of 4 x 4 x 5 mm. The organ segment is the phantom's liver, which leaves
+out its vessel channels (as a grown-and-split liver does): the tool closes those gaps, runs
+:func:`segmentation.vessels.segment_vessels` in a worker and applies ONE undoable command.
+Frame: LPS mm.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QApplication, QDockWidget
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture(scope="module")
+def phantom():
+    from twin.phantom.demo import make_abdomen_phantom
+
+    return make_abdomen_phantom(shape=(96, 80, 48), spacing_mm=(4.0, 4.0, 5.0))
+
+
+@pytest.fixture
+def seg(window, phantom, qtbot):
+    from twin.project import Project
+
+    vol, lm = phantom
+    proj = Project(name="phantom")
+    proj.volumes["ct"] = vol
+    proj.labelmaps["seg"] = lm.copy()
+    window.set_project(proj)
+    panel = window.panels["segment_tools_panel"]
+    dock = window.findChild(QDockWidget, "dock_segment_tools_panel")
+    dock.show()
+    dock.raise_()
+    panel.show_page(panel.grow)
+    QApplication.processEvents()
+    qtbot.wait(700)
+    assert window.wait_for_workers(60)
+    yield window, panel
+    assert window.wait_for_workers(60)
+
+
+def _dice(a, b):
+    return 2 * np.count_nonzero(a & b) / (a.sum() + b.sum())
+
+
+def test_vessel_tool_dice_and_undo(seg):
+    from segmentation import morphology as morph
+    from segmentation.vessels import segment_vessels
+
+    window, panel = seg
+    page = panel.grow
+    lm = window.labelmap
+    truth = lm.mask("hepatic_vessels")
+    assert page.vessel_organ.currentText() == "liver"  # picked by name
+    assert page.vessel_output.text() == "hepatic_vessels"
+    page.vessel_output.setText("vessels_found")
+    n = len(window.project.undo_stack)
+    page.findChild(type(panel.grow.place), "vessel_run").click()
+    assert window.wait_for_workers(60)
+    assert len(window.project.undo_stack) == n + 1
+    found = lm.mask("vessels_found")
+    # measured 0.825 (the library on the true liver + vessel region: 0.96; without closing the
+    # organ's gaps the liver segment contains no vessel at all: 0.0)
+    assert _dice(found, truth) >= 0.80
+    # exactly the library's answer on the closed organ
+    region = morph.fill_holes(morph.closing(lm.mask("liver"), lm.geometry, 4.0))
+    assert np.array_equal(found, segment_vessels(window.volume, region))
+    assert "vessels_found:" in page.vessel_info.text() and "HU" in page.vessel_info.text()
+    assert panel.target() == "vessels_found"
+    window.undo()
+    assert "vessels_found" not in [s.name for s in lm.segments]
+    window.redo()
+    assert np.array_equal(lm.mask("vessels_found"), found)
+    # closing off: the liver segment excludes its vessels, so nothing bright is left inside it
+    page.vessel_close.setValue(0)
+    page.find_vessels()
+    assert window.wait_for_workers(60)
+    assert _dice(lm.mask("vessels_found"), truth) < 0.1
+
+
+def test_vessel_tool_refuses_bad_input(seg):
+    window, panel = seg
+    page = panel.grow
+    page.vessel_output.setText("liver")
+    assert page.find_vessels() is None and "must differ" in window.messages[-1]
+    page.vessel_output.setText("v")
+    page.vessel_low.setValue(5.0)
+    page.vessel_high.setValue(3.0)
+    assert page.find_vessels() is None and "low threshold" in window.messages[-1]
+    page.vessel_high.setValue(6.0)
+    page.vessel_seeds.setChecked(True)
+    assert page.find_vessels() is None and "seed set has no points" in window.messages[-1]
