@@ -1,4 +1,7 @@
-"""Manual editing masks: brush (sphere or in-slice disc) and scissors (frame LPS, mm).
+"""Manual editing masks: brush (sphere or in-slice disc), scissors, 3-D scissors (frame LPS, mm).
+
+:func:`projected_polygon_mask` is the 3-D view's scissors: voxels whose centre projects,
+through a camera's homogeneous world -> display matrix, inside a lasso drawn on the view.
 
 These functions only compute boolean masks on the label map's grid; apply them with
 :func:`segmentation.commands.apply_mask` (paint / erase one segment) or
@@ -14,6 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 from segmentation._common import Mask
 from twin.errors import InputError
 from twin.geometry import ImageGeometry
+from twin.progress import Progress, ensure_progress
 
 
 def _stroke_samples(points_lps: NDArray[np.float64], step_mm: float) -> NDArray[np.float64]:
@@ -150,3 +154,220 @@ def scissors_mask(
         sel[cand] = points_in_poly(np.stack([a[cand], b[cand]], -1), poly2)
         out[:, :, k] = sel.reshape(ni, nj)
     return out if inside else ~out
+
+
+# ---------------------------------------------------------------------------------------------
+# 3-D scissors: voxels whose projection through a camera falls inside a lasso drawn on the view
+# ---------------------------------------------------------------------------------------------
+
+_CHUNK_VOXELS = 1 << 21
+
+
+class _Lasso:
+    """An even-odd polygon in display pixels, prepared for fast exact point tests.
+
+    The polygon's bounding box is cut into 1-pixel cells: cells no edge passes near are wholly
+    inside or outside (their centre is classified once by a scanline), the others ("boundary")
+    get the exact even-odd crossing test, done against only the edges spanning the point's
+    1-pixel row band (edges bucketed by row, as a CSR table).
+    """
+
+    def __init__(self, polygon_px: NDArray[np.float64]) -> None:
+        p = polygon_px
+        self.a = p
+        self.b = np.roll(p, -1, axis=0)
+        keep = self.a[:, 1] != self.b[:, 1]  # horizontal edges never cross a horizontal ray
+        self.a, self.b = self.a[keep], self.b[keep]
+        self.x0 = float(np.floor(p[:, 0].min())) - 1.0
+        self.y0 = float(np.floor(p[:, 1].min())) - 1.0
+        self.nx = int(np.ceil(p[:, 0].max() - self.x0)) + 2
+        self.ny = int(np.ceil(p[:, 1].max() - self.y0)) + 2
+        # edges of each row band r = floor(y - y0)
+        lo = np.floor(np.minimum(self.a[:, 1], self.b[:, 1]) - self.y0).astype(np.int64)
+        hi = np.floor(np.maximum(self.a[:, 1], self.b[:, 1]) - self.y0).astype(np.int64)
+        span = hi - lo + 1
+        edge_ids = np.repeat(np.arange(len(lo)), span)
+        rows = np.repeat(lo, span) + (np.arange(span.sum()) - np.repeat(np.cumsum(span) - span, span))
+        order = np.argsort(rows, kind="stable")
+        self.band_edges = edge_ids[order]
+        self.band_start = np.searchsorted(rows[order], np.arange(self.ny + 1))
+        self.cells = self._classify_cells(polygon_px)
+
+    def _crossings_right(
+        self, x: NDArray[np.float64], y: NDArray[np.float64], e: NDArray[np.int64]
+    ) -> NDArray[np.bool_]:
+        """Whether edge ``e`` crosses the ray from ``(x, y)`` towards +x (half-open in y: pnpoly)."""
+        ax, ay = self.a[e, 0], self.a[e, 1]
+        bx, by = self.b[e, 0], self.b[e, 1]
+        straddle = (ay > y) != (by > y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xc = ax + (y - ay) * (bx - ax) / (by - ay)
+        return straddle & (x < xc)
+
+    def contains_exact(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """Even-odd test of points (already known to lie inside the cell grid)."""
+        r = np.floor(y - self.y0).astype(np.int64)
+        start, stop = self.band_start[r], self.band_start[r + 1]
+        count = stop - start
+        total = int(count.sum())
+        if total == 0:
+            return np.zeros(len(x), bool)
+        pt = np.repeat(np.arange(len(x)), count)
+        offs = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
+        e = self.band_edges[np.repeat(start, count) + offs]
+        hits = self._crossings_right(x[pt], y[pt], e)
+        return (np.bincount(pt, weights=hits, minlength=len(x)).astype(np.int64) % 2) == 1
+
+    def _classify_cells(self, p: NDArray[np.float64]) -> NDArray[np.uint8]:
+        """0 outside, 1 inside, 2 boundary, for every cell ``[row, col]``."""
+        yc = self.y0 + np.arange(self.ny) + 0.5
+        xc = self.x0 + np.arange(self.nx) + 0.5
+        gy, gx = np.meshgrid(yc, xc, indexing="ij")
+        cells = self.contains_exact(gx.ravel(), gy.ravel()).reshape(self.ny, self.nx).astype(np.uint8)
+        # cells an edge passes through (samples every 0.5 px), grown by one cell: exact test there
+        seg = np.linalg.norm(np.roll(p, -1, axis=0) - p, axis=1)
+        n = np.maximum(np.ceil(seg / 0.5).astype(np.int64), 1)
+        t = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+        frac = (t / np.repeat(n, n))[:, None]
+        a = np.repeat(p, n, axis=0)
+        b = np.repeat(np.roll(p, -1, axis=0), n, axis=0)
+        s = np.vstack([a + frac * (b - a), p])
+        ci = np.floor(s[:, 0] - self.x0).astype(np.int64)
+        ri = np.floor(s[:, 1] - self.y0).astype(np.int64)
+        edge = np.zeros((self.ny + 2, self.nx + 2), bool)
+        for dr in (0, 1, 2):
+            for dc in (0, 1, 2):
+                edge[ri + dr, ci + dc] = True
+        cells[edge[1:-1, 1:-1]] = 2
+        return cells
+
+    def contains(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """Even-odd inside test of points ``(x, y)`` in pixels (NaN = outside)."""
+        out = np.zeros(x.shape, bool)
+        with np.errstate(invalid="ignore"):
+            cx = np.floor(x - self.x0)
+            cy = np.floor(y - self.y0)
+            ok = (cx >= 0) & (cx < self.nx) & (cy >= 0) & (cy < self.ny)
+        idx = np.flatnonzero(ok)
+        if len(idx) == 0:
+            return out
+        cls = self.cells[cy[idx].astype(np.int64), cx[idx].astype(np.int64)]
+        out[idx[cls == 1]] = True
+        b = idx[cls == 2]
+        if len(b):
+            out[b] = self.contains_exact(x[b], y[b])
+        return out
+
+
+def _clip_to_rect(poly: NDArray[np.float64], w: float, h: float) -> NDArray[np.float64]:
+    """Sutherland-Hodgman clip of a polygon to ``[0, w] x [0, h]``."""
+    out = poly
+    for axis, bound, keep_below in ((0, 0.0, False), (0, w, True), (1, 0.0, False), (1, h, True)):
+        if len(out) == 0:
+            break
+        src, out_pts = out, []
+        for i in range(len(src)):
+            cur, prev = src[i], src[i - 1]
+            cur_in = cur[axis] <= bound if keep_below else cur[axis] >= bound
+            prev_in = prev[axis] <= bound if keep_below else prev[axis] >= bound
+            if cur_in != prev_in:
+                t = (bound - prev[axis]) / (cur[axis] - prev[axis])
+                out_pts.append(prev + t * (cur - prev))
+            if cur_in:
+                out_pts.append(cur)
+        out = np.array(out_pts, float).reshape(-1, 2)
+    return out
+
+
+def projected_polygon_mask(
+    geometry: ImageGeometry,
+    world_to_display: ArrayLike,
+    polygon_px: ArrayLike,
+    viewport_px: tuple[float, float] | None = None,
+    *,
+    inside: bool = True,
+    slab: tuple[ArrayLike, ArrayLike, float] | None = None,
+    bbox: tuple[slice, slice, slice] | None = None,
+    progress: Progress | None = None,
+) -> Mask:
+    """Voxels whose centre projects inside (or outside) a polygon drawn on a 3-D view (3-D scissors).
+
+    The polygon is extruded along the camera rays through the whole depth: a frustum for a
+    perspective camera, a prism for a parallel one. Voxel centres (LPS mm) are projected with the
+    homogeneous matrix; points behind a perspective camera (``w <= 0``) are never inside.
+
+    Parameters
+    ----------
+    geometry : ImageGeometry
+        Grid of the label map.
+    world_to_display : array_like, (4, 4)
+        Homogeneous LPS mm -> display pixels: ``q = M @ [x, y, z, 1]``, pixel ``(q0/q3, q1/q3)``
+        (e.g. :meth:`app.gui.view3d.View3D.world_to_display`).
+    polygon_px : array_like, (n >= 3, 2)
+        Lasso vertices in the same display pixels; closed implicitly; even-odd rule when it
+        crosses itself.
+    viewport_px : (w, h), optional
+        When given, the polygon is clipped to ``[0, w] x [0, h]``: nothing off-screen is inside.
+    inside : bool
+        True: voxels inside the extruded polygon; False: voxels outside it (and those behind the camera).
+    slab : (centre_lps (3,), direction (3,), thickness_mm), optional
+        Only voxels within ``thickness_mm / 2`` of the plane through ``centre_lps`` normal to
+        ``direction`` (e.g. the crosshair and the view direction) can be selected, for either ``inside``.
+    bbox : tuple of 3 slices, optional
+        Only voxels of this index box are considered (e.g. :func:`twin.labelmap.mask_bbox` of the
+        segment being cut); the result is False elsewhere.
+    progress : Progress, optional
+
+    Returns
+    -------
+    ndarray of bool, (ni, nj, nk)
+    """
+    m = np.asarray(world_to_display, dtype=float)
+    if m.shape != (4, 4) or not np.all(np.isfinite(m)):
+        raise InputError("world_to_display must be a finite 4x4 matrix")
+    poly = np.asarray(polygon_px, dtype=float).reshape(-1, 2)
+    if len(poly) < 3 or not np.all(np.isfinite(poly)):
+        raise InputError("the lasso needs at least 3 finite points")
+    if viewport_px is not None:
+        poly = _clip_to_rect(poly, float(viewport_px[0]), float(viewport_px[1]))
+    prog = ensure_progress(progress)
+    out = np.zeros(geometry.shape, bool)
+    box = bbox if bbox is not None else tuple(slice(0, n) for n in geometry.shape)
+    box = tuple(slice(*s.indices(n)[:2]) for s, n in zip(box, geometry.shape))
+    if any(s.stop <= s.start for s in box):
+        return out
+    lasso = _Lasso(poly) if len(poly) >= 3 else None
+    a = m @ geometry.ijk_to_lps  # ijk -> homogeneous display
+    slab_row = None
+    if slab is not None:
+        centre = np.asarray(slab[0], float).reshape(3)
+        d = np.asarray(slab[1], float).reshape(3)
+        nrm = np.linalg.norm(d)
+        if not np.isfinite(nrm) or nrm == 0 or not float(slab[2]) > 0:
+            raise InputError("slab needs a non-zero direction and a positive thickness")
+        d = d / nrm
+        slab_row = (d @ geometry.ijk_to_lps[:3, :], float(d @ centre), 0.5 * float(slab[2]))
+    ii = np.arange(box[0].start, box[0].stop, dtype=float)[:, None, None]
+    jj = np.arange(box[1].start, box[1].stop, dtype=float)[None, :, None]
+    plane = len(ii) * jj.shape[1]
+    step = max(_CHUNK_VOXELS // plane, 1)
+    k_all = np.arange(box[2].start, box[2].stop)
+    for c0 in range(0, len(k_all), step):
+        prog.raise_if_cancelled()
+        kk = k_all[c0:c0 + step].astype(float)[None, None, :]
+        q = [a[r, 0] * ii + a[r, 1] * jj + (a[r, 2] * kk + a[r, 3]) for r in (0, 1, 3)]
+        w = q[2]
+        front = w > 1e-9 * np.abs(a[3]).max()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = np.where(front, q[0] / w, np.nan)
+            y = np.where(front, q[1] / w, np.nan)
+        sel = lasso.contains(x.ravel(), y.ravel()).reshape(x.shape) if lasso is not None else np.zeros(x.shape, bool)
+        if not inside:
+            sel = ~sel
+        if slab_row is not None:
+            r, c, half = slab_row
+            depth = r[0] * ii + r[1] * jj + (r[2] * kk + r[3])
+            sel &= np.abs(depth - c) <= half
+        out[box[0], box[1], box[2].start + c0:box[2].start + c0 + kk.shape[2]] = sel
+        prog.update(min((c0 + step) / len(k_all), 1.0), "scissors")
+    return out
