@@ -40,7 +40,8 @@ class MouseTool3D(Protocol):
     * optional ``overlay(view) -> list[(points (n, 2) px, colour)]``: polylines drawn over the view
       (any ``QColor`` colour string, e.g. ``"#ffe63c"``); repaint with :meth:`View3D.update_overlay`
       (done automatically after each press / move / release).
-    * optional ``key(view, event) -> bool``: key presses while the 3-D view has focus (True = consumed).
+    * optional ``key_press(view, event) -> bool``: key presses while the 3-D view has focus (True =
+      consumed; e.g. Esc cancelling a lasso).
     """
 
     def press(self, view: View3D, x: float, y: float, event: Any) -> bool: ...  # noqa: D102
@@ -108,7 +109,7 @@ class View3D(QWidget):
     def update_overlay(self) -> None:
         """Repaint the tool overlay (cheap: the 3-D scene is not re-rendered)."""
         ov = self._overlay
-        if self._mouse_tool is not None and hasattr(self._mouse_tool, "overlay"):
+        if callable(getattr(self._mouse_tool, "overlay", None)):
             ov.setGeometry(self.rect())
             ov.show()
             ov.raise_()
@@ -153,10 +154,10 @@ class View3D(QWidget):
         return True
 
     def _tool_key(self, ev: Any) -> bool:
-        tool = self._mouse_tool
-        if tool is None or not hasattr(tool, "key"):
+        fn = getattr(self._mouse_tool, "key_press", None)
+        if not callable(fn):
             return False
-        consumed = bool(tool.key(self, ev))
+        consumed = bool(fn(self, ev))
         self.update_overlay()
         return consumed
 
@@ -399,9 +400,8 @@ class _OverlayWidget(QWidget):
 
     def lines(self) -> list[tuple[np.ndarray, str]]:
         """The polylines of the current tool (empty if none)."""
-        tool = self.view.mouse_tool
-        fn = getattr(tool, "overlay", None)
-        if fn is None:
+        fn = getattr(self.view.mouse_tool, "overlay", None)
+        if not callable(fn):
             return []
         return list(fn(self.view) or [])
 

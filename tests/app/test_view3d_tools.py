@@ -49,7 +49,9 @@ class Recorder:
         pts = np.array([[c[1], c[2]] for c in self.calls if len(c) == 3], float)
         return [(pts, "#ffe63c")] if len(pts) else []
 
-    def key(self, view, event):
+    key = "recorder"  # tools conventionally have a name attribute ``key``: must not be taken for a handler
+
+    def key_press(self, view, event):
         self.calls.append(("key", event.key()))
         return event.key() == Qt.Key.Key_Escape
 
