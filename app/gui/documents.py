@@ -56,6 +56,8 @@ class DocumentMixin:
                 from twin.io.images import read_image
 
                 vol = read_image(p, series_uid=series_uid, progress=progress)
+                if vol.metadata.get("source_format") == "DICOM":  # DICOM-SEG export references this series
+                    vol.metadata["source_path"] = str(p.resolve())
                 proj = Project(name=vol.name or p.stem)
                 proj.volumes[vol.name or "image"] = vol
                 return proj

@@ -7,7 +7,10 @@
   NIfTI/NRRD (+ ``.segments.json`` table) or a Slicer ``.seg.nrrd``; segments are added
   (names kept, made unique), resampled (nearest) when the grid differs.
 * Export: ``.seg.nrrd`` (3D Slicer), NIfTI label image + segment table, binary STL of the
-  target segment (frame LPS written in the STL header).
+  target segment (frame LPS written in the STL header), DICOM-SEG referencing the DICOM series
+  the image was read from (highdicom; optionally de-identified like ``twin.deid``; unavailable,
+  with the reason shown, for images that did not come from DICOM), see
+  :mod:`app.gui.panels.segtools.dicom_export`.
 
 Frame: patient LPS, mm.
 """
@@ -144,10 +147,35 @@ class FilesPage(PageBase):
         v.addLayout(row(button(".seg.nrrd...", lambda: self.export_dialog("seg.nrrd"), "export_segnrrd"),
                         button("NIfTI...", lambda: self.export_dialog("nifti"), "export_nifti"),
                         button("STL...", lambda: self.export_dialog("stl"), "export_stl", "Target segment")))
+        self.dicom_button = button("DICOM-SEG...", lambda: self.export_dialog("dicom-seg"), "export_dicomseg",
+                                   "DICOM Segmentation object referencing the source DICOM series")
+        self.deidentify = QCheckBox("de-identify")
+        self.deidentify.setObjectName("export_deidentify")
+        self.deidentify.setChecked(True)
+        self.deidentify.setToolTip("Pseudonym instead of the patient's name and ID, dates shifted, UIDs replaced "
+                                   "(DICOM PS3.15 basic profile, the same keyed hashes as vht convert --deidentify)")
+        v.addLayout(row(self.dicom_button, self.deidentify))
+        self.dicom_info = QLabel("")
+        self.dicom_info.setObjectName("dicom_seg_info")
+        self.dicom_info.setWordWrap(True)
+        v.addWidget(self.dicom_info)
         lay.addWidget(exp)
         lay.addStretch(1)
         self._surface_ids: dict[str, int] = {}
         self.main.edited.connect(self._sync_3d)
+        self._update_dicom_state()
+
+    def on_project_changed(self) -> None:  # noqa: D102
+        self._update_dicom_state()
+
+    def _update_dicom_state(self) -> None:
+        from app.gui.panels.segtools.dicom_export import dicom_seg_status
+
+        ok, why, _ = dicom_seg_status(self.main.volume)
+        self.dicom_button.setEnabled(ok)
+        self.deidentify.setEnabled(ok)
+        self.dicom_info.setText(why if self.main.volume is not None else "")
+        self.dicom_button.setToolTip(why)
 
     def _sync_3d(self) -> None:
         """Redraw the 3-D view when project surfaces came or went (generate, undo, redo)."""
@@ -251,18 +279,44 @@ class FilesPage(PageBase):
     def export_dialog(self, fmt: str) -> None:
         """Ask for a file name and export."""
         filters = {"seg.nrrd": "3D Slicer segmentation (*.seg.nrrd)", "nifti": "NIfTI (*.nii.gz)",
-                   "stl": "STL (*.stl)"}
+                   "stl": "STL (*.stl)", "dicom-seg": "DICOM Segmentation (*.dcm)"}
         default = {"seg.nrrd": "segmentation.seg.nrrd", "nifti": "segmentation.nii.gz",
-                   "stl": f"{self.panel.target() or 'segment'}_LPS.stl"}[fmt]
+                   "stl": f"{self.panel.target() or 'segment'}_LPS.stl", "dicom-seg": "segmentation_SEG.dcm"}[fmt]
+        reference = None
+        if fmt == "dicom-seg":
+            from app.gui.panels.segtools.dicom_export import dicom_seg_status
+
+            ok, why, reference = dicom_seg_status(self.main.volume)
+            if not ok:
+                self.main.show_error(why)
+                return
+            if reference is None:
+                d = QFileDialog.getExistingDirectory(self, "Folder of the image's DICOM series")
+                if not d:
+                    return
+                reference = Path(d)
         f, _ = QFileDialog.getSaveFileName(self, "Export", default, filters[fmt])
         if f:
-            self.export_path(fmt, f)
+            self.export_path(fmt, f, reference)
 
-    def export_path(self, fmt: str, path: str | Path) -> Any:
-        """Write the segmentation (``seg.nrrd``, ``nifti``) or the target's surface (``stl``) in a worker."""
+    def export_path(self, fmt: str, path: str | Path, reference: str | Path | None = None,
+                    deidentify: bool | None = None) -> Any:
+        """Write the segmentation (``seg.nrrd``, ``nifti``, ``dicom-seg``) or the target's surface (``stl``) in a
+        worker. ``dicom-seg``: ``reference`` (the series' folder) defaults to where the image was read from;
+        ``deidentify`` defaults to the check box."""
         if not self.require_volume():
             return None
         p = Path(path)
+        vol = self.main.volume
+        if fmt == "dicom-seg":
+            from app.gui.panels.segtools.dicom_export import dicom_seg_status
+
+            ok, why, known = dicom_seg_status(vol)
+            reference = reference or known
+            if not ok or reference is None:
+                self.main.show_error(why)
+                return None
+        deid = self.deidentify.isChecked() if deidentify is None else bool(deidentify)
         lm = self.main.labelmap.copy()
         name = self.panel.target()
         if fmt == "stl" and name is None:
@@ -287,6 +341,10 @@ class FilesPage(PageBase):
                 if result.surface.n_triangles == 0:
                     raise InputError(f"segment {name!r} is empty")
                 return write_surface(result.surface, p)
+            if fmt == "dicom-seg":
+                from app.gui.panels.segtools.dicom_export import export_dicom_seg
+
+                return export_dicom_seg(lm, vol, p, reference, deidentify=deid, progress=progress)
             raise InputError(f"unknown export format {fmt!r}")
 
         return self.main.run_worker(work, lambda out: self.main.statusBar().showMessage(f"Exported {out}", 8000),
