@@ -33,7 +33,7 @@ DEFAULT_MAX_ANGLE_DEG = 80.0
 
 @dataclass(frozen=True)
 class Dab:
-    """One brush dab: sphere ``center_lps`` (3,) mm of ``radius_mm``, optional unit ``normal`` (3,), erase flag."""
+    """One brush dab: sphere ``center_lps`` (3,) mm of ``radius_mm``, optional ``normal`` (3,), erase flag."""
 
     center_lps: tuple[float, float, float]
     radius_mm: float
@@ -58,8 +58,7 @@ def dabs_from_params(params: dict) -> list[Dab]:
         nn = None
         if normals_a is not None:
             v = normals_a[i]
-            nv = float(np.linalg.norm(v))
-            nn = tuple(float(x) for x in v / nv) if nv > 0 else None
+            nn = tuple(float(x) for x in v) if np.linalg.norm(v) > 0 else None  # normalised where used
         out.append(Dab(tuple(float(x) for x in centers[i]), float(radius[i]), nn, bool(erase_a[i])))
     return out
 
@@ -86,6 +85,14 @@ def params_from_dabs(dabs: Sequence[Dab], max_angle_deg: float | None = DEFAULT_
     if not connected:
         out["connected"] = False
     return out
+
+
+def canonical_dab(dab: Dab, decimals: int = 4) -> Dab:
+    """``dab`` as it reads back from a case file written with :func:`params_from_dabs` (same ``decimals``).
+
+    Painting with canonical dabs makes the live patch exactly the one the stored selector replays.
+    """
+    return dabs_from_params(params_from_dabs([dab], None, decimals=decimals))[0]
 
 
 def point_triangle_distance(p: FloatArray, a: FloatArray, b: FloatArray, c: FloatArray) -> FloatArray:
@@ -175,7 +182,8 @@ class SurfacePainter:
                           np.int64)
         if len(cand) and dab.normal is not None and self.max_angle_deg is not None:
             cos_min = np.cos(np.deg2rad(float(self.max_angle_deg)))
-            cand = cand[self.normals[cand] @ np.asarray(dab.normal, float) >= cos_min - 1e-12]
+            nd = np.asarray(dab.normal, float)
+            cand = cand[self.normals[cand] @ (nd / np.linalg.norm(nd)) >= cos_min - 1e-12]
         if len(cand) <= 1 or not self.connected:
             return cand
         c3 = self.points[self.faces[cand, :3]]

@@ -2,9 +2,11 @@
 indenters -> solve in a worker (progress, Cancel) -> result in 3D (colour map, legend, deformation
 scale) with the solver status -> case file (TOML, ``vht simulate`` schema) and result in the project.
 
-Conditions select mesh nodes around the crosshair (click a slice view, or pick
-a point on the 3-D surface): a sphere of a radius, a plane through the
-crosshair normal to L, P or S, a box, or everything beyond a plane. The solve
+Conditions are painted on the mesh surface in the 3-D view (brush, erase; an
+exact, mesh-independent ``surface_spheres`` selector), placed at a clicked
+surface point (a cut plane parallel to the tangent plane, a rigid sphere or
+plate indenter), or select nodes around the crosshair (sphere, plane, box,
+beyond plane): see :mod:`.conditions`. The solve
 runs in a child process watched by a worker thread (:mod:`.job`): the window
 stays responsive even while the solver holds the GIL, and Cancel kills the
 solve at once, inside a load step or a factorisation.
@@ -46,6 +48,7 @@ from PySide6.QtWidgets import (
 from app.gui.panels.base import Panel
 from app.gui.panels.segtools.common import button, row, spin
 from app.gui.panels.simulation import case_builder as cb
+from app.gui.panels.simulation.conditions import ConditionsMixin
 from app.gui.panels.simulation.materials import MaterialsMixin
 from app.gui.panels.simulation.scene import SimulationScene
 from app.gui.tools.commands import SetProjectItems
@@ -63,7 +66,7 @@ FIELDS = {"Displacement (mm)": "displacement", "Von Mises stress (MPa)": "von_mi
           "Max principal strain": "max_principal_strain"}
 
 
-class SimulationPanel(MaterialsMixin, Panel):
+class SimulationPanel(ConditionsMixin, MaterialsMixin, Panel):
     """Set up, run and inspect a finite-element simulation of the segmented anatomy."""
 
     title = "Simulation"
@@ -90,7 +93,6 @@ class SimulationPanel(MaterialsMixin, Panel):
             area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         outer.addWidget(self.toolbox, 1)
         self.setMinimumWidth(360)
-        self._picking = False
         window.edited.connect(self._sync_with_project)
 
     # ================================================================== pages
@@ -114,53 +116,6 @@ class SimulationPanel(MaterialsMixin, Panel):
         self.quality_label.setWordWrap(True)
         lay.addWidget(self.quality_label)
         lay.addStretch(1)
-        return w
-
-    def _condition_page(self) -> QWidget:
-        w = QWidget()
-        lay = QVBoxLayout(w)
-        box = QGroupBox("New condition at the crosshair")
-        form = QFormLayout(box)
-        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
-        self.cond_kind = QComboBox()
-        self.cond_kind.setObjectName("sim_cond_kind")
-        self.cond_kind.addItems(list(cb.CONDITION_KINDS))
-        self.cond_kind.currentTextChanged.connect(self._kind_changed)
-        form.addRow("Kind", self.cond_kind)
-        self.cond_select = QComboBox()
-        self.cond_select.setObjectName("sim_cond_select")
-        self.cond_select.addItems(["sphere", "plane", "box", "beyond plane"])
-        self.cond_axis = QComboBox()
-        self.cond_axis.setObjectName("sim_cond_axis")
-        self.cond_axis.addItems(list(cb.AXES))
-        self.cond_axis.setToolTip("Plane normal (plane selectors) / side (beyond plane: the lower side)")
-        form.addRow("Nodes", row(self.cond_select, self.cond_axis))
-        self.cond_radius = spin(8.0, 0.1, 500, 1, 1, "mm", "sim_cond_radius")
-        self.cond_radius.setToolTip("Sphere radius, box half size, plane tolerance; indenter radius")
-        form.addRow("Radius / size", self.cond_radius)
-        self.cond_vec = [spin(0.0, -1e6, 1e6, 0.5, 3, "", f"sim_cond_v{a}") for a in "xyz"]
-        for a, s_ in zip("LPS", self.cond_vec):
-            s_.setToolTip(f"{a} component (LPS frame)")
-        self.vec_label = QLabel("Value")
-        form.addRow(self.vec_label, row(*self.cond_vec))
-        self.cond_scalar = spin(0.0, -1e3, 1e3, 0.001, 4, "MPa", "sim_cond_pressure")
-        form.addRow("Pressure", self.cond_scalar)
-        form.addRow(row(button("Add", self.add_condition_from_widgets, "sim_cond_add"),
-                        button("Pick in 3D", self.toggle_pick, "sim_pick",
-                               "Click on the 3-D surface to move the crosshair there")))
-        lay.addWidget(box)
-        legend = QLabel("Conditions (3D: blue supports, orange loads, yellow indenters):")
-        legend.setWordWrap(True)
-        lay.addWidget(legend)
-        self.cond_list = QListWidget()
-        self.cond_list.setObjectName("sim_conditions")
-        self.cond_list.setWordWrap(True)
-        self.cond_list.setMinimumHeight(110)
-        lay.addWidget(self.cond_list)
-        lay.addLayout(row(button("Remove selected", self.remove_condition, "sim_cond_remove"),
-                          button("Clear", self.clear_conditions, "sim_cond_clear")))
-        lay.addStretch(1)
-        self._kind_changed(self.cond_kind.currentText())
         return w
 
     def _solve_page(self) -> QWidget:
@@ -221,6 +176,8 @@ class SimulationPanel(MaterialsMixin, Panel):
 
     # ================================================================== hooks
     def on_project_changed(self) -> None:  # noqa: D102
+        self.set_painting(False)
+        self._set_click_mode("")
         self.scene.clear()
         proj = self.main.project
         self.mesh = proj.meshes.get(MESH_KEY)
@@ -254,6 +211,9 @@ class SimulationPanel(MaterialsMixin, Panel):
         if mesh is not seen and mesh is not self.mesh:
             if mesh is None:
                 self.mesh, self.quality = None, None
+                self.set_painting(False)
+                self._set_click_mode("")
+                self.reset_painting()
                 self.scene.clear()
                 self._refill_materials()
                 self._update_quality_text()
@@ -331,6 +291,7 @@ class SimulationPanel(MaterialsMixin, Panel):
 
         self.mesh = mesh
         self.quality = quality if quality is not None else mesh_quality(mesh)
+        self.reset_painting()
         self._result_mesh = None
         self.main.scene3d.clear_fe_result()
         self._hide_segment_surfaces()
@@ -372,93 +333,6 @@ class SimulationPanel(MaterialsMixin, Panel):
             box.setChecked(False)
         else:
             self.main.scene3d.set_show_surfaces(False)
-
-    # ================================================================== conditions
-    def _kind_changed(self, kind: str) -> None:
-        self.vec_label.setText({"displacement": "Displacement mm", "force": "Force N",
-                                "indenter": "Travel mm"}.get(kind, "Value"))
-        for s in self.cond_vec:
-            s.setEnabled(kind in ("displacement", "force", "indenter"))
-        self.cond_scalar.setEnabled(kind == "pressure")
-
-    def selector_at(self, kind: str, center_lps: np.ndarray, size_mm: float, axis: str) -> dict[str, Any]:
-        """A node selector of ``kind`` (sphere, plane, box, beyond plane) around ``center_lps``."""
-        n = np.array(cb.AXES[axis])
-        if kind == "sphere":
-            return cb.sphere_selector(center_lps, size_mm)
-        if kind == "plane":
-            return cb.plane_selector(center_lps, n, size_mm)
-        if kind == "box":
-            return cb.box_selector(center_lps, size_mm)
-        if kind == "beyond plane":
-            return cb.half_space_selector(center_lps, n)
-        raise ValueError(f"unknown selector {kind!r}")
-
-    def add_condition_from_widgets(self) -> dict[str, Any]:
-        """Add the condition described by the widgets, at the crosshair."""
-        kind = self.cond_kind.currentText()
-        c = self.main.current_position_lps.copy()
-        size = self.cond_radius.value()
-        vec = np.array([s.value() for s in self.cond_vec])
-        if kind == "indenter":
-            # the indenter sphere sits at the crosshair; candidate nodes: within 3 radii plus the travel
-            sel = cb.sphere_selector(c, 3.0 * size + float(np.linalg.norm(vec)))
-        else:
-            sel = self.selector_at(self.cond_select.currentText(), c, size, self.cond_axis.currentText())
-        n = sum(1 for x in self.conditions if x.get("kind", "indenter") == kind or
-                (kind == "indenter" and x.get("_section") == "contacts")) + 1
-        cond = cb.make_condition(kind, f"{kind}_{n}", sel, vec, self.cond_scalar.value(), size, c)
-        self.add_condition(cond)
-        return cond
-
-    def add_condition(self, cond: dict[str, Any]) -> None:
-        """Add a tagged condition (see :func:`case_builder.make_condition`)."""
-        self.conditions.append(cond)
-        self._refill_conditions()
-
-    def remove_condition(self) -> None:
-        """Remove the selected condition."""
-        r = self.cond_list.currentRow()
-        if 0 <= r < len(self.conditions):
-            self.conditions.pop(r)
-            self._refill_conditions()
-
-    def clear_conditions(self) -> None:
-        """Remove every condition."""
-        self.conditions.clear()
-        self._refill_conditions()
-
-    def _refill_conditions(self) -> None:
-        counts = self._refresh_conditions_view()
-        self.cond_list.clear()
-        for n, c in enumerate(self.conditions):
-            text = cb.describe_condition(c)
-            if counts is not None and n < len(counts):
-                text += f"  [{counts[n]} nodes]"
-            self.cond_list.addItem(text)
-
-    def _refresh_conditions_view(self) -> list[int] | None:
-        if self.mesh is None:
-            return None
-        return self.scene.show_conditions(self.mesh, self.conditions)
-
-    def toggle_pick(self) -> None:
-        """Click on the 3-D view to move the crosshair to the picked surface point (interactive 3-D only)."""
-        view = self.main.view3d
-        view.ensure_ready()
-        if not view.interactive:
-            self.main.statusBar().showMessage("3-D picking needs the interactive 3-D view; click in a slice "
-                                              "view to place the crosshair", 8000)
-            return
-        p = view.plotter
-        if self._picking:
-            p.disable_picking()
-            self._picking = False
-            return
-        p.enable_point_picking(callback=lambda pt: self.main.set_position(np.asarray(pt, float)),
-                               show_message="Click the surface to place the crosshair", left_clicking=True,
-                               show_point=False)
-        self._picking = True
 
     # ================================================================== case
     def build_case(self) -> dict[str, Any]:
@@ -589,6 +463,10 @@ class SimulationPanel(MaterialsMixin, Panel):
         mesh = getattr(self, "_result_mesh", None)
         if mesh is None:
             return
-        self.scene.clear("sim:mesh")
+        self.set_painting(False)
+        if self.place_pick.isChecked():
+            self.place_pick.setChecked(False)
+        for prefix in ("sim:mesh", "sim:paint", "sim:place"):
+            self.scene.clear(prefix, render=False)
         self._hide_segment_surfaces()
         self.main.scene3d.show_fe_result(mesh, FIELDS[self.field.currentText()], self.scale.value())

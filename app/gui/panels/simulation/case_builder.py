@@ -58,6 +58,37 @@ def half_space_selector(point_lps: ArrayLike, normal: ArrayLike, far_mm: float =
     return {"box": {"min": _v(lo), "max": _v(hi)}}
 
 
+def half_space_cap_selector(point_lps: ArrayLike, normal: ArrayLike, depth_mm: float,
+                            other_side: bool = False) -> dict[str, Any]:
+    """Nodes within ``depth_mm`` under a surface point, measured along its outward ``normal``: the cap cut off by
+    a plane parallel to the tangent plane (``other_side``: everything deeper than that plane)."""
+    n = np.asarray(normal, float)
+    n = n / np.linalg.norm(n)
+    cut = np.asarray(point_lps, float) - float(depth_mm) * n
+    return {"half_space": {"point": _v(cut), "normal": _v(-n if other_side else n)}}
+
+
+def indenter_condition(name: str, shape: str, point_lps: ArrayLike, normal: ArrayLike, radius_mm: float,
+                       travel_mm: float) -> dict[str, Any]:
+    """A rigid indenter touching the surface at ``point_lps`` and moving ``travel_mm`` along ``-normal``.
+
+    ``shape="sphere"``: ball of ``radius_mm`` centred ``radius_mm`` outside the surface point;
+    ``"plane"``: rigid plate on the tangent plane (its normal points into the tissue). Candidate nodes:
+    within ``3 radius + travel`` of the point.
+    """
+    n = np.asarray(normal, float)
+    n = n / np.linalg.norm(n)
+    p = np.asarray(point_lps, float)
+    if shape == "sphere":
+        ind = {"sphere": {"center": _v(p + float(radius_mm) * n), "radius": float(radius_mm)}}
+    elif shape == "plane":
+        ind = {"plane": {"point": _v(p), "normal": _v(-n)}}
+    else:
+        raise ValueError(f"unknown indenter shape {shape!r}")
+    return {"_section": "contacts", "name": name, "indenter": ind, "displacement": _v(-float(travel_mm) * n),
+            "select": sphere_selector(p, 3.0 * float(radius_mm) + float(travel_mm))}
+
+
 def make_condition(kind: str, name: str, select: dict[str, Any], vector: ArrayLike = (0, 0, 0),
                    scalar: float = 0.0, radius_mm: float = 5.0, center_lps: ArrayLike | None = None) -> dict[str, Any]:
     """One condition as a case-file entry, tagged with its section in ``"_section"``.
@@ -171,7 +202,17 @@ def save_case(case: dict[str, Any], mesh: Any, path: str | Path) -> Path:
 def describe_condition(c: dict[str, Any]) -> str:
     """One line for the conditions list."""
     sel = c.get("select", {})
-    if "sphere" in sel:
+    if "surface_spheres" in sel:
+        q = sel["surface_spheres"]
+        r = q["radius"]
+        rad = f"r={r:g} mm" if isinstance(r, int | float) else f"r={min(r):g}-{max(r):g} mm"
+        n_erase = sum(bool(e) for e in q.get("erase", []))
+        where = (f"painted patch ({len(q['centers'])} dabs{f', {n_erase} erasing' if n_erase else ''}, {rad}"
+                 + (f", ≤{q.get('max_angle', 80):g}°" if q.get("normals") else "") + ")")
+    elif "half_space" in sel:
+        h = sel["half_space"]
+        where = f"beyond plane through {h['point']} mm, side n={h['normal']}"
+    elif "sphere" in sel:
         where = f"sphere r={sel['sphere']['radius']:g} mm at {sel['sphere']['center']} mm"
     elif "plane" in sel:
         where = f"plane n={sel['plane']['normal']} through {sel['plane']['point']} (±{sel.get('tolerance', 0):g} mm)"
@@ -188,8 +229,11 @@ def describe_condition(c: dict[str, Any]) -> str:
         where = str(sel)
     sec = c.get("_section")
     if sec == "contacts":
-        s = c["indenter"]["sphere"]
-        return f"{c['name']}: indenter r={s['radius']:g} mm at {s['center']} moves {c['displacement']} mm"
+        if "sphere" in c["indenter"]:
+            s = c["indenter"]["sphere"]
+            return f"{c['name']}: indenter r={s['radius']:g} mm at {s['center']} moves {c['displacement']} mm"
+        pl = c["indenter"]["plane"]
+        return f"{c['name']}: rigid plate through {pl['point']} (n={pl['normal']}) moves {c['displacement']} mm"
     kind = c.get("kind")
     value = "" if kind == "fixed" else f" {c.get('value')}" + {"displacement": " mm", "force": " N",
                                                                "pressure": " MPa"}.get(kind, "")

@@ -1,7 +1,10 @@
-"""3-D drawing of the simulation set-up: the tet mesh (bad cells highlighted), selected nodes, indenters.
+"""3-D drawing of the simulation set-up: the tet mesh (bad cells highlighted), conditions, the brush patch,
+plane / indenter placement previews and a colour legend.
 
 Actors are named ``sim:*`` in the window's pyvista plotter (frame LPS, mm) so
 they can be replaced or removed without touching the rest of the scene.
+Surface patches are drawn with a polygon offset towards the camera, so they show on the
+(translucent) mesh surface they lie on.
 """
 
 from __future__ import annotations
@@ -14,6 +17,24 @@ if TYPE_CHECKING:
     from app.gui.main_window import MainWindow
 
 CONDITION_COLORS = {"boundary_conditions": (0.2, 0.45, 1.0), "loads": (1.0, 0.55, 0.1), "contacts": (1.0, 0.9, 0.2)}
+PATCH_COLOR = (1.0, 0.3, 1.0)
+PLACE_COLOR = (0.95, 0.95, 0.95)
+LEGEND = {"boundary_conditions": "supports", "loads": "loads", "contacts": "indenters"}
+
+
+def _tri_polydata(points: np.ndarray, faces: np.ndarray) -> Any:
+    import pyvista as pv
+
+    tri = np.asarray(faces)[:, :3]
+    used, inv = np.unique(tri.ravel(), return_inverse=True)
+    cells = np.column_stack([np.full(len(tri), 3), inv.reshape(-1, 3)]).ravel()
+    return pv.PolyData(np.asarray(points, float)[used], cells)
+
+
+def _offset_towards_camera(actor: Any) -> None:
+    mapper = actor.GetMapper()
+    mapper.SetResolveCoincidentTopologyToPolygonOffset()
+    mapper.SetRelativeCoincidentTopologyPolygonOffsetParameters(-2.0, -4.0)
 
 
 class SimulationScene:
@@ -27,7 +48,13 @@ class SimulationScene:
         self.main.view3d.ensure_ready()
         return self.main.view3d.plotter
 
-    def clear(self, prefix: str = "sim:") -> None:
+    def _add(self, name: str, data: Any, **kw: Any) -> Any:
+        p = self._plotter()
+        actor = p.add_mesh(data, name=name, reset_camera=False, render=False, **kw)
+        self.names.add(name)
+        return actor
+
+    def clear(self, prefix: str = "sim:", render: bool = True) -> None:
         """Remove the actors whose names start with ``prefix``."""
         p = self.main.view3d.plotter
         if p is None:
@@ -35,54 +62,140 @@ class SimulationScene:
         for n in [n for n in self.names if n.startswith(prefix)]:
             p.remove_actor(n, render=False)
             self.names.discard(n)
-        self.main.view3d.refresh()
+        if render:
+            self.main.view3d.refresh()
 
     def show_mesh(self, mesh: Any, bad_cells: np.ndarray | None = None) -> None:
         """The mesh's outer surface with edges (translucent) and its bad cells in red."""
         p = self._plotter()
         if p is None:
             return
-        self.clear("sim:mesh")
+        self.clear("sim:mesh", render=False)
         grid = mesh.to_pyvista()
         surf = grid.extract_surface(algorithm="dataset_surface")
-        p.add_mesh(surf, color=(0.85, 0.75, 0.65), show_edges=True, edge_color=(0.35, 0.3, 0.25), opacity=0.45,
-                   name="sim:mesh", reset_camera=False)
-        self.names.add("sim:mesh")
+        self._add("sim:mesh", surf, color=(0.85, 0.75, 0.65), show_edges=True, edge_color=(0.35, 0.3, 0.25),
+                  opacity=0.45)
         if bad_cells is not None and len(bad_cells):
             bad = grid.extract_cells(np.asarray(bad_cells, int))
-            p.add_mesh(bad, color=(1.0, 0.1, 0.1), show_edges=True, name="sim:mesh:bad", reset_camera=False)
-            self.names.add("sim:mesh:bad")
+            self._add("sim:mesh:bad", bad, color=(1.0, 0.1, 0.1), show_edges=True)
         self.main.view3d.refresh()
 
-    def show_conditions(self, mesh: Any, conditions: list[dict[str, Any]]) -> list[int]:
-        """Selected nodes of each condition as points, indenters as spheres. Returns node counts."""
+    def show_patch(self, points: np.ndarray | None, faces: np.ndarray | None) -> None:
+        """The brush patch (faces of ``points``, LPS mm) in magenta over the mesh; None removes it."""
+        p = self._plotter()
+        if p is None:
+            return
+        if faces is None or len(faces) == 0:
+            self.clear("sim:paint", render=False)
+        else:
+            actor = self._add("sim:paint", _tri_polydata(points, faces), color=PATCH_COLOR, show_edges=True,
+                              edge_color=(0.5, 0.0, 0.5), lighting=True)
+            _offset_towards_camera(actor)
+        self._legend()
+        self.main.view3d.refresh()
+
+    def show_conditions(self, mesh: Any, conditions: list[dict[str, Any]]) -> list[str]:
+        """Each condition in its colour (painted faces as a surface patch, other selectors as points;
+        indenters as a sphere / plate) and the legend. Returns a size text per condition
+        (``"N nodes"``, plus faces and area for face loads)."""
+        from biomech.bcs import mesh_boundary_faces, select_faces, select_nodes
+        from biomech.case import parse_selector
+
+        p = self._plotter()
+        self.clear("sim:cond", render=False)
+        counts: list[str] = []
+        if p is None or mesh is None:
+            return counts
+        faces = mesh_boundary_faces(mesh) if conditions else None
+        for n, c in enumerate(conditions):
+            sec = c.get("_section", "")
+            color = CONDITION_COLORS.get(sec, (1, 1, 1))
+            try:
+                selector = parse_selector(c["select"], "select")
+                sel = select_nodes(selector, mesh)
+                fs = select_faces(selector, mesh, faces) if sec in ("loads", "contacts") or \
+                    "surface_spheres" in c["select"] else np.zeros((0, 3), int)
+            except Exception:  # noqa: BLE001 - an invalid selector shows nothing
+                sel, fs = np.zeros(mesh.n_points, bool), np.zeros((0, 3), int)
+            text = f"{int(sel.sum())} nodes"
+            if sec == "loads":
+                from biomech.bcs import face_areas
+
+                area = float(face_areas(mesh.points_lps, fs).sum()) if len(fs) else 0.0
+                text += f", {len(fs)} faces, {area:.1f} mm²"
+            counts.append(text)
+            if "surface_spheres" in c.get("select", {}) and len(fs):
+                actor = self._add(f"sim:cond:{n}", _tri_polydata(mesh.points_lps, fs), color=color,
+                                  show_edges=True, edge_color=tuple(0.5 * x for x in color))
+                _offset_towards_camera(actor)
+            elif sel.any():
+                p.add_points(np.asarray(mesh.points_lps)[sel], color=color, point_size=7,
+                             render_points_as_spheres=True, name=f"sim:cond:{n}", reset_camera=False, render=False)
+                self.names.add(f"sim:cond:{n}")
+            if sec == "contacts":
+                self._indenter(f"sim:cond:{n}:indenter", c, mesh, color, 0.5)
+        self._legend(conditions)
+        self.main.view3d.refresh()
+        return counts
+
+    def _indenter(self, name: str, c: dict[str, Any], mesh: Any, color: tuple, opacity: float) -> None:
+        import pyvista as pv
+
+        ind = c["indenter"]
+        if "sphere" in ind:
+            s = ind["sphere"]
+            self._add(name, pv.Sphere(radius=float(s["radius"]), center=s["center"]), color=color, opacity=opacity)
+        else:
+            pl = ind["plane"]
+            size = 3.0 * float(c.get("select", {}).get("sphere", {}).get("radius", 20.0))
+            self._add(name, pv.Plane(center=pl["point"], direction=pl["normal"], i_size=size, j_size=size),
+                      color=color, opacity=opacity)
+        d = np.asarray(c.get("displacement", (0, 0, 0)), float)
+        if np.linalg.norm(d) > 0:
+            start = np.asarray(ind["sphere"]["center"] if "sphere" in ind else ind["plane"]["point"], float)
+            self._add(f"{name}:travel", pv.Line(start, start + d), color=color, line_width=4)
+
+    def show_placement(self, mesh: Any, cond: dict[str, Any] | None, point: np.ndarray, normal: np.ndarray,
+                       depth_mm: float) -> None:
+        """Preview of a plane / indenter at a surface point: the cut plane or the indenter, the normal arrow and
+        the nodes a plane condition would hold (white)."""
+        import pyvista as pv
+
         from biomech.bcs import select_nodes
         from biomech.case import parse_selector
 
         p = self._plotter()
-        self.clear("sim:cond")
-        counts = []
-        if p is None or mesh is None:
-            return counts
-        import pyvista as pv
-
-        for n, c in enumerate(conditions):
-            color = CONDITION_COLORS.get(c.get("_section", ""), (1, 1, 1))
-            try:
-                sel = select_nodes(parse_selector(c["select"], "select"), mesh)
-            except Exception:  # noqa: BLE001 - an invalid selector shows nothing
-                sel = np.zeros(mesh.n_points, bool)
-            counts.append(int(sel.sum()))
+        self.clear("sim:place", render=False)
+        if p is None or cond is None:
+            self.main.view3d.refresh()
+            return
+        size = float(np.ptp(mesh.points_lps, axis=0).max()) if mesh is not None else 50.0
+        self._add("sim:place:arrow", pv.Arrow(point, normal, scale=0.15 * size), color=PLACE_COLOR)
+        if cond.get("_section") == "contacts":
+            self._indenter("sim:place:indenter", cond, mesh, CONDITION_COLORS["contacts"], 0.6)
+        else:
+            h = cond["select"]["half_space"]
+            self._add("sim:place:plane", pv.Plane(center=h["point"], direction=h["normal"], i_size=0.6 * size,
+                                                  j_size=0.6 * size), color=PLACE_COLOR, opacity=0.35)
+            sel = select_nodes(parse_selector(cond["select"], "select"), mesh)
             if sel.any():
-                name = f"sim:cond:{n}"
-                p.add_points(np.asarray(mesh.points_lps)[sel], color=color, point_size=7,
-                             render_points_as_spheres=True, name=name, reset_camera=False)
-                self.names.add(name)
-            if c.get("_section") == "contacts":
-                s = c["indenter"]["sphere"]
-                name = f"sim:cond:{n}:indenter"
-                p.add_mesh(pv.Sphere(radius=float(s["radius"]), center=s["center"]), color=color, opacity=0.5,
-                           name=name, reset_camera=False)
-                self.names.add(name)
+                p.add_points(np.asarray(mesh.points_lps)[sel], color=PLACE_COLOR, point_size=5,
+                             render_points_as_spheres=True, name="sim:place:nodes", reset_camera=False, render=False)
+                self.names.add("sim:place:nodes")
         self.main.view3d.refresh()
-        return counts
+
+    def _legend(self, conditions: list[dict[str, Any]] | None = None) -> None:
+        """Colour key of what is drawn (supports, loads, indenters, painting) in the upper left corner."""
+        p = self._plotter()
+        if conditions is not None:
+            self._legend_sections = [s for s in LEGEND if any(c.get("_section") == s for c in conditions)]
+        labels = [[LEGEND[s], CONDITION_COLORS[s]] for s in getattr(self, "_legend_sections", [])]
+        if "sim:paint" in self.names:
+            labels.append(["painting", PATCH_COLOR])
+        try:
+            p.remove_legend(render=False)
+        except Exception:  # noqa: BLE001 - no legend yet
+            pass
+        if labels:
+            p.add_legend(labels, bcolor=(0.08, 0.09, 0.12), border=True, size=(0.16, 0.045 * len(labels) + 0.02),
+                         loc="upper left", face="rectangle", background_opacity=0.8)

@@ -1,0 +1,534 @@
+"""Supports, loads and indenters of the simulation panel: painted on the 3-D surface, placed at a clicked
+surface point, or selected around the crosshair.
+
+Mixed into :class:`app.gui.panels.simulation.SimulationPanel` (needs ``self.main``, ``self.mesh``,
+``self.scene``, ``self.conditions``).
+
+* **Paint**: with *Paint* on, a left drag on the mesh in the 3-D view paints boundary faces with a
+  brush (radius mm; faces turned more than *max angle* from the surface under the cursor are not
+  painted, so thin parts are not painted through); Shift-drag or *Erase* unpaints; *Undo stroke*
+  removes the last drag. *Add patch* turns the patch into the chosen condition with a
+  ``surface_spheres`` selector: the ordered dabs, which replay to exactly the highlighted faces on
+  this mesh (:mod:`biomech.surface_patch`), in the case file, after save/reopen and in the .feb export.
+  Force and pressure act on exactly the painted faces.
+* **Place**: *Pick point* then a click on the surface fills point and outward normal (editable):
+  a plane parallel to the tangent plane ``depth`` mm inside (the condition holds every node of the cap
+  beyond it, or of the other side), a rigid sphere touching the surface there (or a rigid plate on the
+  tangent plane) that moves ``depth`` mm along the inward normal.
+* **Crosshair**: the older selectors (sphere, plane, box, beyond plane) around the crosshair.
+
+Frame: patient LPS, mm; N; MPa.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QListWidget,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.gui.panels.segtools.common import button, hint_label, row, spin
+from app.gui.panels.simulation import case_builder as cb
+
+PLACE_KINDS = ("plane (cap beyond it)", "indenter sphere", "indenter plate")
+MESH_ACTORS = ("sim:mesh", "sim:paint", "sim:cond")
+
+
+def accepts_actor(actor: Any) -> bool:
+    """Whether a picked actor is the set-up mesh surface (mesh, patch, condition markers; not indenters)."""
+    return isinstance(actor, str) and actor.startswith(MESH_ACTORS) and not actor.endswith((":indenter", ":plane"))
+
+
+def _toggle(text: str, name: str, tip: str) -> QPushButton:
+    b = QPushButton(text)
+    b.setObjectName(name)
+    b.setCheckable(True)
+    b.setToolTip(tip)
+    return b
+
+
+class ConditionsMixin:
+    """Condition page: paint, place, crosshair selectors, and the list of conditions."""
+
+    main: Any
+    mesh: Any
+    scene: Any
+    conditions: list[dict[str, Any]]
+
+    # ================================================================== page
+    def _condition_page(self) -> QWidget:
+        from biomech.surface_patch import DEFAULT_MAX_ANGLE_DEG
+
+        self.painter: Any = None
+        self.patch_dabs: list[Any] = []
+        self._stroke_starts: list[int] = []
+        self._in_stroke = False
+        self._click_purpose = ""
+        self._patch_timer = QTimer()
+        self._patch_timer.setSingleShot(True)
+        self._patch_timer.setInterval(15)
+        self._patch_timer.timeout.connect(self._draw_patch)
+        w = QWidget()
+        lay = QVBoxLayout(w)
+        box = QGroupBox("Condition")
+        form = QFormLayout(box)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        self.cond_kind = QComboBox()
+        self.cond_kind.setObjectName("sim_cond_kind")
+        self.cond_kind.addItems(list(cb.CONDITION_KINDS))
+        self.cond_kind.currentTextChanged.connect(self._kind_changed)
+        form.addRow("Kind", self.cond_kind)
+        self.cond_vec = [spin(0.0, -1e6, 1e6, 0.5, 3, "", f"sim_cond_v{a}") for a in "xyz"]
+        for a, s_ in zip("LPS", self.cond_vec):
+            s_.setToolTip(f"{a} component (LPS frame)")
+        self.vec_label = QLabel("Value")
+        form.addRow(self.vec_label, row(*self.cond_vec))
+        self.cond_scalar = spin(0.0, -1e3, 1e3, 0.001, 4, "MPa", "sim_cond_pressure")
+        self.cond_scalar.setToolTip("Pressure on the faces (positive pushes inward)")
+        form.addRow("Pressure", self.cond_scalar)
+        lay.addWidget(box)
+        lay.addWidget(self._paint_box(DEFAULT_MAX_ANGLE_DEG))
+        lay.addWidget(self._place_box())
+        lay.addWidget(self._crosshair_box())
+        lay.addWidget(QLabel("Conditions (3D: blue supports, orange loads, yellow indenters, magenta painting):"))
+        self.cond_list = QListWidget()
+        self.cond_list.setObjectName("sim_conditions")
+        self.cond_list.setWordWrap(True)
+        self.cond_list.setMinimumHeight(110)
+        lay.addWidget(self.cond_list)
+        lay.addLayout(row(button("Remove selected", self.remove_condition, "sim_cond_remove"),
+                          button("Edit patch", self.edit_selected_patch, "sim_cond_edit",
+                                 "Load the selected painted condition back into the brush to change it"),
+                          button("Clear", self.clear_conditions, "sim_cond_clear")))
+        lay.addStretch(1)
+        self._kind_changed(self.cond_kind.currentText())
+        return w
+
+    def _paint_box(self, default_angle: float) -> QGroupBox:
+        box = QGroupBox("Paint on the 3-D surface")
+        form = QFormLayout(box)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        self.paint_button = _toggle("Paint", "sim_paint", "Left drag on the mesh in the 3-D view paints; "
+                                    "right drag / wheel still move the camera")
+        self.paint_button.toggled.connect(self.set_painting)
+        self.erase_button = _toggle("Erase", "sim_erase", "Unpaint (Shift + drag does the same while painting)")
+        self.brush_radius = spin(5.0, 0.2, 200, 0.5, 1, "mm", "sim_brush_radius")
+        self.brush_radius.setToolTip("Brush radius: faces whose centre is within it are painted")
+        form.addRow(row(self.paint_button, self.erase_button, "Brush", self.brush_radius))
+        self.brush_angle = spin(default_angle, 5, 180, 5, 0, "°", "sim_brush_angle")
+        self.brush_angle.setToolTip("Faces turned more than this from the surface under the brush are not painted "
+                                    "(no painting through thin parts or round sharp edges)")
+        self.brush_angle.valueChanged.connect(lambda _: self._rebuild_painter())
+        form.addRow("Max angle", self.brush_angle)
+        self.patch_info = QLabel("Patch: empty")
+        self.patch_info.setObjectName("sim_patch_info")
+        form.addRow(self.patch_info)
+        form.addRow(row(button("Undo stroke", self.undo_stroke, "sim_paint_undo"),
+                        button("Clear patch", self.clear_patch, "sim_paint_clear"),
+                        button("Add patch", self.add_patch_condition, "sim_paint_add",
+                               "Turn the painted faces into a condition of the kind above")))
+        form.addRow(hint_label("Left drag paints, Shift + drag erases. A force is spread over the painted "
+                               "area; a pressure acts on exactly the painted faces."))
+        return box
+
+    def _place_box(self) -> QGroupBox:
+        box = QGroupBox("Plane or indenter at a surface point")
+        form = QFormLayout(box)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        self.place_what = QComboBox()
+        self.place_what.setObjectName("sim_place_what")
+        self.place_what.addItems(list(PLACE_KINDS))
+        self.place_what.currentTextChanged.connect(lambda _: self._show_placement())
+        self.place_pick = _toggle("Pick point", "sim_place_pick", "Click the mesh surface in the 3-D view: "
+                                  "point and outward normal")
+        self.place_pick.toggled.connect(lambda on: self._set_click_mode("place" if on else ""))
+        form.addRow(row(self.place_what, self.place_pick))
+        self.place_point = [spin(0.0, -1e4, 1e4, 1, 2, "", f"sim_place_p{a}") for a in "xyz"]
+        self.place_normal = [spin(0.0, -1, 1, 0.05, 4, "", f"sim_place_n{a}") for a in "xyz"]
+        self.place_normal[2].setValue(1.0)
+        for s_ in self.place_point + self.place_normal:
+            s_.valueChanged.connect(lambda _: self._show_placement())
+        form.addRow("Point LPS mm", row(*self.place_point))
+        form.addRow("Outward normal", row(*self.place_normal))
+        self.place_depth = spin(5.0, 0.0, 500, 0.5, 2, "mm", "sim_place_depth")
+        self.place_depth.setToolTip("Plane: depth of the cut plane under the surface point. "
+                                    "Indenter: travel along the inward normal")
+        self.place_depth.valueChanged.connect(lambda _: self._show_placement())
+        self.place_flip = QCheckBox("other side")
+        self.place_flip.setObjectName("sim_place_flip")
+        self.place_flip.setToolTip("Plane: hold everything deeper than the plane instead of the cap")
+        self.place_flip.toggled.connect(lambda _: self._show_placement())
+        form.addRow("Depth / travel", row(self.place_depth, self.place_flip))
+        self.ind_radius = spin(5.0, 0.2, 200, 0.5, 1, "mm", "sim_ind_radius")
+        self.ind_radius.setToolTip("Indenter sphere radius; plate: half size of the contact zone")
+        self.ind_radius.valueChanged.connect(lambda _: self._show_placement())
+        form.addRow("Indenter radius", row(self.ind_radius, button("Add", self.add_placed_condition,
+                                                                     "sim_place_add")))
+        return box
+
+    def _crosshair_box(self) -> QGroupBox:
+        box = QGroupBox("Nodes around the crosshair")
+        form = QFormLayout(box)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        self.cond_select = QComboBox()
+        self.cond_select.setObjectName("sim_cond_select")
+        self.cond_select.addItems(["sphere", "plane", "box", "beyond plane"])
+        self.cond_axis = QComboBox()
+        self.cond_axis.setObjectName("sim_cond_axis")
+        self.cond_axis.addItems(list(cb.AXES))
+        self.cond_axis.setToolTip("Plane normal (plane selectors) / side (beyond plane: the lower side)")
+        form.addRow("Nodes", row(self.cond_select, self.cond_axis))
+        self.cond_radius = spin(8.0, 0.1, 500, 1, 1, "mm", "sim_cond_radius")
+        self.cond_radius.setToolTip("Sphere radius, box half size, plane tolerance; indenter radius")
+        form.addRow("Radius / size", self.cond_radius)
+        self.pick_button = _toggle("Pick in 3D", "sim_pick", "Click on the 3-D surface to move the crosshair there")
+        self.pick_button.toggled.connect(lambda on: self._set_click_mode("crosshair" if on else ""))
+        form.addRow(row(button("Add", self.add_condition_from_widgets, "sim_cond_add"), self.pick_button))
+        return box
+
+    def _kind_changed(self, kind: str) -> None:
+        self.vec_label.setText({"displacement": "Displacement mm", "force": "Force N",
+                                "indenter": "Travel mm"}.get(kind, "Value"))
+        for s in self.cond_vec:
+            s.setEnabled(kind in ("displacement", "force", "indenter"))
+        self.cond_scalar.setEnabled(kind == "pressure")
+
+    def _values(self) -> tuple[str, np.ndarray, float]:
+        return self.cond_kind.currentText(), np.array([s.value() for s in self.cond_vec]), self.cond_scalar.value()
+
+    def _next_name(self, kind: str) -> str:
+        names = {c.get("name") for c in self.conditions}
+        n = 1
+        while f"{kind}_{n}" in names:
+            n += 1
+        return f"{kind}_{n}"
+
+    # ================================================================== 3-D mouse tools
+    def _view_tools_available(self) -> bool:
+        view = self.main.view3d
+        view.ensure_ready()
+        if not hasattr(view, "set_mouse_tool"):
+            self.main.statusBar().showMessage("This 3-D view has no mouse tools", 8000)
+            return False
+        return True
+
+    def _ensure_setup_shown(self) -> None:
+        """Painting and picking work on the undeformed set-up mesh: show it instead of a result."""
+        if self.mesh is not None and "sim:mesh" not in self.scene.names:
+            self.main.scene3d.clear_fe_result()
+            self.scene.show_mesh(self.mesh, self.bad_cells())
+            self._refill_conditions()
+
+    def _release_tool(self, keep: str) -> None:
+        for name, b in (("paint", self.paint_button), ("place", self.place_pick), ("crosshair", self.pick_button)):
+            if name != keep and b.isChecked():
+                b.blockSignals(True)
+                b.setChecked(False)
+                b.blockSignals(False)
+        if keep != "place" and self._click_purpose == "place":
+            self._click_purpose = ""
+        if keep != "crosshair" and self._click_purpose == "crosshair":
+            self._click_purpose = ""
+
+    def set_painting(self, on: bool) -> None:
+        """Give the 3-D view's left button to the surface brush (or back to the camera)."""
+        from app.gui.tools.surface_paint import SurfacePaintTool
+
+        if self.paint_button.isChecked() != on:
+            self.paint_button.setChecked(on)  # re-enters through the toggled signal
+            return
+        if on and (self.mesh is None or not self._view_tools_available()):
+            if self.mesh is None:
+                self.main.show_error("Mesh the segments first")
+            self.paint_button.setChecked(False)
+            return
+        self._release_tool("paint")
+        view = self.main.view3d
+        if not on:
+            tool = getattr(self, "paint_tool", None)
+            if tool is not None and getattr(view, "mouse_tool", None) is tool:
+                view.set_mouse_tool(None)
+            return
+        self._ensure_setup_shown()
+        self._painter()
+        self.paint_tool = SurfacePaintTool(self.paint_dab, self._normal_at, self.brush_radius.value,
+                                           self.erase_button.isChecked, accepts_actor, self._stroke_end)
+        view.set_mouse_tool(self.paint_tool)
+        self.main.statusBar().showMessage("Paint: left drag on the mesh; Shift + drag erases; right drag rotates",
+                                          8000)
+
+    def _set_click_mode(self, purpose: str) -> None:
+        from app.gui.tools.surface_paint import SurfaceClickTool
+
+        view = self.main.view3d
+        if purpose and (self.mesh is None and purpose == "place" or not self._view_tools_available()):
+            if self.mesh is None:
+                self.main.show_error("Mesh the segments first")
+            for b in (self.place_pick, self.pick_button):
+                b.blockSignals(True)
+                b.setChecked(False)
+                b.blockSignals(False)
+            return
+        self._release_tool(purpose)
+        self._click_purpose = purpose
+        if not purpose:
+            tool = getattr(self, "click_tool", None)
+            if tool is not None and getattr(view, "mouse_tool", None) is tool:
+                view.set_mouse_tool(None)
+            return
+        if self.mesh is not None:
+            self._ensure_setup_shown()
+        accepts = accepts_actor if self.mesh is not None else (lambda a: True)
+        self.click_tool = SurfaceClickTool(self.surface_clicked, self._normal_at, accepts,
+                                           lambda: max(5.0, 2.0 * self.ind_radius.value()))
+        view.set_mouse_tool(self.click_tool)
+
+    def toggle_pick(self) -> None:
+        """Click on the 3-D surface to move the crosshair to the picked point (toggles)."""
+        self.pick_button.setChecked(not self.pick_button.isChecked())
+
+    def surface_clicked(self, point_lps: np.ndarray, normal: np.ndarray) -> None:
+        """A click of the surface tool: fill the placement fields, or move the crosshair."""
+        if self._click_purpose == "crosshair":
+            self.main.set_position(np.asarray(point_lps, float))
+            return
+        for s_, v in zip(self.place_point + self.place_normal, [*point_lps, *normal]):
+            s_.blockSignals(True)
+            s_.setValue(float(v))
+            s_.blockSignals(False)
+        self._show_placement()
+
+    # ================================================================== painting
+    def _painter(self) -> Any:
+        if self.painter is None and self.mesh is not None:
+            from biomech.bcs import mesh_boundary_faces
+            from biomech.surface_patch import SurfacePainter
+
+            self.painter = SurfacePainter(self.mesh.points_lps, mesh_boundary_faces(self.mesh),
+                                          float(self.brush_angle.value()))
+            self.painter.apply_all(self.patch_dabs)
+        return self.painter
+
+    def _normal_at(self, point_lps: np.ndarray) -> np.ndarray:
+        p = self._painter()
+        return p.normal_at(point_lps) if p is not None else np.array([0.0, 0.0, 1.0])
+
+    def _rebuild_painter(self) -> None:
+        """Replay the dabs after a change of the max angle (the highlight stays what will be stored)."""
+        self.painter = None
+        self._painter()
+        self._patch_changed()
+
+    def reset_painting(self) -> None:
+        """Forget the patch and the painter (new mesh)."""
+        self.painter = None
+        self.patch_dabs, self._stroke_starts, self._in_stroke = [], [], False
+        self._patch_changed()
+
+    def paint_dab(self, center_lps: np.ndarray, normal: np.ndarray, radius_mm: float, erase: bool = False) -> bool:
+        """Apply one brush dab (LPS mm); a dab that changes nothing is not stored. Returns whether it changed."""
+        from biomech.surface_patch import Dab, canonical_dab
+
+        painter = self._painter()
+        if painter is None:
+            return False
+        if not self._in_stroke:
+            self._stroke_starts.append(len(self.patch_dabs))  # first dab of a stroke
+            self._in_stroke = True
+        dab = canonical_dab(Dab(tuple(center_lps), float(radius_mm), tuple(normal), bool(erase)))
+        if len(painter.apply(dab)) == 0:
+            return False
+        self.patch_dabs.append(dab)
+        self._patch_timer.start()
+        return True
+
+    def _stroke_end(self) -> None:
+        if self._in_stroke and self._stroke_starts and self._stroke_starts[-1] == len(self.patch_dabs):
+            self._stroke_starts.pop()  # the stroke changed nothing
+        self._in_stroke = False
+        self._patch_changed()
+
+    def undo_stroke(self) -> None:
+        """Remove the last stroke's dabs (replayed from the start: the patch is exactly as before it)."""
+        if not self._stroke_starts:
+            return
+        self.patch_dabs = self.patch_dabs[:self._stroke_starts.pop()]
+        self._in_stroke = False
+        self._rebuild_painter()
+
+    def clear_patch(self) -> None:
+        """Unpaint everything."""
+        self.patch_dabs, self._stroke_starts, self._in_stroke = [], [], False
+        if self.painter is not None:
+            self.painter.clear()
+        self._patch_changed()
+
+    def patch_selector(self) -> dict[str, Any] | None:
+        """The ``surface_spheres`` selector of the current patch (None if nothing is painted)."""
+        from biomech.surface_patch import params_from_dabs
+
+        if self.painter is None or not self.painter.mask.any():
+            return None
+        return {"surface_spheres": params_from_dabs(self.patch_dabs, float(self.brush_angle.value()))}
+
+    def add_patch_condition(self) -> dict[str, Any] | None:
+        """Add the painted patch as a condition of the chosen kind; the brush starts a new patch."""
+        kind, vec, scalar = self._values()
+        if kind == "indenter":
+            self.main.show_error("An indenter is placed at a surface point (Plane or indenter box)")
+            return None
+        sel = self.patch_selector()
+        if sel is None:
+            self.main.show_error("Paint the surface first (Paint, then left drag on the mesh)")
+            return None
+        cond = cb.make_condition(kind, self._next_name(kind), sel, vec, scalar)
+        self.clear_patch()
+        self.add_condition(cond)
+        return cond
+
+    def edit_selected_patch(self) -> None:
+        """Take the selected painted condition out of the list and back into the brush."""
+        from biomech.surface_patch import dabs_from_params
+
+        r = self.cond_list.currentRow()
+        if not 0 <= r < len(self.conditions) or "surface_spheres" not in self.conditions[r].get("select", {}):
+            self.main.show_error("Select a painted condition in the list")
+            return
+        cond = self.conditions.pop(r)
+        q = cond["select"]["surface_spheres"]
+        self.brush_angle.blockSignals(True)
+        self.brush_angle.setValue(float(q.get("max_angle", 180.0)) if q.get("normals") else 180.0)
+        self.brush_angle.blockSignals(False)
+        self.cond_kind.setCurrentText(cond.get("kind", "fixed"))
+        if cond.get("kind") in ("displacement", "force"):
+            for s_, v in zip(self.cond_vec, cond["value"]):
+                s_.setValue(float(v))
+        elif cond.get("kind") == "pressure":
+            self.cond_scalar.setValue(float(cond["value"]))
+        self.patch_dabs, self._stroke_starts, self._in_stroke = dabs_from_params(q), [0], False
+        self._refill_conditions()
+        self._rebuild_painter()
+        self.set_painting(True)
+
+    def _patch_changed(self) -> None:
+        self._patch_timer.stop()
+        self._draw_patch()
+
+    def _draw_patch(self) -> None:
+        p = self.painter
+        if p is None or not p.mask.any():
+            self.patch_info.setText("Patch: empty")
+            self.scene.show_patch(None, None)
+            return
+        nodes = p.node_mask().sum()
+        self.patch_info.setText(f"Patch: {int(p.mask.sum())} faces, {int(nodes)} nodes, "
+                                f"{p.painted_area_mm2():.1f} mm² ({len(self.patch_dabs)} dabs)")
+        self.scene.show_patch(p.points, p.faces[p.mask])
+
+    # ================================================================== placing
+    def placement(self) -> tuple[np.ndarray, np.ndarray]:
+        """Point (LPS mm) and outward unit normal of the placement fields."""
+        p = np.array([s.value() for s in self.place_point])
+        n = np.array([s.value() for s in self.place_normal])
+        norm = np.linalg.norm(n)
+        return p, (n / norm if norm > 0 else np.array([0.0, 0.0, 1.0]))
+
+    def placed_condition(self) -> dict[str, Any] | None:
+        """The condition the placement fields describe (plane cap with the chosen kind, or an indenter)."""
+        p, n = self.placement()
+        depth, what = self.place_depth.value(), self.place_what.currentText()
+        if what.startswith("plane"):
+            kind, vec, scalar = self._values()
+            if kind == "indenter":
+                kind = "fixed"
+            sel = cb.half_space_cap_selector(p, n, depth, other_side=self.place_flip.isChecked())
+            return cb.make_condition(kind, self._next_name(kind), sel, vec, scalar)
+        shape = "sphere" if what == "indenter sphere" else "plane"
+        return cb.indenter_condition(self._next_name("indenter"), shape, p, n, self.ind_radius.value(), depth)
+
+    def add_placed_condition(self) -> dict[str, Any] | None:
+        """Add the plane / indenter of the placement fields."""
+        if self.mesh is None:
+            self.main.show_error("Mesh the segments first")
+            return None
+        cond = self.placed_condition()
+        if cond is not None:
+            self.add_condition(cond)
+        return cond
+
+    def _show_placement(self) -> None:
+        if self.mesh is None or not hasattr(self, "ind_radius"):
+            return
+        cond = self.placed_condition()
+        self.scene.show_placement(self.mesh, cond, *self.placement(), self.place_depth.value())
+
+    # ================================================================== crosshair selectors
+    def selector_at(self, kind: str, center_lps: np.ndarray, size_mm: float, axis: str) -> dict[str, Any]:
+        """A node selector of ``kind`` (sphere, plane, box, beyond plane) around ``center_lps``."""
+        n = np.array(cb.AXES[axis])
+        if kind == "sphere":
+            return cb.sphere_selector(center_lps, size_mm)
+        if kind == "plane":
+            return cb.plane_selector(center_lps, n, size_mm)
+        if kind == "box":
+            return cb.box_selector(center_lps, size_mm)
+        if kind == "beyond plane":
+            return cb.half_space_selector(center_lps, n)
+        raise ValueError(f"unknown selector {kind!r}")
+
+    def add_condition_from_widgets(self) -> dict[str, Any]:
+        """Add the condition described by the widgets, at the crosshair."""
+        kind, vec, scalar = self._values()
+        c = self.main.current_position_lps.copy()
+        size = self.cond_radius.value()
+        if kind == "indenter":
+            # the indenter sphere sits at the crosshair; candidate nodes: within 3 radii plus the travel
+            sel = cb.sphere_selector(c, 3.0 * size + float(np.linalg.norm(vec)))
+        else:
+            sel = self.selector_at(self.cond_select.currentText(), c, size, self.cond_axis.currentText())
+        cond = cb.make_condition(kind, self._next_name(kind), sel, vec, scalar, size, c)
+        self.add_condition(cond)
+        return cond
+
+    # ================================================================== list
+    def add_condition(self, cond: dict[str, Any]) -> None:
+        """Add a tagged condition (see :func:`case_builder.make_condition`)."""
+        self.conditions.append(cond)
+        self._refill_conditions()
+
+    def remove_condition(self) -> None:
+        """Remove the selected condition."""
+        r = self.cond_list.currentRow()
+        if 0 <= r < len(self.conditions):
+            self.conditions.pop(r)
+            self._refill_conditions()
+
+    def clear_conditions(self) -> None:
+        """Remove every condition."""
+        self.conditions.clear()
+        self._refill_conditions()
+
+    def _refill_conditions(self) -> None:
+        counts = self._refresh_conditions_view()
+        self.cond_list.clear()
+        for n, c in enumerate(self.conditions):
+            text = cb.describe_condition(c)
+            if counts is not None and n < len(counts):
+                text += f"  [{counts[n]}]"
+            self.cond_list.addItem(text)
+
+    def _refresh_conditions_view(self) -> list[str] | None:
+        if self.mesh is None:
+            return None
+        return self.scene.show_conditions(self.mesh, self.conditions)
