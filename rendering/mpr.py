@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rendering.overlay import OverlayStyle, blend_labels
-from rendering.slicing import SliceImage, SlicePlane, direction_letter, resample_like, reslice
+from rendering.slicing import SliceImage, SlicePlane, dominant_letter, is_axis_aligned, resample_like, reslice
 from rendering.windowing import WindowLevel, default_window
 from twin.labelmap import LabelMap
 from twin.volume import Volume
@@ -37,14 +37,20 @@ class RenderedSlice:
 
 
 def label_slices(labelmap: LabelMap, target: SliceImage, plane: SlicePlane) -> list[NDArray[Any]]:
-    """Each layer of ``labelmap`` sampled on the pixel grid of ``target`` (nearest neighbour)."""
+    """Each layer of ``labelmap`` sampled on the pixel grid of ``target`` (nearest neighbour).
+
+    An axis-aligned plane on the label map's own grid is a view of the layer (one gather); anything else
+    (oblique planes, another grid) is sampled directly on ``target``'s pixel grid.
+    """
+    aligned = is_axis_aligned(labelmap.geometry, plane)
     out = []
     for layer in labelmap.layers:
-        s = reslice(layer, labelmap.geometry, plane, order=0, fill=0)
-        if s.shape != target.shape or not np.allclose(s.origin_lps, target.origin_lps, atol=1e-3):
-            out.append(resample_like(layer, labelmap.geometry, target, order=0))
-        else:
-            out.append(np.ascontiguousarray(s.pixels))  # one gather; strided views make every later pass slow
+        if aligned:
+            s = reslice(layer, labelmap.geometry, plane, order=0, fill=0)
+            if s.shape == target.shape and np.allclose(s.origin_lps, target.origin_lps, atol=1e-3):
+                out.append(np.ascontiguousarray(s.pixels))  # one gather; strided views make every later pass slow
+                continue
+        out.append(resample_like(layer, labelmap.geometry, target, order=0))
     return out
 
 
@@ -89,12 +95,16 @@ def black_fill_value(volume: Volume, window: WindowLevel) -> float:
 
 
 def screen_letters(plane: SlicePlane) -> dict[str, str]:
-    """Orientation letters at the screen edges: keys ``left, right, top, bottom``."""
+    """Orientation letters at the screen edges: keys ``left, right, top, bottom``.
+
+    One letter per edge: the patient direction closest to that screen direction (as 3D Slicer and
+    ITK-SNAP label oblique views); exact for the standard planes.
+    """
     return {
-        "right": direction_letter(plane.col_dir),
-        "left": direction_letter(-plane.col_dir),
-        "bottom": direction_letter(plane.row_dir),
-        "top": direction_letter(-plane.row_dir),
+        "right": dominant_letter(plane.col_dir),
+        "left": dominant_letter(-plane.col_dir),
+        "bottom": dominant_letter(plane.row_dir),
+        "top": dominant_letter(-plane.row_dir),
     }
 
 

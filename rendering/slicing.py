@@ -9,6 +9,11 @@ used by 3D Slicer and ITK-SNAP:
 * coronal: screen right = patient left (+L), screen down = inferior (-S);
 * sagittal: screen right = posterior (+P), screen down = inferior (-S) (anterior on the left).
 
+Any other orthonormal pair (``col_dir``, ``row_dir``) is an oblique plane:
+:meth:`SlicePlane.rotated` turns one about an axis through its point,
+:func:`trajectory_planes` gives the planes along and across a tool path,
+:func:`preset_of` / :func:`obliquity` tell which standard plane one is closest to.
+
 When the plane is parallel to the image axes (the usual case), the slice is a
 view of the voxel array at the native in-plane spacing (no interpolation, no
 copy): pixels may be anisotropic and the display scales them by
@@ -80,6 +85,11 @@ class SlicePlane:
         """Same orientation through another point."""
         return SlicePlane(np.asarray(point_lps, float), self.col_dir, self.row_dir)
 
+    def rotated(self, axis_lps: ArrayLike, angle_rad: float) -> SlicePlane:
+        """The plane turned by ``angle_rad`` (right-handed) about ``axis_lps`` through :attr:`point_lps`."""
+        r = rotation_matrix(axis_lps, angle_rad)
+        return SlicePlane(self.point_lps, r @ self.col_dir, r @ self.row_dir)
+
     def to_plane_coords(self, points_lps: ArrayLike) -> NDArray[np.float64]:
         """LPS points ``(n, 3)`` -> in-plane coordinates ``(n, 2)`` = (along col_dir, along row_dir), mm."""
         p = np.asarray(points_lps, float).reshape(-1, 3)
@@ -110,6 +120,83 @@ class SlicePlane:
         down /= np.linalg.norm(down)
         col = np.cross(down, n)  # so that col x down = n
         return cls(np.asarray(point_lps, float), col, down)
+
+
+def rotation_matrix(axis_lps: ArrayLike, angle_rad: float) -> NDArray[np.float64]:
+    """3x3 right-handed rotation by ``angle_rad`` about the unit vector ``axis_lps`` (Rodrigues)."""
+    k = np.asarray(axis_lps, float)
+    k = k / np.linalg.norm(k)
+    kx = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
+    return np.eye(3) + np.sin(angle_rad) * kx + (1.0 - np.cos(angle_rad)) * (kx @ kx)
+
+
+def preset_of(plane: SlicePlane, tol_deg: float = 0.05) -> str | None:
+    """``"axial"``, ``"coronal"`` or ``"sagittal"`` when the plane's screen axes are those of the preset
+    (within ``tol_deg``), else None (an oblique plane)."""
+    cos_tol = np.cos(np.deg2rad(tol_deg))
+    for name, (col, row) in _AXES.items():
+        if plane.col_dir @ np.array(col) >= cos_tol and plane.row_dir @ np.array(row) >= cos_tol:
+            return name
+    return None
+
+
+def obliquity(plane: SlicePlane) -> tuple[str, float]:
+    """The standard plane whose normal is closest to this plane's and the angle between the normals (degrees)."""
+    best, best_cos = "axial", -1.0
+    for name in ORIENTATIONS:
+        c = abs(float(SlicePlane.standard(name, plane.point_lps).normal @ plane.normal))
+        if c > best_cos:
+            best, best_cos = name, c
+    return best, float(np.degrees(np.arccos(np.clip(best_cos, -1.0, 1.0))))
+
+
+def intersection_direction(a: SlicePlane, b: SlicePlane) -> NDArray[np.float64] | None:
+    """Unit LPS direction of the line where two planes meet (None when they are parallel)."""
+    d = np.cross(a.normal, b.normal)
+    n = float(np.linalg.norm(d))
+    return None if n < 1e-6 else d / n
+
+
+def trajectory_planes(entry_lps: ArrayLike, target_lps: ArrayLike,
+                      col_hint: ArrayLike = (1.0, 0.0, 0.0)) -> dict[str, SlicePlane]:
+    """Planes along and across a straight tool path (e.g. a planned needle), through its target.
+
+    Returns
+    -------
+    dict
+        ``"along"``: contains the path, which runs down the screen's vertical centre line (entry at the top,
+        target below); screen right is ``col_hint`` made perpendicular to the path (patient left by default,
+        so a roughly cranio-caudal path looks like a coronal view; a path along the hint falls back to P).
+        ``"along_ortho"``: the other plane containing the path (rotated 90 degrees about it).
+        ``"across"``: perpendicular to the path at the target (the "probe's eye" plane), seen from the entry.
+    """
+    e = np.asarray(entry_lps, float).reshape(3)
+    t = np.asarray(target_lps, float).reshape(3)
+    d = t - e
+    length = float(np.linalg.norm(d))
+    if length < 1e-9:
+        raise ValueError("entry and target are the same point")
+    d /= length
+    hint = np.asarray(col_hint, float)
+    col = hint - d * float(hint @ d)
+    if np.linalg.norm(col) < 0.2 * np.linalg.norm(hint):
+        alt = np.array([0.0, 1.0, 0.0]) if abs(d[1]) < 0.9 else np.array([0.0, 0.0, -1.0])
+        col = alt - d * float(alt @ d)
+    col /= np.linalg.norm(col)
+    along = SlicePlane(t, col, d)
+    ortho_col = np.cross(d, col)  # perpendicular to the path and to the first plane
+    if ortho_col @ np.array([0.0, 1.0, 0.0]) < 0:  # keep screen right towards posterior when possible
+        ortho_col = -ortho_col
+    along_ortho = SlicePlane(t, ortho_col, d)
+    across = SlicePlane(t, col, np.cross(d, col))  # normal = col x (d x col) = d: looking down the path
+    return {"along": along, "along_ortho": along_ortho, "across": across}
+
+
+def dominant_letter(vec_lps: ArrayLike) -> str:
+    """The single patient direction letter closest to a vector (as slice views label oblique edges)."""
+    v = np.asarray(vec_lps, float)
+    ax = int(np.argmax(np.abs(v)))
+    return _LETTERS[ax][0] if v[ax] >= 0 else _LETTERS[ax][1]
 
 
 def direction_letter(vec_lps: ArrayLike) -> str:
@@ -183,6 +270,11 @@ def _axis_match(geometry: ImageGeometry, vec: NDArray[np.float64], tol: float = 
     return ax, float(np.sign(dots[ax]))
 
 
+def is_axis_aligned(geometry: ImageGeometry, plane: SlicePlane) -> bool:
+    """Whether the plane's screen axes are image axes of ``geometry`` (then :func:`reslice` returns voxels)."""
+    return all(_axis_match(geometry, v) is not None for v in (plane.col_dir, plane.row_dir, plane.normal))
+
+
 def reslice(
     array: NDArray[Any],
     geometry: ImageGeometry,
@@ -190,6 +282,7 @@ def reslice(
     order: int = 1,
     fill: float = 0.0,
     spacing_mm: float | None = None,
+    region_uv: tuple[float, float, float, float] | None = None,
 ) -> SliceImage:
     """Sample ``array`` (on ``geometry``) on ``plane``.
 
@@ -206,19 +299,24 @@ def reslice(
     fill : float
         Value outside the volume.
     spacing_mm : float, optional
-        Pixel size for oblique planes (default: smallest voxel spacing).
+        Pixel size for oblique planes (default: smallest voxel spacing). A view passes its screen pixel size
+        when zoomed out, so that it never samples more pixels than it shows.
+    region_uv : (u0, u1, v0, v1), optional
+        Oblique planes only: sample only this part of the plane (plane coordinates, mm), e.g. the visible part
+        of a zoomed-in view. Pixels stay on the same grid (step ``spacing_mm`` anchored at the plane coordinates'
+        origin) whatever the region.
 
     Returns
     -------
     SliceImage
-        Covering the whole projected volume, so that scrolling keeps the frame fixed.
+        Covering the whole projected volume (or ``region_uv`` of it), so that scrolling keeps the frame fixed.
     """
     cm = _axis_match(geometry, plane.col_dir)
     rm = _axis_match(geometry, plane.row_dir)
     nm = _axis_match(geometry, plane.normal)
     if cm is not None and rm is not None and nm is not None:
         return _reslice_aligned(array, geometry, plane, cm, rm, nm, fill)
-    return _reslice_oblique(array, geometry, plane, order, fill, spacing_mm)
+    return _reslice_oblique(array, geometry, plane, order, fill, spacing_mm, region_uv)
 
 
 def _reslice_aligned(
@@ -269,39 +367,69 @@ def _reslice_oblique(
     order: int,
     fill: float,
     spacing_mm: float | None,
+    region_uv: tuple[float, float, float, float] | None = None,
 ) -> SliceImage:
-    from scipy.ndimage import map_coordinates
-
     h = float(spacing_mm or geometry.spacing.min())
-    corners = plane.to_plane_coords(geometry.corners_lps())
-    lo = corners.min(axis=0)
-    hi = corners.max(axis=0)
-    ncols = int(np.ceil((hi[0] - lo[0]) / h)) + 1
-    nrows = int(np.ceil((hi[1] - lo[1]) / h)) + 1
+    lo, hi = _grid_box(geometry, plane, h, region_uv)
+    ncols = int(round((hi[0] - lo[0]) / h)) + 1
+    nrows = int(round((hi[1] - lo[1]) / h)) + 1
     origin = plane.from_plane_coords(lo[None])[0]
-    cols = np.arange(ncols) * h
-    rows = np.arange(nrows) * h
-    pts = origin + rows[:, None, None] * plane.row_dir + cols[None, :, None] * plane.col_dir
-    ijk = geometry.lps_to_index(pts.reshape(-1, 3))
-    out = map_coordinates(array, ijk.T, order=order, mode="constant", cval=fill, prefilter=False)
-    out = out.reshape(nrows, ncols).astype(array.dtype if order == 0 else np.float32, copy=False)
-    margin = 0.5
-    inside = bool(np.any(np.all((ijk > -margin) & (ijk < np.asarray(geometry.shape) - 1 + margin), axis=1)))
+    grid = SliceImage(np.zeros((0, 0)), origin, plane.col_dir, plane.row_dir, (h, h))
+    out = _sample_on(array, geometry, grid, (nrows, ncols), order, fill)
+    inside = _plane_cuts_box(geometry, plane) and nrows > 0 and ncols > 0
     return SliceImage(out, origin, plane.col_dir, plane.row_dir, (h, h), inside)
+
+
+def _grid_box(
+    geometry: ImageGeometry, plane: SlicePlane, h: float, region_uv: tuple[float, float, float, float] | None
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Plane-coordinate corners (lo, hi) of the sampled pixel centres: the projected volume box on a grid of
+    step ``h`` anchored at a fixed point (so scrolling and panning never shift the pixels), optionally cut
+    to ``region_uv = (u0, u1, v0, v1)``."""
+    corners = plane.to_plane_coords(geometry.corners_lps())
+    lo = np.floor(corners.min(axis=0) / h) * h
+    hi = np.ceil(corners.max(axis=0) / h) * h
+    if region_uv is not None:
+        u0, u1, v0, v1 = region_uv
+        lo = np.maximum(lo, np.floor(np.array([u0, v0]) / h) * h)
+        hi = np.minimum(hi, np.ceil(np.array([u1, v1]) / h) * h)
+        hi = np.maximum(hi, lo)
+    return lo, hi
+
+
+def _index_steps(geometry: ImageGeometry, grid: SliceImage) -> tuple[NDArray[np.float64], ...]:
+    """Continuous voxel index of pixel (0, 0) of ``grid`` and the index steps per row and per column."""
+    dr, dc = grid.pixel_spacing_mm
+    pts = np.stack([grid.origin_lps, grid.origin_lps + dr * grid.row_dir, grid.origin_lps + dc * grid.col_dir])
+    ijk = geometry.lps_to_index(pts)
+    return ijk[0], ijk[1] - ijk[0], ijk[2] - ijk[0]
+
+
+def _sample_on(array: NDArray[Any], geometry: ImageGeometry, grid: SliceImage, shape: tuple[int, int],
+               order: int, fill: float) -> NDArray[Any]:
+    from rendering._plane_sampler import sample_plane_grid
+
+    ijk0, d_row, d_col = _index_steps(geometry, grid)
+    return sample_plane_grid(array, ijk0, d_row, d_col, shape, order, fill)
+
+
+def _plane_cuts_box(geometry: ImageGeometry, plane: SlicePlane) -> bool:
+    """Whether the plane passes through the volume (the voxel-centre box widened by half a voxel)."""
+    c = geometry.corners_lps()
+    centre = c.mean(axis=0)
+    reach = float(np.abs((c - centre) @ plane.normal).max())
+    reach += float(np.abs(plane.normal @ geometry.direction) @ (0.5 * geometry.spacing))
+    return abs(float((plane.point_lps - centre) @ plane.normal)) <= reach + 1e-9
 
 
 def resample_like(
     array: NDArray[Any], geometry: ImageGeometry, target: SliceImage, order: int = 0, fill: float = 0
 ) -> NDArray[Any]:
-    """Sample ``array`` on the pixel grid of another slice (e.g. a label map on a different grid)."""
-    from scipy.ndimage import map_coordinates
+    """Sample ``array`` on the pixel grid of another slice (e.g. a label map on a different grid).
 
-    rows, cols = target.shape
-    rr, cc = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
-    pts = target.pixel_to_lps(np.stack([rr.ravel(), cc.ravel()], axis=1))
-    ijk = geometry.lps_to_index(pts)
-    out = map_coordinates(array, ijk.T, order=order, mode="constant", cval=fill, prefilter=False)
-    return out.reshape(rows, cols).astype(array.dtype, copy=False)
+    Nearest (``order=0``, keeps the dtype) or trilinear (``order=1``, float32); ``fill`` outside the volume.
+    """
+    return _sample_on(array, geometry, target, target.shape, order, fill)
 
 
 def slice_range_mm(geometry: ImageGeometry, plane: SlicePlane) -> tuple[float, float, float]:

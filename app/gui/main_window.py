@@ -84,6 +84,7 @@ class MainWindow(DocumentMixin, QMainWindow):
         self.overlay = OverlayStyle()
         self.overlay_revision = 0
         self.crosshair_visible = True
+        self.rotate_mode = False  # left drag in a slice view rotates the other views' planes (view_orientation)
         self.show_identity = False
         self.slice_tool: SliceTool | None = None
         self.active_view: SliceView | None = None
@@ -214,6 +215,9 @@ class MainWindow(DocumentMixin, QMainWindow):
 
         for n, name in enumerate([*CT_PRESETS, "auto"], start=1):
             self._action(name.capitalize(), lambda name=name: self.apply_window_preset(name), f"Alt+{n}", wl)
+        from app.gui.view_orientation import install_view_actions
+
+        install_view_actions(self, v)  # oblique MPR: align to trajectory, rotate mode, reset orientation
         self.panels_menu = mb.addMenu("&Panels")
         h = mb.addMenu("&Help")
         self._action("Mouse and keyboard", self._show_help, "F1", h)
@@ -276,7 +280,7 @@ class MainWindow(DocumentMixin, QMainWindow):
         self.selected_segment = None
         self._watch_stack()
         for v in self.slice_views.values():
-            v.reset_view()
+            v.reset_orientation()  # back to axial / coronal / sagittal, fitted
         self._update_title()
         self.project_changed.emit()
         self.labelmap_changed.emit()

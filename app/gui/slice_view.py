@@ -1,13 +1,22 @@
-"""A 2-D slice view (axial / coronal / sagittal) painted with QPainter from numpy reslices.
+"""A 2-D slice view (axial / coronal / sagittal or any oblique plane) painted with QPainter from numpy reslices.
 
-Frame: patient LPS, mm. The view keeps a centre and a zoom in plane
+Frame: patient LPS, mm. Each view carries a plane orientation: two orthonormal
+LPS vectors (screen right, screen down); the plane always passes through the
+shared crosshair, so the views stay linked in 3-D whatever their orientation.
+The three standard planes are presets (the view's slot name, ``orientation``,
+is its default preset). The view keeps a centre and a zoom in plane
 coordinates (mm along the plane's screen-right / screen-down vectors); pixels
 of anisotropic slices are scaled to their physical size, so aspect ratios are
 true. Painting a numpy slice is faster than a VTK image actor on software GL.
 
 Mouse: left click/drag moves the crosshair (all views follow); right drag =
-window/level (horizontal width, vertical level); middle drag or Shift+left =
-pan; wheel = next/previous slice; Ctrl+wheel = zoom; double-click = maximise.
+window/level (horizontal width, vertical level); right click = view menu
+(presets, align to a trajectory, rotate mode, reset orientation); middle drag
+or Shift+left = pan; wheel = next/previous slice; Ctrl+wheel = zoom;
+Ctrl+left drag (or left drag in rotate mode) = rotate the other views' planes
+about this view's normal through the crosshair (their lines follow the mouse);
+Ctrl+Shift+left drag = tilt this view's own plane about the crosshair;
+double-click = maximise.
 Keys: Up/Down/PageUp/PageDown scroll, R resets zoom.
 
 A *slice tool* (e.g. a brush from the segmentation panel) may take over the
@@ -25,7 +34,17 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from rendering.mpr import black_fill_value, label_slices, nice_scale_length, screen_letters
 from rendering.overlay import blend_labels
-from rendering.slicing import SlicePlane, reslice, slice_range_mm
+from rendering.slicing import (
+    SlicePlane,
+    direction_letter,
+    intersection_direction,
+    is_axis_aligned,
+    obliquity,
+    preset_of,
+    reslice,
+    rotation_matrix,
+    slice_range_mm,
+)
 from rendering.windowing import apply_window
 
 if TYPE_CHECKING:
@@ -38,11 +57,15 @@ class SliceView(QWidget):
     """One MPR view bound to a :class:`MainWindow` (which owns volume, label map, crosshair, window)."""
 
     maximise_requested = Signal()
+    plane_changed = Signal()
+    """Emitted after the view's orientation changed (preset, rotation, alignment)."""
 
     def __init__(self, window: MainWindow, orientation: str) -> None:
         super().__init__()
         self.main = window
-        self.orientation = orientation
+        self.orientation = orientation  # slot name: default preset, colour, key of tool overlays
+        p = SlicePlane.standard(orientation, np.zeros(3))
+        self._axes = (p.col_dir, p.row_dir)
         self.setObjectName(f"slice_{orientation}")
         self.setMinimumSize(120, 120)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -61,13 +84,72 @@ class SliceView(QWidget):
     # ----------------------------------------------------------------- geometry
     def plane(self) -> SlicePlane:
         """The plane through the current crosshair."""
-        return SlicePlane.standard(self.orientation, self.main.current_position_lps)
+        return SlicePlane(self.main.current_position_lps, self._axes[0], self._axes[1])
+
+    @property
+    def preset(self) -> str | None:
+        """``"axial"``, ``"coronal"`` or ``"sagittal"`` when the view shows a standard plane, else None."""
+        return preset_of(self.plane())
+
+    @property
+    def is_oblique(self) -> bool:
+        """Whether the view shows an oblique plane."""
+        return self.preset is None
+
+    def set_axes(self, col_dir: np.ndarray, row_dir: np.ndarray, keep_screen: bool = True) -> None:
+        """Show the plane spanned by ``col_dir`` (screen right) and ``row_dir`` (screen down) through the crosshair.
+
+        With ``keep_screen`` the zoom (screen pixels per mm) and the crosshair's screen position are kept, so
+        a rotation turns the image about the crosshair instead of jumping.
+        """
+        new = SlicePlane(self.main.current_position_lps, col_dir, row_dir)
+        if np.allclose(new.col_dir, self._axes[0], atol=1e-12) and np.allclose(new.row_dir, self._axes[1], atol=1e-12):
+            return
+        vol = self.main.volume
+        if keep_screen and vol is not None and self.width() > 0:
+            cross = self.lps_to_screen(self.main.current_position_lps)
+            s_old = self.scale()
+            self._axes = (new.col_dir, new.row_dir)
+            self.zoom = float(np.clip(s_old / self._fit_scale(), 0.05, 200.0))
+            s = self.scale()
+            uv = new.to_plane_coords(self.main.current_position_lps[None])[0]
+            self.center_uv = uv - np.array([cross.x() - self.width() / 2, cross.y() - self.height() / 2]) / s
+        else:
+            self._axes = (new.col_dir, new.row_dir)
+            self.center_uv = None
+            self.zoom = 1.0
+        self.update()
+        self.plane_changed.emit()
+
+    def set_plane(self, plane: SlicePlane, keep_screen: bool = True) -> None:
+        """Take ``plane``'s orientation (its point is ignored: views pass through the crosshair)."""
+        self.set_axes(plane.col_dir, plane.row_dir, keep_screen)
+
+    def set_preset(self, name: str, keep_screen: bool = False) -> None:
+        """Show a standard plane (``"axial"``, ``"coronal"``, ``"sagittal"``); fits the view unless ``keep_screen``."""
+        self.set_plane(SlicePlane.standard(name, self.main.current_position_lps), keep_screen)
+        if not keep_screen:
+            self.reset_view()
+
+    def reset_orientation(self) -> None:
+        """Back to this view's own preset (its slot: axial, coronal or sagittal), fitted."""
+        self.set_preset(self.orientation)
+
+    def rotate(self, axis_lps: np.ndarray, angle_rad: float, keep_screen: bool = True) -> None:
+        """Turn the view's plane by ``angle_rad`` (right-handed) about ``axis_lps`` through the crosshair."""
+        r = rotation_matrix(axis_lps, angle_rad)
+        self.set_axes(r @ self._axes[0], r @ self._axes[1], keep_screen)
+
+    def center_on(self, point_lps: np.ndarray) -> None:
+        """Pan so that ``point_lps`` (projected on the plane) is at the centre of the view."""
+        self.center_uv = self.plane().to_plane_coords(np.asarray(point_lps, float)[None])[0]
+        self.update()
 
     def _fit_scale(self) -> float:
         vol = self.main.volume
         if vol is None:
             return 1.0
-        key = (id(vol), self.width(), self.height())
+        key = (id(vol), self.width(), self.height(), tuple(np.round(np.concatenate(self._axes), 9)))
         if self._fit_cache is None or self._fit_cache[0] != key:
             uv = self.plane().to_plane_coords(vol.geometry.corners_lps())
             span = uv.max(axis=0) - uv.min(axis=0) + vol.spacing.min()
@@ -114,11 +196,13 @@ class SliceView(QWidget):
         vol = m.volume
         plane = self.plane()
         lm = m.labelmap
-        key = (id(vol), round(plane.offset_mm, 4), m.window_level, id(lm), lm.revision if lm else -1,
-               m.overlay_revision)
+        spacing, region = (None, None) if is_axis_aligned(vol.geometry, plane) else self._oblique_sampling(plane)
+        key = (id(vol), round(plane.offset_mm, 4), tuple(np.round(np.concatenate(self._axes), 9)), spacing, region,
+               m.window_level, id(lm), lm.revision if lm else -1, m.overlay_revision)
         if key == self._cache_key:
             return
-        sl = reslice(vol.array, vol.geometry, plane, order=1, fill=black_fill_value(vol, m.window_level))
+        sl = reslice(vol.array, vol.geometry, plane, order=1, fill=black_fill_value(vol, m.window_level),
+                     spacing_mm=spacing, region_uv=region)
         gray = apply_window(sl.pixels, m.window_level)
         if lm is not None and lm.segments and m.overlay.visible:
             rgb = blend_labels(gray, label_slices(lm, sl, plane), lm, m.overlay)
@@ -130,6 +214,27 @@ class SliceView(QWidget):
         self._slice = sl
         self._cache_key = key
         self.render_count += 1
+
+    def _oblique_sampling(self, plane: SlicePlane) -> tuple[float, tuple[float, ...] | None]:
+        """Pixel size and plane region (mm) to sample for an oblique plane.
+
+        The pixel size follows the screen: never finer than the smallest voxel spacing, never coarser than
+        one screen pixel, on a sqrt(2) ladder so zooming re-samples only at steps. Zoomed in, only the visible
+        part (plus half a view of margin each side, on 64-pixel blocks) is sampled.
+        """
+        vol = self.main.volume
+        h0 = float(vol.spacing.min())
+        s = self.scale()
+        ratio = 1.0 / max(s * h0, 1e-9)
+        h = h0 * 2.0 ** (np.floor(2.0 * np.log2(ratio)) / 2.0) if ratio > 1.0 else h0
+        if self.zoom <= 1.5:
+            return round(h, 9), None
+        c = self._center()
+        half = np.array([self.width(), self.height()]) / s  # visible half-size x 2: half a view of margin
+        block = 64 * h
+        lo = np.floor((c - half) / block) * block
+        hi = np.ceil((c + half) / block) * block
+        return round(h, 9), (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]))
 
     def paintEvent(self, event) -> None:  # noqa: N802, ANN001
         p = QPainter(self)
@@ -175,21 +280,39 @@ class SliceView(QWidget):
         if not self.main.crosshair_visible:
             return
         pt = self.lps_to_screen(self.main.current_position_lps)
-        others = [o for o in ("axial", "coronal", "sagittal") if o != self.orientation]
-        # the vertical screen line is the plane whose normal is along col_dir, etc.
         plane = self.plane()
-        for o in others:
-            n = SlicePlane.standard(o, self.main.current_position_lps).normal
-            pen = QPen(VIEW_COLORS[o])
-            pen.setWidthF(1.0)
+        far = 2.0 * (self.width() + self.height())
+        gap = 8
+        rotating = self.main_rotate_mode()
+        for other in self.main.slice_views.values():
+            if other is self:
+                continue
+            # the other view's plane meets this one in a line through the crosshair
+            d = intersection_direction(plane, other.plane())
+            if d is None:
+                continue
+            sx, sy = float(d @ plane.col_dir), float(d @ plane.row_dir)
+            n = np.hypot(sx, sy)
+            sx, sy = sx / n, sy / n
+            pen = QPen(VIEW_COLORS.get(other.orientation, QColor(200, 200, 200)))
+            pen.setWidthF(2.0 if rotating else 1.0)
+            if other.is_oblique:
+                pen.setStyle(Qt.PenStyle.DashLine)
             p.setPen(pen)
-            gap = 8
-            if abs(n @ plane.col_dir) > 0.9:  # that plane is seen as a vertical line
-                p.drawLine(QPointF(pt.x(), 0), QPointF(pt.x(), pt.y() - gap))
-                p.drawLine(QPointF(pt.x(), pt.y() + gap), QPointF(pt.x(), self.height()))
-            else:
-                p.drawLine(QPointF(0, pt.y()), QPointF(pt.x() - gap, pt.y()))
-                p.drawLine(QPointF(pt.x() + gap, pt.y()), QPointF(self.width(), pt.y()))
+            for sign in (-1.0, 1.0):
+                a = QPointF(pt.x() + sign * gap * sx, pt.y() + sign * gap * sy)
+                b = QPointF(pt.x() + sign * far * sx, pt.y() + sign * far * sy)
+                p.drawLine(a, b)
+            if rotating:  # rotate handles: small discs on the lines
+                r = 0.35 * min(self.width(), self.height())
+                p.setBrush(VIEW_COLORS.get(other.orientation, QColor(200, 200, 200)))
+                for sign in (-1.0, 1.0):
+                    p.drawEllipse(QPointF(pt.x() + sign * r * sx, pt.y() + sign * r * sy), 4.0, 4.0)
+                p.setBrush(Qt.BrushStyle.NoBrush)
+
+    def main_rotate_mode(self) -> bool:
+        """Whether the window's rotate mode is on (left drag rotates the other views' planes)."""
+        return bool(getattr(self.main, "rotate_mode", False))
 
     def _draw_annotations(self, p: QPainter, s: float) -> None:
         w, h = self.width(), self.height()
@@ -225,8 +348,14 @@ class SliceView(QWidget):
         idx = int(round((plane.offset_mm - lo) / step)) + 1
         total = int(round((hi - lo) / step)) + 1
         wl = self.main.window_level
-        text = (f"{self.orientation.capitalize()}  {idx}/{total}\n{_offset_label(self.orientation, plane.offset_mm)}\n"
-                f"W {wl.width:.0f}  L {wl.level:.0f}")
+        preset = preset_of(plane)
+        if preset is not None:
+            text = f"{preset.capitalize()}  {idx}/{total}\n{_offset_label(preset, plane.offset_mm)}"
+        else:  # name the closest standard plane and the tilt; the position is along the (oblique) normal
+            base, angle = obliquity(plane)
+            text = (f"Oblique: {base} {angle:.0f}\N{DEGREE SIGN}\n{idx}/{total}  "
+                    f"{plane.offset_mm:+.1f} mm along {direction_letter(plane.normal) or '?'}")
+        text += f"\nW {wl.width:.0f}  L {wl.level:.0f}"
         _shadow_text(p, QRectF(m + 4, m + 2, w / 2, 60), a.AlignLeft | a.AlignTop, text, white)
         info = self.main.patient_info_text()
         if info:
@@ -258,7 +387,14 @@ class SliceView(QWidget):
         lps = self.screen_to_lps(pos)
         btn = ev.button()
         mods = ev.modifiers()
-        if btn == Qt.MouseButton.LeftButton and not mods & Qt.KeyboardModifier.ShiftModifier:
+        ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
+        shift = bool(mods & Qt.KeyboardModifier.ShiftModifier)
+        left = btn == Qt.MouseButton.LeftButton
+        if left and ctrl and shift:
+            self._drag = ("tilt", pos, self._axes)
+        elif left and (self.main_rotate_mode() or (ctrl and self.main.slice_tool is None)):
+            self._drag = ("rotate", pos, self._rotation_snapshot())
+        elif left and not shift:
             tool = self.main.slice_tool
             if tool is not None and tool.press(self, lps, ev):
                 self._drag = ("tool", pos, None)
@@ -267,9 +403,31 @@ class SliceView(QWidget):
             self.main.set_position(lps)
         elif btn == Qt.MouseButton.RightButton:
             self._drag = ("wl", pos, self.main.window_level)
-        elif btn == Qt.MouseButton.MiddleButton or (btn == Qt.MouseButton.LeftButton
-                                                    and mods & Qt.KeyboardModifier.ShiftModifier):
+        elif btn == Qt.MouseButton.MiddleButton or (left and shift):
             self._drag = ("pan", pos, self._center().copy())
+
+    def _rotation_snapshot(self) -> tuple:
+        """Crosshair screen position and the other views' axes at the start of a rotate drag."""
+        c = self.lps_to_screen(self.main.current_position_lps)
+        axes = [(v, v._axes) for v in self.main.slice_views.values() if v is not self]
+        return (np.array([c.x(), c.y()]), axes)
+
+    def rotate_others(self, angle_rad: float, snapshot: tuple | None = None) -> None:
+        """Turn the other views' planes by ``angle_rad`` about this view's normal through the crosshair.
+
+        On this view's screen their crosshair lines turn by the same angle (clockwise for positive angles,
+        screen y pointing down). ``snapshot`` (from a drag start) makes the rotation absolute.
+        """
+        _, axes = snapshot if snapshot is not None else self._rotation_snapshot()
+        r = rotation_matrix(self.plane().normal, angle_rad)
+        for view, (col, row) in axes:
+            view.set_axes(r @ col, r @ row, keep_screen=True)
+
+    def tilt(self, yaw_rad: float, pitch_rad: float, axes: tuple | None = None) -> None:
+        """Turn this view's own plane about its screen vertical (``yaw``) then horizontal (``pitch``) axis."""
+        col, row = axes if axes is not None else self._axes
+        r = rotation_matrix(row, yaw_rad) @ rotation_matrix(col, -pitch_rad)
+        self.set_axes(r @ col, r @ row, keep_screen=True)
 
     def mouseMoveEvent(self, ev) -> None:  # noqa: N802, ANN001
         pos = ev.position()
@@ -282,6 +440,15 @@ class SliceView(QWidget):
             self.main.slice_tool.move(self, self.screen_to_lps(pos), ev)
         elif kind == "cross":
             self.main.set_position(self.screen_to_lps(pos))
+        elif kind == "rotate":
+            c = data[0]
+            a0 = np.arctan2(start.y() - c[1], start.x() - c[0])
+            a1 = np.arctan2(pos.y() - c[1], pos.x() - c[0])
+            if np.hypot(pos.x() - c[0], pos.y() - c[1]) > 4:  # too close to the centre: angle undefined
+                self.rotate_others(float(a1 - a0), data)
+        elif kind == "tilt":
+            deg = np.deg2rad(0.4)  # per screen pixel
+            self.tilt((pos.x() - start.x()) * deg, (pos.y() - start.y()) * deg, data)
         elif kind == "wl":
             from rendering.windowing import WindowLevel
 
@@ -295,9 +462,20 @@ class SliceView(QWidget):
             self.update()
 
     def mouseReleaseEvent(self, ev) -> None:  # noqa: N802, ANN001
-        if self._drag and self._drag[0] == "tool":
+        drag, self._drag = self._drag, None
+        if drag and drag[0] == "tool":
             self.main.slice_tool.release(self, self.screen_to_lps(ev.position()), ev)
-        self._drag = None
+        elif drag and drag[0] == "wl":
+            d = ev.position() - drag[1]
+            if abs(d.x()) + abs(d.y()) < 3:  # a right click, not a window/level drag: the view menu
+                self.main.set_window(drag[2])
+                self.context_menu().popup(ev.globalPosition().toPoint())
+
+    def context_menu(self):  # noqa: ANN201 - QMenu
+        """The right-click menu of this view (orientation presets, trajectories, rotate mode, reset)."""
+        from app.gui.view_orientation import build_view_menu
+
+        return build_view_menu(self)
 
     def mouseDoubleClickEvent(self, ev) -> None:  # noqa: N802, ANN001
         self.maximise_requested.emit()
