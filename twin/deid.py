@@ -45,6 +45,7 @@ _DEFAULT_SALT = "vht-planner-deid-v1"
 
 # PS3.15 Table E.1-1 attributes that identify (X/Z/D, removed) ...
 _REMOVE = {
+    "series_key",  # our stand-in for a blank SeriesInstanceUID: a hash of study/series attributes
     "PatientBirthDate", "PatientBirthTime", "PatientBirthName", "PatientMotherBirthName", "PatientAddress",
     "PatientTelephoneNumbers", "PatientTelecomInformation", "OtherPatientIDs", "OtherPatientNames",
     "OtherPatientIDsSequence", "IssuerOfPatientID", "PatientInsurancePlanCodeSequence", "MilitaryRank",

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     progress.close()
     info: dict[str, Any] = vol.summary()
     if series_list is not None:
-        info["series_uid"] = vol.metadata.get("SeriesInstanceUID")
+        info["series_uid"] = vol.metadata.get("series_key") or vol.metadata.get("SeriesInstanceUID")
         info["series"] = [s.to_dict() for s in series_list]
     if vol.metadata.get("warnings"):
         info["warnings"] = list(vol.metadata["warnings"])

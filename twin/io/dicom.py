@@ -34,12 +34,14 @@ from twin.errors import InputError
 from twin.geometry import ImageGeometry
 from twin.io.dicom_geometry import plan_stack, regularise_stack
 from twin.io.dicom_headers import (
+    NO_UID_PREFIX,
     Frame,
     dicom_metadata,
     first_item,
     frames_of,
     group_attr,
     number_or,
+    series_key,
     units_of,
 )
 from twin.io.dicom_pixels import decode_file, stored_dtype
@@ -246,7 +248,9 @@ def _check_size(image: _Image) -> None:
         return
     fr = image.frames[0]
     need = len(image.frames) * fr.rows * fr.cols * int(ds.get("BitsAllocated", 16) or 16) // 8
-    need *= int(ds.get("SamplesPerPixel", 1) or 1)
+    spp = int(ds.get("SamplesPerPixel", 1) or 1)
+    # YBR_FULL_422 stores two samples per pixel (chroma shared by pixel pairs), PS3.3 C.7.6.3.1.2
+    need *= 2 if spp == 3 and str(ds.get("PhotometricInterpretation", "")).strip() == "YBR_FULL_422" else spp
     have = image.file_size
     if have < need:
         image.problem = f"pixel data is truncated (file has {have} bytes, the pixels alone need {need})"
@@ -255,7 +259,7 @@ def _check_size(image: _Image) -> None:
 def _series_groups(images: list[_Image]) -> dict[str, list[_Image]]:
     groups: dict[str, list[_Image]] = defaultdict(list)
     for im in images:
-        groups[str(im.ds.get("SeriesInstanceUID", "") or "unknown")].append(im)
+        groups[series_key(im.ds)].append(im)
     return dict(groups)
 
 
@@ -301,7 +305,7 @@ def _dedupe(images: list[_Image], named: Path | None) -> tuple[list[_Image], Cou
     for copies in by_uid.values():
         best = next((im for im in copies if im.path == named), copies[0])
         keep.append(best)
-        dups[str(best.ds.get("SeriesInstanceUID", "") or "unknown")] += len(copies) - 1
+        dups[series_key(best.ds)] += len(copies) - 1
     keep.sort(key=lambda im: im.frames[0].file)
     return keep, dups
 
@@ -320,7 +324,7 @@ def _gather(path: str | Path,
         mine = next(im for im in images if im.path == named) if any(im.path == named for im in images) else None
         if mine is None:
             raise InputError("DICOM file holds no image", named)
-        uid = str(mine.ds.get("SeriesInstanceUID", "") or "unknown")
+        uid = series_key(mine.ds)
         if len(mine.frames) > 1:
             groups = {uid: [mine]}
         else:
@@ -413,7 +417,7 @@ def _fit_dtype(frames: list[Frame], ranges: list[tuple[float, float]], stored: n
 
 
 def _read_pixels(frames: list[Frame], scan_index: dict[int, _Image], ref: Any,
-                 progress: Progress) -> NDArray[Any]:
+                 progress: Progress, notes: set[str] | None = None) -> NDArray[Any]:
     """Decode every file once into stored values ``(n, rows, cols)``, then apply the modality rescale.
 
     The output dtype is the smallest one holding the actual rescaled values (int16 for
@@ -435,6 +439,8 @@ def _read_pixels(frames: list[Frame], scan_index: dict[int, _Image], ref: Any,
         with native_stderr_captured(), warnings.catch_warnings():  # codecs print on fd 2, pydicom warns
             warnings.simplefilter("ignore")
             decoded = decode_file(im.path, len(im.frames), rows, cols, header=im.ds, pixel_offset=im.pixel_offset)
+        if decoded.note and notes is not None:
+            notes.add(decoded.note)
         for k, fr in placed:
             plane = decoded.frames[fr.index]
             if decoded.rescaled:  # GDCM applied the rescale: back to stored values (exact for integers)
@@ -528,8 +534,9 @@ def read_dicom_with_series(
         warnings.append(f"{bad} unreadable DICOM file(s) were skipped")
     if dups.get(uid):
         warnings.append(f"{dups[uid]} duplicate file(s) (same SOPInstanceUID) were ignored")
-    if uid == "unknown":
-        warnings.append("the files have no SeriesInstanceUID; all images without one are read as one series")
+    if uid.startswith(NO_UID_PREFIX):
+        warnings.append(f"the files have no SeriesInstanceUID; grouped by study, series number and description, "
+                        f"modality, frame of reference and image size as series {uid}")
     if len(groups) > 1 and series_uid is None:
         warnings.append(f"{len(groups)} series found; read the largest ({uid}); choose another with --series")
     for im in images:
@@ -587,7 +594,9 @@ def read_dicom_with_series(
     if need > limit:
         raise InputError(f"series {uid} needs {need / 2**30:.2f} GiB ({cols}x{rows}x{n_in} voxels), more than the "
                          f"{limit / 2**30:.2f} GiB memory allows", p)
-    buf = _read_pixels(frames, scan_index, ref, SubProgress(prog, 0.25, 0.9, ""))
+    notes: set[str] = set()
+    buf = _read_pixels(frames, scan_index, ref, SubProgress(prog, 0.25, 0.9, ""), notes)
+    warnings.extend(sorted(notes))
     if buf.dtype.kind == "f" and not np.all(np.isfinite(buf)):
         raise InputError("DICOM pixel data contains NaN or infinite values", p)
     # ---- geometry
@@ -605,12 +614,14 @@ def read_dicom_with_series(
         geometry = ImageGeometry((out_ij[0], out_ij[1], plan.n_out), plan.spacing, plan.origin, plan.direction)
     meta = dicom_metadata(ref)
     meta.update({
-        "SeriesInstanceUID": uid,
+        "SeriesInstanceUID": "" if uid.startswith(NO_UID_PREFIX) else uid,
         "source_format": "DICOM",
         "source_file": p.name,
         "n_files": len(images),
         "warnings": warnings,
     })
+    if uid.startswith(NO_UID_PREFIX):
+        meta["series_key"] = uid  # the stand-in key (--series); never written out as a UID
     if plan is not None and plan.tilt_deg:
         meta["gantry_tilt_deg"] = plan.tilt_deg
     name = str(ref.get("SeriesDescription", "") or modality or "dicom")

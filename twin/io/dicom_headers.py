@@ -80,6 +80,29 @@ _TEXT_NUMBER_TAGS = {
 }
 
 
+NO_UID_PREFIX = "noUID-"
+
+
+def series_key(ds: Any) -> str:
+    """The series an image belongs to: its ``SeriesInstanceUID``, or a stable stand-in when blank.
+
+    Images without a SeriesInstanceUID (anonymisers that blank UIDs, test files) are grouped by
+    what still distinguishes a series: study UID, series number and description, modality,
+    frame of reference, image size and photometric interpretation. The stand-in is
+    ``"noUID-<10 hex>"`` (a hash of those values), usable wherever a series UID is asked for
+    (``--series``); it is never written out as a UID.
+    """
+    uid = str(ds.get("SeriesInstanceUID", "") or "").strip()
+    if uid:
+        return uid
+    import hashlib
+
+    parts = [str(ds.get(k, "") or "").strip() for k in (
+        "StudyInstanceUID", "SeriesNumber", "SeriesDescription", "Modality", "FrameOfReferenceUID",
+        "Rows", "Columns", "SamplesPerPixel", "PhotometricInterpretation", "BitsAllocated")]
+    return NO_UID_PREFIX + hashlib.sha1("\x00".join(parts).encode("utf-8")).hexdigest()[:10]
+
+
 def text_numbers(ds: Any, keyword: str) -> list[float] | None:
     """Values of a DS/IS attribute as floats, parsed from the raw text when not yet converted.
 

@@ -35,10 +35,13 @@ class DecodedFrames:
     frames : ndarray, (n_frames, rows, cols)
     rescaled : bool
         True when the values already include RescaleSlope/Intercept (GDCM path).
+    note : str
+        Non-empty when the pixels were transformed (colour -> grey).
     """
 
     frames: NDArray[Any]
     rescaled: bool = False
+    note: str = ""  # e.g. colour converted to grey: becomes a warning of the volume
 
 
 def stored_dtype(bits_allocated: int, pixel_representation: int) -> np.dtype[Any]:
@@ -60,6 +63,8 @@ def _read_native(path: Path, header: Any, offset: int, n_frames: int, rows: int,
     ba = int(header.get("BitsAllocated", 16) or 16)
     if ts not in _NATIVE_LE or ba not in (8, 16, 32) or int(header.get("SamplesPerPixel", 1) or 1) != 1:
         return None
+    if str(header.get("PhotometricInterpretation", "") or "").strip().upper() == "PALETTE COLOR":
+        return None  # indices into a colour table: decode_file converts them
     explicit = ts == "1.2.840.10008.1.2.1"
     with open(path, "rb") as fh:
         fh.seek(offset)
@@ -97,7 +102,12 @@ def decode_file(path: Path, n_frames: int, rows: int, cols: int, header: Any = N
     Raises
     ------
     InputError
-        Truncated or undecodable pixel data, colour images.
+        Truncated or undecodable pixel data.
+
+    Notes
+    -----
+    Colour images (RGB, YBR, palette colour) are converted to grey luminance
+    (ITU-R BT.601: 0.299 R + 0.587 G + 0.114 B) in the stored dtype, with a ``note``.
     """
     import pydicom
 
@@ -113,8 +123,11 @@ def decode_file(path: Path, n_frames: int, rows: int, cols: int, header: Any = N
     if "PixelData" not in ds:
         raise InputError("DICOM file has no pixel data", path)
     spp = int(ds.get("SamplesPerPixel", 1) or 1)
+    photometric = str(ds.get("PhotometricInterpretation", "") or "").strip().upper()
+    if spp == 3 or photometric == "PALETTE COLOR":
+        return _decode_colour(ds, path, n_frames, rows, cols, photometric)
     if spp != 1:
-        raise InputError(f"colour DICOM images ({spp} samples per pixel) are not supported as volumes", path)
+        raise InputError(f"DICOM images with {spp} samples per pixel are not supported as volumes", path)
     ts = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "1.2.840.10008.1.2") or "1.2.840.10008.1.2")
     ba = int(ds.get("BitsAllocated", 16))
     bs = int(ds.get("BitsStored", ba) or ba)
@@ -171,11 +184,58 @@ def _decode_gdcm(path: Path, n_frames: int, rows: int, cols: int) -> DecodedFram
     except RuntimeError as exc:
         msg = str(exc).strip().splitlines()[-1][-160:] if str(exc).strip() else "GDCM failed"
         raise InputError(f"cannot decode pixel data with pydicom or GDCM ({msg})", path) from None
-    if image.GetNumberOfComponentsPerPixel() != 1:
-        raise InputError("colour DICOM images are not supported as volumes", path)
+    ncomp = image.GetNumberOfComponentsPerPixel()
     arr = sitk.GetArrayFromImage(image)
+    note = ""
+    if ncomp == 3:
+        arr, note = _luminance(arr.reshape(n_frames, rows, cols, 3), arr.dtype, 0), COLOUR_NOTE
+    elif ncomp != 1:
+        raise InputError(f"DICOM images with {ncomp} samples per pixel are not supported as volumes", path)
     if arr.ndim == 2:
         arr = arr[None]
     if arr.shape != (n_frames, rows, cols):
         raise InputError(f"decoded pixel data has shape {arr.shape}, header says {(n_frames, rows, cols)}", path)
-    return DecodedFrames(arr, rescaled=True)
+    return DecodedFrames(arr, rescaled=not note, note=note)
+
+
+COLOUR_NOTE = "colour pixels converted to grey (luminance 0.299 R + 0.587 G + 0.114 B)"
+_LUMA = np.array([0.299, 0.587, 0.114])
+
+
+def _luminance(rgb: NDArray[Any], out_dtype: np.dtype[Any], in_max: int) -> NDArray[Any]:
+    """Grey ``(..., )`` from RGB ``(..., 3)``, rescaled from ``[0, in_max]`` to ``out_dtype``'s range.
+
+    ``in_max`` 0 means the RGB values are already in ``out_dtype``'s range.
+    """
+    out_dtype = np.dtype(out_dtype)
+    grey = rgb.astype(np.float64) @ _LUMA
+    if out_dtype.kind in "ui":
+        top = np.iinfo(out_dtype).max
+        if in_max and in_max != top:
+            grey *= top / in_max
+        return np.clip(np.rint(grey), 0, top).astype(out_dtype)
+    return grey.astype(out_dtype)
+
+
+def _decode_colour(ds: Any, path: Path, n_frames: int, rows: int, cols: int, photometric: str) -> DecodedFrames:
+    """RGB / YBR / palette-colour pixels as grey luminance in the stored dtype (unsigned)."""
+    try:
+        arr = np.asarray(ds.pixel_array)  # pydicom converts YBR_* to RGB
+        if photometric == "PALETTE COLOR":
+            from pydicom.pixels import apply_color_lut
+
+            arr = np.asarray(apply_color_lut(arr, ds))
+    except Exception as exc:  # noqa: BLE001 - decoder plugins raise many types: try GDCM
+        first = str(exc).strip().splitlines()[-1][:160] if str(exc).strip() else type(exc).__name__
+        try:
+            return _decode_gdcm(path, n_frames, rows, cols)
+        except InputError:
+            raise InputError(f"cannot decode colour pixel data ({first})", path) from None
+    if arr.size != n_frames * rows * cols * 3:
+        raise InputError(f"decoded colour pixel data has shape {arr.shape}, header says "
+                         f"{(n_frames, rows, cols, 3)}", path)
+    ba = int(ds.get("BitsAllocated", 8) or 8)
+    out = stored_dtype(ba, int(ds.get("PixelRepresentation", 0) or 0))
+    in_max = int(np.iinfo(arr.dtype).max) if photometric == "PALETTE COLOR" and arr.dtype.kind == "u" else 0
+    grey = _luminance(arr.reshape(n_frames, rows, cols, 3), out, in_max)
+    return DecodedFrames(grey, note=COLOUR_NOTE)
