@@ -15,6 +15,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.output)
     progress = StderrProgress("exporting", quiet=args.quiet)
     lm = read_labelmap(args.labels)
+    if not lm.segments or not any(lm.mask(seg.value).any() for seg in lm.segments):
+        raise InputError("label map has no segments to export (every voxel is 0)", args.labels)
     if args.format == "seg.nrrd":
         from segmentation.slicer_io import write_seg_nrrd
 

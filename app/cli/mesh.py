@@ -29,6 +29,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--decimate must be in [0, 1)")
     progress = StderrProgress("meshing", quiet=args.quiet or args.json)
     lm = read_labelmap(args.labels)
+    if not lm.segments:
+        raise InputError("label map has no segments (every voxel is 0)", args.labels)
     seg = lm.segment(args.label)
     if not lm.mask(seg).any():
         raise InputError(f"segment {seg.name!r} is empty")

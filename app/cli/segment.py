@@ -34,6 +34,12 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("nothing to do: give --preset, --threshold, --grow or --seeds")
     if args.grow is not None and args.threshold is None:
         raise InputError("--grow needs --threshold LOW HIGH")
+    if args.threshold is not None and (args.preset is not None or args.seeds is not None):
+        raise InputError(f"--threshold does not apply to --{modes[0]} (presets and seeds choose their own ranges)")
+    if args.largest and (modes or args.threshold is None):
+        raise InputError("--largest applies to --threshold alone (grown regions are connected already)")
+    if args.threshold is not None and not all(np.isfinite(args.threshold)):
+        raise InputError("threshold LOW and HIGH must be finite numbers")
     seed_sets = None
     if args.seeds is not None:
         from segmentation.grow import seed_sets_from_json
@@ -79,4 +85,13 @@ def run(args: argparse.Namespace) -> int:
     write_labelmap(lm, out)
     progress.update(1.0, "written")
     progress.close()
+    import sys
+
+    for w in vol.metadata.get("warnings", []) or []:
+        print(f"vht segment: warning: {w}", file=sys.stderr)
+    empty = [seg.name for seg in lm.segments if not lm.mask(seg.value).any()]
+    if not lm.segments or empty:
+        what = ", ".join(repr(n) for n in empty) if empty else "every label"
+        print(f"vht segment: warning: {what} came out empty (no voxel selected); check the range or seeds",
+              file=sys.stderr)
     return 0
