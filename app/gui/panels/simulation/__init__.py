@@ -468,5 +468,6 @@ class SimulationPanel(ConditionsMixin, MaterialsMixin, Panel):
             self.place_pick.setChecked(False)
         for prefix in ("sim:mesh", "sim:paint", "sim:place"):
             self.scene.clear(prefix, render=False)
+        self.scene.refresh_legend()
         self._hide_segment_surfaces()
         self.main.scene3d.show_fe_result(mesh, FIELDS[self.field.currentText()], self.scale.value())

@@ -289,7 +289,7 @@ class ConditionsMixin:
             return
         if self.mesh is not None:
             self._ensure_setup_shown()
-        accepts = accepts_actor if self.mesh is not None else (lambda a: True)
+        accepts = accepts_actor if purpose == "place" else (lambda a: True)
         self.click_tool = SurfaceClickTool(self.surface_clicked, self._normal_at, accepts,
                                            lambda: max(5.0, 2.0 * self.ind_radius.value()))
         view.set_mouse_tool(self.click_tool)

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 CONDITION_COLORS = {"boundary_conditions": (0.2, 0.45, 1.0), "loads": (1.0, 0.55, 0.1), "contacts": (1.0, 0.9, 0.2)}
 PATCH_COLOR = (1.0, 0.3, 1.0)
 PLACE_COLOR = (0.95, 0.95, 0.95)
-LEGEND = {"boundary_conditions": "supports", "loads": "loads", "contacts": "indenters"}
+LEGEND = {"boundary_conditions": "supports (fixed / displacement)", "loads": "loads (force / pressure)",
+          "contacts": "rigid indenters"}
 
 
 def _tri_polydata(points: np.ndarray, faces: np.ndarray) -> Any:
@@ -48,9 +49,11 @@ class SimulationScene:
         self.main.view3d.ensure_ready()
         return self.main.view3d.plotter
 
-    def _add(self, name: str, data: Any, **kw: Any) -> Any:
+    def _add(self, name: str, data: Any, pickable: bool = True, **kw: Any) -> Any:
         p = self._plotter()
         actor = p.add_mesh(data, name=name, reset_camera=False, render=False, **kw)
+        if not pickable:  # markers in front of the surface must not hide it from the surface tools
+            actor.SetPickable(False)
         self.names.add(name)
         return actor
 
@@ -144,16 +147,17 @@ class SimulationScene:
         ind = c["indenter"]
         if "sphere" in ind:
             s = ind["sphere"]
-            self._add(name, pv.Sphere(radius=float(s["radius"]), center=s["center"]), color=color, opacity=opacity)
+            self._add(name, pv.Sphere(radius=float(s["radius"]), center=s["center"]), color=color, opacity=opacity,
+                      pickable=False)
         else:
             pl = ind["plane"]
             size = 3.0 * float(c.get("select", {}).get("sphere", {}).get("radius", 20.0))
             self._add(name, pv.Plane(center=pl["point"], direction=pl["normal"], i_size=size, j_size=size),
-                      color=color, opacity=opacity)
+                      color=color, opacity=opacity, pickable=False)
         d = np.asarray(c.get("displacement", (0, 0, 0)), float)
         if np.linalg.norm(d) > 0:
             start = np.asarray(ind["sphere"]["center"] if "sphere" in ind else ind["plane"]["point"], float)
-            self._add(f"{name}:travel", pv.Line(start, start + d), color=color, line_width=4)
+            self._add(f"{name}:travel", pv.Line(start, start + d), color=color, line_width=4, pickable=False)
 
     def show_placement(self, mesh: Any, cond: dict[str, Any] | None, point: np.ndarray, normal: np.ndarray,
                        depth_mm: float) -> None:
@@ -170,32 +174,51 @@ class SimulationScene:
             self.main.view3d.refresh()
             return
         size = float(np.ptp(mesh.points_lps, axis=0).max()) if mesh is not None else 50.0
-        self._add("sim:place:arrow", pv.Arrow(point, normal, scale=0.15 * size), color=PLACE_COLOR)
+        self._add("sim:place:arrow", pv.Arrow(start=point, direction=normal, scale=0.15 * size), color=PLACE_COLOR,
+                  pickable=False)
         if cond.get("_section") == "contacts":
             self._indenter("sim:place:indenter", cond, mesh, CONDITION_COLORS["contacts"], 0.6)
         else:
             h = cond["select"]["half_space"]
             self._add("sim:place:plane", pv.Plane(center=h["point"], direction=h["normal"], i_size=0.6 * size,
-                                                  j_size=0.6 * size), color=PLACE_COLOR, opacity=0.35)
+                                                  j_size=0.6 * size), color=PLACE_COLOR, opacity=0.35, pickable=False)
             sel = select_nodes(parse_selector(cond["select"], "select"), mesh)
             if sel.any():
                 p.add_points(np.asarray(mesh.points_lps)[sel], color=PLACE_COLOR, point_size=5,
-                             render_points_as_spheres=True, name="sim:place:nodes", reset_camera=False, render=False)
+                             render_points_as_spheres=True, name="sim:place:nodes", reset_camera=False,
+                             render=False).SetPickable(False)
                 self.names.add("sim:place:nodes")
         self.main.view3d.refresh()
 
+    def refresh_legend(self) -> None:
+        """Redraw the legend after actors were removed."""
+        if self.main.view3d.plotter is not None:
+            self._legend()
+
     def _legend(self, conditions: list[dict[str, Any]] | None = None) -> None:
-        """Colour key of what is drawn (supports, loads, indenters, painting) in the upper left corner."""
+        """Colour key of what is drawn (supports, loads, indenters, painting), one line each in its colour, in the
+        upper left corner at a fixed font size (readable whatever the size of the view)."""
+        from vtkmodules.vtkRenderingCore import vtkTextActor
+
         p = self._plotter()
         if conditions is not None:
             self._legend_sections = [s for s in LEGEND if any(c.get("_section") == s for c in conditions)]
-        labels = [[LEGEND[s], CONDITION_COLORS[s]] for s in getattr(self, "_legend_sections", [])]
+        labels = [(LEGEND[s], CONDITION_COLORS[s]) for s in getattr(self, "_legend_sections", [])]
         if "sim:paint" in self.names:
-            labels.append(["painting", PATCH_COLOR])
-        try:
-            p.remove_legend(render=False)
-        except Exception:  # noqa: BLE001 - no legend yet
-            pass
-        if labels:
-            p.add_legend(labels, bcolor=(0.08, 0.09, 0.12), border=True, size=(0.16, 0.045 * len(labels) + 0.02),
-                         loc="upper left", face="rectangle", background_opacity=0.8)
+            labels.append(("painting (not added yet)", PATCH_COLOR))
+        self.clear("sim:legend", render=False)
+        for i, (text, color) in enumerate(labels):
+            a = vtkTextActor()
+            a.SetInput("\n" * i + f"-- {text}")  # leading blank lines: line i under the corner
+            tp = a.GetTextProperty()
+            tp.SetFontSize(15)
+            tp.SetBold(True)
+            tp.SetColor(*color)
+            tp.SetShadow(True)
+            tp.SetVerticalJustificationToTop()
+            tp.SetLineSpacing(1.15)
+            a.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
+            a.SetPosition(0.015, 0.985)
+            a.SetPickable(False)
+            p.add_actor(a, name=f"sim:legend:{i}", reset_camera=False, render=False)
+            self.names.add(f"sim:legend:{i}")
