@@ -47,7 +47,7 @@ class EditPage(PageBase):
     def __init__(self, panel: SegmentToolsPanel) -> None:
         super().__init__(panel)
         lay = QVBoxLayout(self)
-        box = QGroupBox("Tool (left button in the slice views)")
+        box = QGroupBox("Tool (left button in the slice views; Scissors 3D in the 3-D view)")
         v = QVBoxLayout(box)
         h = QHBoxLayout()
         self.group = QButtonGroup(self)
