@@ -118,7 +118,17 @@ def boundary_faces(cells: IntArray) -> IntArray:
     """Boundary faces of a positively oriented tet4/tet10 mesh, outward, ``(k, 3)`` or ``(k, 6)``."""
     local = TET_FACES_TRI3 if cells.shape[1] == 4 else TET_FACES_TRI6
     faces = cells[:, local].reshape(-1, local.shape[1])
-    key = np.sort(faces[:, :3], axis=1)
+    key = np.sort(faces[:, :3], axis=1).astype(np.int64)
+    n = int(key.max()) + 1 if len(key) else 1
+    if n < 2_000_000:  # one int64 per face: a 1-D sort, ~20x faster than np.unique(axis=0)
+        code = (key[:, 0] * n + key[:, 1]) * n + key[:, 2]
+        order = np.argsort(code, kind="stable")
+        sc = code[order]
+        lone = np.ones(len(sc), bool)
+        dup = sc[1:] == sc[:-1]
+        lone[1:] &= ~dup
+        lone[:-1] &= ~dup
+        return faces[np.sort(order[lone])]
     _, inv, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
     return faces[counts[inv.ravel()] == 1]
 
