@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from app.gui.panels.base import Panel
 from app.gui.panels.planning.editor import ObjectEditor
+from app.gui.panels.planning.margin_view import MarginView
 from app.gui.panels.planning.metrics import (
     SLOW_COLLECTIONS,
     compute_metrics,
@@ -144,6 +145,8 @@ class PlanningPanel(Panel):
         split.addWidget(crit)
         split.setSizes([200, 170, 150, 110])
         lay.addWidget(split, 1)
+        self.margin_view = MarginView(self)  # distance colours of the selected safety margin (3-D view)
+        lay.addWidget(self.margin_view)
         grid = QHBoxLayout()
         self.probe_button = QPushButton("Probe's eye...")
         self.probe_button.clicked.connect(lambda: self.open_probes_eye())
@@ -209,6 +212,7 @@ class PlanningPanel(Panel):
         self.metrics.clear()
         self.selected_id = None
         self.tool.pending = None
+        self.margin_view.clear()
         self.refresh()
 
     def on_labelmap_changed(self) -> None:  # noqa: D102
@@ -247,6 +251,7 @@ class PlanningPanel(Panel):
         self._building = False
         self._fill_critical()
         self.editor.show_object(self.selected())
+        self.margin_view.set_object(self.selected())
         self._show_metrics()
         self._update_buttons()
         overlays_for(self.main).update()

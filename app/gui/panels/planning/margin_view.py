@@ -1,0 +1,369 @@
+"""Safety-margin distance colours in the 3-D view: critical structures coloured by their signed distance (mm)
+to the margin's target (tumour), red below the safety threshold, with a scalar bar in mm.
+
+* :func:`voxel_model_distances` (pure, no Qt): the colour of each surface vertex is the distance of
+  the structure's voxel cubes near it (within one voxel diagonal) to the target, measured as
+  :func:`planning.margins.evaluate_safety_margin` measures it (target boundary voxel centres and
+  face centres to the structure's voxel cubes). So the smallest colour is that function's
+  minimum (exactly, when the surface passes within a voxel diagonal of the closest voxel), and
+  a smoothed surface never looks safer than the number in the metrics and the report; structure
+  voxels inside the target get minus their depth in it (:func:`signed_distance_to_mask`).
+* :func:`add_distance_surface`: one coloured actor (pyvista) with the threshold colour, drawn
+  with a polygon offset so it covers the structure's plain surface of the scene.
+* :class:`MarginView`: the "Distance colours (3D)" box of the planning panel for the selected
+  :class:`twin.plan.SafetyMargin`: a toggle; distances computed in a worker (the surfaces the 3-D
+  view already shows, ``window.scene3d.surfaces``, or computed by
+  :func:`segmentation.surfaces.segment_surface` when the view has none); min distance per
+  structure listed; recomputed when the label map or the margin changes while on.
+
+Frame: patient LPS, mm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from PySide6.QtWidgets import QCheckBox, QGroupBox, QLabel, QVBoxLayout
+
+BELOW_COLOR = (0.9, 0.05, 0.05)
+CMAP = "YlGnBu"
+ACTOR_PREFIX = "margin:"
+
+
+def signed_distance_to_mask(points_lps: NDArray[np.float64], mask: NDArray[np.bool_], geometry: Any
+                            ) -> NDArray[np.float64]:
+    """Signed distance (mm) from ``points_lps`` ``(n, 3)`` to the voxel cubes of ``mask`` on ``geometry``.
+
+    Positive outside (distance to the nearest voxel cube, as :class:`planning.distance.MaskDistance`),
+    negative inside (minus the distance to the nearest voxel cube outside the mask), ``inf`` for an empty mask.
+    """
+    from planning.distance import MaskDistance
+    from twin.geometry import ImageGeometry
+    from twin.labelmap import mask_bbox
+
+    pts = np.asarray(points_lps, float).reshape(-1, 3)
+    md = MaskDistance(mask, geometry)
+    d = md.distance_mm(pts)
+    inside = md.inside(pts)
+    if inside.any():
+        # depth: distance to the complement, on the mask's box grown by one voxel (that layer is outside,
+        # and every path to a farther outside voxel crosses it, so the restriction is exact)
+        box = mask_bbox(mask)
+        lo = np.array([max(s.start - 1, 0) for s in box])
+        hi = np.array([min(s.stop + 1, n) for s, n in zip(box, mask.shape, strict=True)])
+        sub = ~np.asarray(mask)[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
+        padded = np.pad(sub, [(int(lo[a] == 0), int(hi[a] == mask.shape[a])) for a in range(3)], constant_values=True)
+        start = lo - np.array([int(lo[a] == 0) for a in range(3)])
+        sub_geom = ImageGeometry(padded.shape, geometry.spacing, geometry.index_to_lps(start[None].astype(float))[0],
+                                 geometry.direction)
+        d[inside] = -MaskDistance(padded, sub_geom).distance_mm(pts[inside])
+    return d
+
+
+def _target_samples_lps(mask: NDArray[np.bool_], geometry: Any) -> NDArray[np.float64]:
+    """Boundary voxel centres and their 6 face centres (LPS), the target samples of the safety-margin metric."""
+    from planning.distance import boundary_voxels
+
+    b = boundary_voxels(mask)
+    a = np.asarray(geometry.direction) * np.asarray(geometry.spacing)[None, :]
+    offs = np.vstack([np.zeros(3), 0.5 * a.T, -0.5 * a.T])
+    return (geometry.index_to_lps(b.astype(float))[:, None, :] + offs[None]).reshape(-1, 3)
+
+
+def voxel_model_distances(points_lps: NDArray[np.float64], target_mask: NDArray[np.bool_],
+                          structure_mask: NDArray[np.bool_], geometry: Any) -> NDArray[np.float64]:
+    """Signed distance (mm) shown at each point of a structure's surface (see the module docstring).
+
+    Parameters
+    ----------
+    points_lps : (n, 3)
+        Surface vertices of the structure (LPS mm).
+    target_mask, structure_mask : bool (ni, nj, nk)
+        Target (tumour) and structure on ``geometry``.
+
+    Returns
+    -------
+    (n,) float
+        Smallest voxel-model distance of the structure's boundary voxels within one voxel diagonal of
+        each point (the nearest one when none is); negative where those voxels lie inside the target;
+        ``inf`` when the target is empty.
+    """
+    from scipy.spatial import cKDTree
+
+    from planning.distance import boundary_voxels
+
+    pts = np.asarray(points_lps, float).reshape(-1, 3)
+    sp = np.asarray(geometry.spacing, float)
+    tmask = np.asarray(target_mask, bool)
+    sb = boundary_voxels(np.asarray(structure_mask, bool))
+    if not tmask.any() or len(sb) == 0:
+        return np.full(len(pts), np.inf)
+    # 1. per structure boundary voxel: distance of the target samples to its cube (grid index space x spacing)
+    samples = geometry.lps_to_index(_target_samples_lps(tmask, geometry)) * sp
+    tree = cKDTree(samples)
+    centres = sb * sp
+    half = sp / 2
+    half_diag = float(np.linalg.norm(half))
+    k = int(min(16, len(samples)))
+    dist_c, nn = tree.query(centres, k=k)
+    dist_c, nn = dist_c.reshape(len(centres), k), nn.reshape(len(centres), k)
+
+    def box(c: NDArray[np.float64], q: NDArray[np.float64]) -> NDArray[np.float64]:
+        d = np.maximum(np.abs(q - c) - half, 0.0)
+        return np.sqrt(np.sum(d * d, axis=-1))
+
+    vox = box(centres[:, None, :], samples[nn]).min(axis=1)
+    for i in np.flatnonzero((dist_c[:, -1] - half_diag < vox) & (k < len(samples))):
+        cand = tree.query_ball_point(centres[i], vox[i] + half_diag)
+        if cand:
+            vox[i] = min(vox[i], float(box(centres[i][None], samples[cand]).min()))
+    inside = tmask[sb[:, 0], sb[:, 1], sb[:, 2]]
+    if inside.any():
+        vox[inside] = signed_distance_to_mask(geometry.index_to_lps(sb[inside].astype(float)), tmask, geometry)
+    # 2. per vertex: the smallest value of the boundary voxels within one voxel diagonal
+    vtree = cKDTree(centres)
+    q = geometry.lps_to_index(pts) * sp
+    kk = int(min(27, len(centres)))
+    dd, ii = vtree.query(q, k=kk, distance_upper_bound=2 * half_diag)
+    dd, ii = dd.reshape(len(q), kk), ii.reshape(len(q), kk)
+    ok = np.isfinite(dd)
+    vals = np.where(ok, vox[np.minimum(ii, len(vox) - 1)], np.inf).min(axis=1)
+    lonely = ~ok.any(axis=1)
+    if lonely.any():
+        _, j = vtree.query(q[lonely], k=1)
+        vals[lonely] = vox[np.asarray(j).reshape(-1)]
+    return vals
+
+
+def structure_distances(labelmap: Any, target: str, structures: dict[str, Any], progress: Any = None
+                        ) -> dict[str, Any]:
+    """``{name: SurfaceModel with point_data["distance_mm"]}`` (:func:`voxel_model_distances` of each
+    structure's surface to the ``target`` segment; ``structures``: name -> SurfaceModel, LPS mm)."""
+    mask = labelmap.mask(target)
+    out = {}
+    for n, (name, surf) in enumerate(structures.items()):
+        if progress is not None:
+            progress.raise_if_cancelled()
+            progress.update(n / max(1, len(structures)), f"distances of {name}")
+        d = voxel_model_distances(surf.points_lps, mask, labelmap.mask(name), labelmap.geometry)
+        out[name] = replace(surf, point_data={**dict(surf.point_data), "distance_mm": d})
+    return out
+
+
+def bar_title(target: str) -> str:
+    """Scalar-bar title of the distance colours."""
+    return f"Distance to {target} (mm)"
+
+
+def add_distance_surface(plotter: Any, surface: Any, threshold_mm: float, title: str, name: str,
+                         clim_max_mm: float | None = None) -> Any:
+    """Add ``surface`` (SurfaceModel with ``point_data["distance_mm"]``) coloured by distance: red below
+    ``threshold_mm``, then yellow (near) to blue (far) up to ``clim_max_mm``; one shared scalar bar in mm."""
+    mesh = surface.to_pyvista()
+    mesh.point_data["distance_mm"] = np.asarray(surface.point_data["distance_mm"], float)
+    hi = clim_max_mm if clim_max_mm is not None else max(threshold_mm * 4.0, threshold_mm + 20.0)
+    actor = plotter.add_mesh(
+        mesh, scalars="distance_mm", cmap=CMAP, clim=(threshold_mm, hi), below_color=BELOW_COLOR,
+        smooth_shading=True, name=name, render=False,
+        scalar_bar_args={"title": title, "vertical": False, "fmt": "%.0f", "position_x": 0.2, "position_y": 0.04,
+                         "height": 0.08, "width": 0.6, "title_font_size": 14, "label_font_size": 12, "n_labels": 5,
+                         "below_label": f"<{threshold_mm:g}"},
+    )
+    mapper = actor.GetMapper()
+    try:  # drawn in front of the coincident plain surface of the same structure
+        mapper.SetRelativeCoincidentTopologyPolygonOffsetParameters(-2.0, -4.0)
+    except AttributeError:  # older VTK
+        pass
+    return actor
+
+
+class MarginView(QGroupBox):
+    """The planning panel's "Distance colours (3D)" box (see the module docstring)."""
+
+    def __init__(self, panel: Any) -> None:
+        super().__init__("Distance colours (3D)")
+        self.setObjectName("margin_view")
+        self.panel = panel
+        self.main = panel.main
+        self.margin: Any = None
+        self.colored: dict[str, Any] = {}  # structure -> SurfaceModel with distance_mm (what is drawn)
+        self._key: Any = None
+        self._pending: Any = None
+        self._actors: list[str] = []
+        self._bar: str | None = None
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        self.toggle = QCheckBox("Colour the structures by distance to the target")
+        self.toggle.setObjectName("margin_colours")
+        self.toggle.setToolTip("Critical structures' surfaces coloured by signed distance (mm) to the target "
+                               "segment; red below the safety margin")
+        self.toggle.toggled.connect(self._toggled)
+        self.info = QLabel("")
+        self.info.setObjectName("margin_colours_info")
+        self.info.setWordWrap(True)
+        lay.addWidget(self.toggle)
+        lay.addWidget(self.info)
+        self.setVisible(False)
+
+    # ------------------------------------------------------------------ state
+    def set_object(self, obj: Any) -> None:
+        """The selected plan object changed (or was edited): show the box for safety margins only."""
+        is_margin = obj is not None and getattr(obj, "collection", "") == "safety_margins"
+        self.setVisible(is_margin)
+        self.margin = obj if is_margin else None
+        if not is_margin:
+            self._remove_actors()
+            return
+        self.toggle.setEnabled(bool(obj.critical_segments))
+        if not obj.critical_segments:
+            self.info.setText("Choose critical structures (list below) to colour them.")
+        if self.toggle.isChecked():
+            self.update_colours()
+
+    def clear(self) -> None:
+        """A new project: drop colours and cache."""
+        self.colored = {}
+        self._key = None
+        self._remove_actors()
+
+    def _toggled(self, on: bool) -> None:
+        if on:
+            self.update_colours()
+        else:
+            self._remove_actors()
+            self.info.setText("")
+
+    def _state_key(self) -> Any:
+        lm = self.main.labelmap
+        m = self.margin
+        return (id(lm), lm.revision if lm is not None else None, m.target_segment, tuple(m.critical_segments),
+                float(m.threshold_mm))
+
+    # ------------------------------------------------------------------ compute
+    def update_colours(self) -> Any:
+        """(Re)compute the distances in a worker if the margin or the label map changed, then draw.
+        Returns the worker, or None when nothing had to be computed."""
+        m, lm = self.margin, self.main.labelmap
+        if m is None or lm is None or not m.critical_segments:
+            return None
+        key = self._state_key()
+        if key == self._key:
+            self._draw()
+            return None
+        if key == self._pending:
+            return None
+        names = {s.name for s in lm.segments}
+        missing = [n for n in (m.target_segment, *m.critical_segments) if n not in names]
+        if missing:
+            self.info.setText(f"Segments not found: {', '.join(missing)}")
+            return None
+        self._pending = key
+        snapshot = lm.copy()
+        shown = dict(getattr(self.main.scene3d, "surfaces", {}) or {})
+        target, structures = m.target_segment, list(m.critical_segments)
+
+        def work(progress: Any) -> dict[str, Any]:
+            from segmentation.surfaces import segment_surface
+
+            surfaces = {}
+            for name in structures:
+                surf = shown.get(name)
+                if surf is None or getattr(surf, "n_triangles", 0) == 0:
+                    res = segment_surface(snapshot, name, 0.5, 0.0)
+                    surf = res.surface
+                if surf.n_triangles:
+                    surfaces[name] = surf
+            return structure_distances(snapshot, target, surfaces, progress)
+
+        def done(result: dict[str, Any]) -> None:
+            if self._pending != key:
+                return
+            self._pending = None
+            self._key = key
+            self.colored = result
+            self._draw()
+
+        def failed(msg: str) -> None:
+            self._pending = None
+            self.info.setText(msg)
+
+        return self.main.run_worker(work, done, "Safety-margin distance colours", on_error=failed,
+                                    on_cancel=lambda: setattr(self, "_pending", None))
+
+    def min_distances(self) -> dict[str, float]:
+        """Smallest signed distance (mm) of each coloured structure (what the colours show)."""
+        return {n: float(np.min(s.point_data["distance_mm"])) for n, s in self.colored.items()
+                if len(s.point_data["distance_mm"])}
+
+    # ------------------------------------------------------------------ draw
+    def _draw(self) -> None:
+        m = self.margin
+        if m is None or not self.toggle.isChecked():
+            return
+        thr = float(m.threshold_mm)
+        mins = self.min_distances()
+        rows = []
+        for n, d in mins.items():
+            flag = " <b style='color:#d00'>below the margin</b>" if d < thr else ""
+            rows.append(f"{n}: min {d:.1f} mm{flag}")
+        self.info.setText("<br>".join(rows) or "The structures are empty.")
+        view = self.main.view3d
+        view.ensure_ready()
+        p = view.plotter
+        if p is None:
+            return
+        from rendering.surfaces import VTK_THREAD_LOCK
+
+        if not VTK_THREAD_LOCK.acquire(blocking=False):  # a worker runs VTK filters: draw a bit later
+            from PySide6.QtCore import QTimer
+
+            QTimer.singleShot(80, self._draw)
+            return
+        try:
+            self._remove_actors_locked(p)
+            finite = [d for s in self.colored.values() for d in [np.nanmax(s.point_data["distance_mm"])]
+                      if np.isfinite(d)]
+            hi = max([thr + 20.0, thr * 4.0] + ([min(max(finite), thr + 60.0)] if finite else []))
+            title = bar_title(m.target_segment)
+            for n, s in self.colored.items():
+                name = f"{ACTOR_PREFIX}{n}"
+                add_distance_surface(p, s, thr, title, name, hi)
+                self._actors.append(name)
+                plain = p.actors.get(f"surface:{n}")
+                if plain is not None:
+                    plain.SetVisibility(False)
+            self._bar = title if self.colored else None
+        finally:
+            VTK_THREAD_LOCK.release()
+        view.refresh()
+
+    def _remove_actors(self) -> None:
+        p = self.main.view3d.plotter
+        if p is None or (not self._actors and self._bar is None):
+            return
+        from rendering.surfaces import VTK_THREAD_LOCK
+
+        if not VTK_THREAD_LOCK.acquire(blocking=False):  # never wait on the GUI thread: retry shortly
+            from PySide6.QtCore import QTimer
+
+            QTimer.singleShot(80, self._remove_actors)
+            return
+        try:
+            self._remove_actors_locked(p)
+        finally:
+            VTK_THREAD_LOCK.release()
+        self.main.view3d.refresh()
+
+    def _remove_actors_locked(self, p: Any) -> None:
+        for name in self._actors:
+            p.remove_actor(name, render=False)
+            plain = p.actors.get(f"surface:{name[len(ACTOR_PREFIX):]}")
+            if plain is not None:
+                plain.SetVisibility(True)
+        self._actors = []
+        if self._bar is not None and self._bar in p.scalar_bars:
+            p.remove_scalar_bar(self._bar, render=False)
+        self._bar = None
