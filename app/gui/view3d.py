@@ -67,6 +67,9 @@ class View3D(QWidget):
     """
 
     became_ready = Signal()
+    mouse_tool_changed = Signal(object)
+    """Emitted with the new tool (or None) by :meth:`set_mouse_tool`: a panel whose tool was replaced
+    by another panel's can un-check its button."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -98,6 +101,7 @@ class View3D(QWidget):
 
     def set_mouse_tool(self, tool: Any) -> None:
         """Give the left button to ``tool`` (a :class:`MouseTool3D`), or back to the camera (None)."""
+        changed = tool is not self._mouse_tool
         self._mouse_tool = tool
         self._tool_drag = False
         if tool is not None:
@@ -105,6 +109,8 @@ class View3D(QWidget):
         else:
             self.unsetCursor()
         self.update_overlay()
+        if changed:
+            self.mouse_tool_changed.emit(tool)
 
     def update_overlay(self) -> None:
         """Repaint the tool overlay (cheap: the 3-D scene is not re-rendered)."""
@@ -190,12 +196,12 @@ class View3D(QWidget):
         ])
         return ndc_to_px @ proj
 
-    def pick(self, x: float, y: float) -> tuple[np.ndarray, Any] | None:
+    def pick(self, x: float, y: float, wait_s: float = 0.05) -> tuple[np.ndarray, Any] | None:
         """The visible surface point under widget pixel ``(x, y)``: ``(point (3,) LPS mm, actor)`` or None.
 
         ``actor`` is the pyvista actor name (e.g. ``"surface:liver"``) when the picked prop was added
         with a name, else the VTK prop. None when nothing is hit, the renderer does not exist yet, or a
-        worker holds the VTK lock for more than a short while.
+        worker holds the VTK lock for more than ``wait_s`` seconds (the GUI never waits longer).
         """
         if self.plotter is None or self._closed:
             return None
@@ -203,7 +209,7 @@ class View3D(QWidget):
 
         from rendering.surfaces import VTK_THREAD_LOCK
 
-        if not VTK_THREAD_LOCK.acquire(timeout=0.25):
+        if not VTK_THREAD_LOCK.acquire(timeout=max(float(wait_s), 0.0)):
             return None
         try:
             w, h = self.viewport_size()

@@ -220,6 +220,13 @@ def test_surfaces_follow_the_cut(s3d, qtbot):
     px, _ = pinhole_pixels(view, pts)
     assert np.min(np.linalg.norm(px - c, axis=1)) > 30
     assert (n_old > 0)
+    # another panel taking the 3-D view's left button switches the 3-D scissors off
+    other = type("Other", (), {"press": lambda *a: True, "move": lambda *a: None, "release": lambda *a: None})()
+    view.set_mouse_tool(other)
+    assert not page.buttons["scissors3d"].isChecked()
+    view.set_mouse_tool(None)
     # switching the tool off gives the left button back to the camera
+    page.select("scissors3d")
+    assert view.mouse_tool is page.scissors3d
     page.select(None)
     assert view.mouse_tool is None

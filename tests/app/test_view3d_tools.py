@@ -189,3 +189,43 @@ def test_unconsumed_press_rotates_camera_and_none_restores(view):
     assert not np.allclose(cam.GetPosition(), pos0)  # the camera rotated
     view.set_mouse_tool(None)
     assert not view._overlay.isVisible()
+
+
+def test_pick_does_not_wait_for_a_worker(view):
+    """While a worker holds the VTK lock the GUI thread must not block: pick gives up after ``wait_s``."""
+    import threading
+    import time
+
+    from rendering.surfaces import VTK_THREAD_LOCK
+
+    m = view.world_to_display()
+    (cx, cy) = _project(m, CENTRE)[0][0]
+    held, release = threading.Event(), threading.Event()
+
+    def worker():
+        with VTK_THREAD_LOCK:
+            held.set()
+            release.wait(5)
+
+    t = threading.Thread(target=worker)
+    t.start()
+    held.wait(5)
+    try:
+        t0 = time.perf_counter()
+        assert view.pick(cx, cy, wait_s=0.05) is None
+        assert time.perf_counter() - t0 < 0.5
+    finally:
+        release.set()
+        t.join()
+    assert view.pick(cx, cy)[1] == "surface:ball"
+
+
+def test_mouse_tool_changed_signal(view, qtbot):
+    seen = []
+    view.mouse_tool_changed.connect(seen.append)
+    a, b = Recorder(), Recorder()
+    view.set_mouse_tool(a)
+    view.set_mouse_tool(a)  # same tool: no signal
+    view.set_mouse_tool(b)
+    view.set_mouse_tool(None)
+    assert seen == [a, b, None]

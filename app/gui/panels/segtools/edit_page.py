@@ -111,7 +111,17 @@ class EditPage(PageBase):
         self.brush = BrushTool(self.main, self.panel.target)
         self.scissors = ScissorsTool(self.cut)
         self.scissors3d = Scissors3DTool(self.cut3d)
+        self.main.view3d.mouse_tool_changed.connect(self._view3d_tool_changed)
         self._sync()
+
+    def _view3d_tool_changed(self, tool: Any) -> None:
+        """Another panel took the 3-D view's left button: the 3-D scissors are off."""
+        b = self.buttons["scissors3d"]
+        if tool is not self.scissors3d and b.isChecked():
+            self.scissors3d.cancel()
+            b.blockSignals(True)
+            b.setChecked(False)
+            b.blockSignals(False)
 
     def _sync(self) -> None:
         self.brush.radius_mm = self.radius.value()
