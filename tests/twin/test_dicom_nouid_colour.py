@@ -120,3 +120,26 @@ def test_cli_colour_convert_writes_grey(tmp_path: Path) -> None:
     from twin.io.images import read_image
 
     assert read_image(out).shape == (3, 3, 1)
+
+
+def test_signed_ct_gets_the_rescale(tmp_path: Path) -> None:
+    """Signed int16 storage with RescaleIntercept -1024 (the common Siemens/GE case) must become HU.
+
+    The rescaled values fit the stored dtype (int16), which once made the reader skip the rescale.
+    """
+    path = _alone("CT_small.dcm", tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = pydicom.dcmread(str(path))
+    assert ds.PixelRepresentation == 1 and float(ds.RescaleIntercept) == -1024
+    vol = read_dicom(path)
+    expect = ds.pixel_array.astype(np.int32) * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+    np.testing.assert_array_equal(vol.array[:, :, 0], expect.T)
+    assert vol.array.dtype == np.int16 and vol.units == "HU"
+
+
+def test_signed_synthetic_series_rescaled(tmp_path: Path) -> None:
+    hu = ramp_volume((10, 8, 4)).astype(np.int16)
+    write_series(tmp_path, hu, axial_positions(4), signed=True, bits_stored=16, intercept=-1024.0)
+    vol = read_dicom(tmp_path)
+    np.testing.assert_array_equal(vol.array, hu)

@@ -451,8 +451,8 @@ def _read_pixels(frames: list[Frame], scan_index: dict[int, _Image], ref: Any,
             progress.update(n / len(slot), f"decoding pixels ({n}/{len(slot)})")
             progress.raise_if_cancelled()
     out_dtype = _fit_dtype(frames, ranges, stored)
-    if out_dtype == stored:
-        return buf
+    if all(fr.slope == 1 and fr.intercept == 0 for fr in frames):
+        return buf  # (out_dtype == stored may still need the rescale: signed CT with intercept -1024)
     pairs = {(fr.slope, fr.intercept) for fr in frames}
     if out_dtype.kind == "i" and out_dtype.itemsize == stored.itemsize:
         # modular integer arithmetic in place: exact because every result fits out_dtype
