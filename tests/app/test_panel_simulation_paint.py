@@ -279,6 +279,18 @@ def test_plane_cap_and_indenter_placed_by_clicking_the_surface(sim):
     sel = select_nodes(parse_selector(cond["select"], "s"), mesh)
     depth = (mesh.points_lps - point) @ normal
     assert np.array_equal(sel, depth >= -6.0 - 1e-4) and 0 < sel.sum() < mesh.n_points / 3
+    # dragging the VTK plane widget 2 mm outward moves the surface point with it (depth kept)
+    panel.place_widget.setChecked(True)
+    kind, widget = panel.scene._widget
+    assert kind == "plane" and np.allclose(widget.GetOrigin(), point - 6.0 * normal, atol=1e-2)
+    widget.SetOrigin(*(point - 4.0 * normal))
+    widget.InvokeEvent("EndInteractionEvent")
+    moved, n2 = panel.placement()
+    assert np.allclose(moved, point + 2.0 * normal, atol=0.02) and np.allclose(n2, normal, atol=1e-3)
+    panel.place_widget.setChecked(False)
+    assert panel.scene._widget is None
+    for s_, v in zip(panel.place_point, point):
+        s_.setValue(float(v))
     # the other side holds everything deeper than that plane
     panel.place_flip.setChecked(True)
     other = select_nodes(parse_selector(panel.placed_condition()["select"], "s"), mesh)

@@ -178,6 +178,7 @@ class SimulationPanel(ConditionsMixin, MaterialsMixin, Panel):
     def on_project_changed(self) -> None:  # noqa: D102
         self.set_painting(False)
         self._set_click_mode("")
+        self.place_widget.setChecked(False)
         self.scene.clear()
         proj = self.main.project
         self.mesh = proj.meshes.get(MESH_KEY)
@@ -464,8 +465,9 @@ class SimulationPanel(ConditionsMixin, MaterialsMixin, Panel):
         if mesh is None:
             return
         self.set_painting(False)
-        if self.place_pick.isChecked():
-            self.place_pick.setChecked(False)
+        for b in (self.place_pick, self.place_widget):
+            if b.isChecked():
+                b.setChecked(False)
         for prefix in ("sim:mesh", "sim:paint", "sim:place"):
             self.scene.clear(prefix, render=False)
         self.scene.refresh_legend()

@@ -173,9 +173,52 @@ class ConditionsMixin:
         self.ind_radius = spin(5.0, 0.2, 200, 0.5, 1, "mm", "sim_ind_radius")
         self.ind_radius.setToolTip("Indenter sphere radius; plate: half size of the contact zone")
         self.ind_radius.valueChanged.connect(lambda _: self._show_placement())
-        form.addRow("Indenter radius", row(self.ind_radius, button("Add", self.add_placed_condition,
-                                                                     "sim_place_add")))
+        self.place_widget = QCheckBox("drag in 3D")
+        self.place_widget.setObjectName("sim_place_widget")
+        self.place_widget.setToolTip("Move the plane / indenter with a VTK widget in the 3-D view (left drag on it; "
+                                     "the plane's arrow turns it)")
+        self.place_widget.toggled.connect(lambda _: self._update_widget())
+        form.addRow("Indenter radius", row(self.ind_radius, self.place_widget,
+                                           button("Add", self.add_placed_condition, "sim_place_add")))
         return box
+
+    def _update_widget(self) -> None:
+        """(Re)build the placement widget at the fields' position, or remove it."""
+        if not self.place_widget.isChecked() or self.mesh is None:
+            self.scene.set_widget(None, np.zeros(3), np.zeros(3), 0.0, None)
+            return
+        p, n = self.placement()
+        what = self.place_what.currentText()
+        r = self.ind_radius.value()
+        if what == "indenter sphere":
+            ok = self.scene.set_widget("sphere", p + r * n, n, r, self._widget_moved)
+        else:
+            origin = p - self.place_depth.value() * n if what.startswith("plane") else p
+            lo, hi = self.mesh.points_lps.min(axis=0), self.mesh.points_lps.max(axis=0)
+            ok = self.scene.set_widget("plane", origin, -n if self.place_flip.isChecked() and what.startswith("plane")
+                                       else n, r, self._widget_moved, bounds=np.column_stack([lo, hi]).ravel())
+        if not ok:
+            self.main.statusBar().showMessage("Dragging needs the interactive 3-D view; use the fields", 8000)
+            self.place_widget.setChecked(False)
+
+    def _widget_moved(self, origin: np.ndarray, normal: np.ndarray | None = None) -> None:
+        """Widget callback: the fields follow the dragged plane (cut plane or plate) or sphere (indenter centre)."""
+        p, n = self.placement()
+        what = self.place_what.currentText()
+        if normal is None:  # sphere centre -> surface point under it along the kept normal
+            p = origin - self.ind_radius.value() * n
+        else:
+            n = normal / (np.linalg.norm(normal) or 1.0)
+            if what.startswith("plane"):
+                n = -n if self.place_flip.isChecked() else n
+                p = origin + self.place_depth.value() * n
+            else:
+                p = origin
+        for s_, v in zip(self.place_point + self.place_normal, [*p, *n]):
+            s_.blockSignals(True)
+            s_.setValue(float(v))
+            s_.blockSignals(False)
+        self._show_placement(rebuild_widget=False)
 
     def _crosshair_box(self) -> QGroupBox:
         box = QGroupBox("Nodes around the crosshair")
@@ -312,10 +355,9 @@ class ConditionsMixin:
     # ================================================================== painting
     def _painter(self) -> Any:
         if self.painter is None and self.mesh is not None:
-            from biomech.bcs import mesh_boundary_faces
             from biomech.surface_patch import SurfacePainter
 
-            self.painter = SurfacePainter(self.mesh.points_lps, mesh_boundary_faces(self.mesh),
+            self.painter = SurfacePainter(self.mesh.points_lps, self.scene.boundary_faces(self.mesh),
                                           float(self.brush_angle.value()))
             self.painter.apply_all(self.patch_dabs)
         return self.painter
@@ -467,11 +509,13 @@ class ConditionsMixin:
             self.add_condition(cond)
         return cond
 
-    def _show_placement(self) -> None:
-        if self.mesh is None or not hasattr(self, "ind_radius"):
+    def _show_placement(self, rebuild_widget: bool = True) -> None:
+        if self.mesh is None or not hasattr(self, "place_widget"):
             return
         cond = self.placed_condition()
         self.scene.show_placement(self.mesh, cond, *self.placement(), self.place_depth.value())
+        if rebuild_widget and self.place_widget.isChecked():
+            self._update_widget()
 
     # ================================================================== crosshair selectors
     def selector_at(self, kind: str, center_lps: np.ndarray, size_mm: float, axis: str) -> dict[str, Any]:

@@ -68,6 +68,15 @@ class SimulationScene:
         if render:
             self.main.view3d.refresh()
 
+    def boundary_faces(self, mesh: Any) -> np.ndarray:
+        """Outward boundary faces of ``mesh`` (:func:`biomech.bcs.mesh_boundary_faces`), cached for the last mesh."""
+        from biomech.bcs import mesh_boundary_faces
+
+        cached = getattr(self, "_faces", None)
+        if cached is None or cached[0] is not mesh:
+            self._faces = (mesh, mesh_boundary_faces(mesh))
+        return self._faces[1]
+
     def show_mesh(self, mesh: Any, bad_cells: np.ndarray | None = None) -> None:
         """The mesh's outer surface with edges (translucent) and its bad cells in red."""
         p = self._plotter()
@@ -101,7 +110,7 @@ class SimulationScene:
         """Each condition in its colour (painted faces as a surface patch, other selectors as points;
         indenters as a sphere / plate) and the legend. Returns a size text per condition
         (``"N nodes"``, plus faces and area for face loads)."""
-        from biomech.bcs import mesh_boundary_faces, select_faces, select_nodes
+        from biomech.bcs import select_faces, select_nodes
         from biomech.case import parse_selector
 
         p = self._plotter()
@@ -109,15 +118,19 @@ class SimulationScene:
         counts: list[str] = []
         if p is None or mesh is None:
             return counts
-        faces = mesh_boundary_faces(mesh) if conditions else None
+        faces = self.boundary_faces(mesh) if conditions else None
         for n, c in enumerate(conditions):
             sec = c.get("_section", "")
             color = CONDITION_COLORS.get(sec, (1, 1, 1))
             try:
                 selector = parse_selector(c["select"], "select")
-                sel = select_nodes(selector, mesh)
-                fs = select_faces(selector, mesh, faces) if sec in ("loads", "contacts") or \
-                    "surface_spheres" in c["select"] else np.zeros((0, 3), int)
+                if "surface_spheres" in c["select"]:
+                    fs = select_faces(selector, mesh, faces)
+                    sel = np.zeros(mesh.n_points, bool)
+                    sel[fs.ravel()] = True
+                else:
+                    sel = select_nodes(selector, mesh)
+                    fs = faces[sel[faces].all(axis=1)] if sec in ("loads", "contacts") else np.zeros((0, 3), int)
             except Exception:  # noqa: BLE001 - an invalid selector shows nothing
                 sel, fs = np.zeros(mesh.n_points, bool), np.zeros((0, 3), int)
             text = f"{int(sel.sum())} nodes"
@@ -189,6 +202,40 @@ class SimulationScene:
                              render=False).SetPickable(False)
                 self.names.add("sim:place:nodes")
         self.main.view3d.refresh()
+
+    def set_widget(self, what: str | None, origin: np.ndarray, normal: np.ndarray, radius_mm: float,
+                   on_change: Any, bounds: Any = None) -> bool:
+        """A draggable VTK widget for placement: ``"plane"`` (implicit plane: drag to move, drag the arrow to
+        turn; ``on_change(origin, normal)``) or ``"sphere"`` (``on_change(center)``); None removes it.
+
+        Returns False when the 3-D view is not interactive (off-screen fallback: no VTK interactor).
+        """
+        p = self._plotter()
+        old = getattr(self, "_widget", None)
+        if old is not None:
+            old[1].Off()
+            reg = getattr(p, "widgets", p)  # pyvista >= 0.47 keeps widgets in Plotter.widgets
+            lst = reg.plane_widgets if old[0] == "plane" else reg.sphere_widgets
+            if old[1] in lst:
+                lst.remove(old[1])
+            self._widget = None
+        if what is None or p is None:
+            self.main.view3d.refresh()
+            return True
+        if not self.main.view3d.interactive:
+            return False
+        if what == "plane":
+            w = p.add_plane_widget(lambda n, o: on_change(np.asarray(o, float), np.asarray(n, float)),
+                                   normal=tuple(normal), origin=tuple(origin), bounds=bounds, factor=1.0,
+                                   color=PLACE_COLOR, outline_translation=False, implicit=True,
+                                   interaction_event="end")
+        else:
+            w = p.add_sphere_widget(lambda c: on_change(np.asarray(c, float)), center=tuple(origin),
+                                    radius=float(radius_mm), color=CONDITION_COLORS["contacts"], style="wireframe",
+                                    interaction_event="end")
+        self._widget = (what, w)
+        self.main.view3d.refresh()
+        return True
 
     def refresh_legend(self) -> None:
         """Redraw the legend after actors were removed."""
