@@ -70,11 +70,14 @@ class SlicePlane:
         object.__setattr__(self, "col_dir", c)
         object.__setattr__(self, "row_dir", r)
         object.__setattr__(self, "point_lps", np.asarray(self.point_lps, float).reshape(3))
+        # cached: views ask for the normal hundreds of times per repaint (np.cross is slow on 3-vectors)
+        n = np.array([c[1] * r[2] - c[2] * r[1], c[2] * r[0] - c[0] * r[2], c[0] * r[1] - c[1] * r[0]])
+        object.__setattr__(self, "_normal", n)
 
     @property
     def normal(self) -> NDArray[np.float64]:
         """Unit normal ``col_dir x row_dir`` (scrolling direction: +1 slice moves along it)."""
-        return np.cross(self.col_dir, self.row_dir)
+        return self._normal.copy()
 
     @property
     def offset_mm(self) -> float:

@@ -25,10 +25,11 @@ left button: see :meth:`app.gui.main_window.MainWindow.set_slice_tool`.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -49,6 +50,12 @@ from rendering.windowing import apply_window
 
 if TYPE_CHECKING:
     from app.gui.main_window import MainWindow
+
+DEFER_LINKED_S = 0.25
+"""While a view scrolls continuously (steps less than this many seconds apart), the other views whose slice
+moved with the crosshair (always the case when an oblique view scrolls) keep their image and catch up when
+the scrolling pauses, or at least every :data:`MAX_STALE_S`: the scrolled view stays fluid. 0 disables."""
+MAX_STALE_S = 0.25
 
 VIEW_COLORS = {"axial": QColor(230, 70, 70), "coronal": QColor(90, 200, 90), "sagittal": QColor(235, 200, 60)}
 
@@ -80,6 +87,9 @@ class SliceView(QWidget):
         self._fit_cache: tuple[tuple, float] | None = None
         self._scaled: tuple[tuple, QImage] | None = None  # the slice image resampled to screen pixels
         self.render_count = 0
+        self._last_scroll = -1.0
+        self._lead_until = 0.0  # while scrolling continuously, linked views may defer their rebuilds
+        self._stale_since: float | None = None
 
     # ----------------------------------------------------------------- geometry
     def plane(self) -> SlicePlane:
@@ -199,8 +209,9 @@ class SliceView(QWidget):
         spacing, region = (None, None) if is_axis_aligned(vol.geometry, plane) else self._oblique_sampling(plane)
         key = (id(vol), round(plane.offset_mm, 4), tuple(np.round(np.concatenate(self._axes), 9)), spacing, region,
                m.window_level, id(lm), lm.revision if lm else -1, m.overlay_revision)
-        if key == self._cache_key:
+        if key == self._cache_key or self._defer_rebuild(key):
             return
+        self._stale_since = None
         sl = reslice(vol.array, vol.geometry, plane, order=1, fill=black_fill_value(vol, m.window_level),
                      spacing_mm=spacing, region_uv=region)
         gray = apply_window(sl.pixels, m.window_level)
@@ -215,22 +226,35 @@ class SliceView(QWidget):
         self._cache_key = key
         self.render_count += 1
 
+    def _defer_rebuild(self, key: tuple) -> bool:
+        """Keep the current image for now when only the slice position changed because another view is
+        scrolling continuously (see :data:`DEFER_LINKED_S`); a refresh is scheduled."""
+        old = self._cache_key
+        if DEFER_LINKED_S <= 0 or old is None or old[:1] + old[2:] != key[:1] + key[2:]:
+            return False
+        now = time.perf_counter()
+        if not any(v._lead_until > now for v in self.main.slice_views.values() if v is not self):
+            return False
+        if self._stale_since is None:
+            self._stale_since = now
+            QTimer.singleShot(int(1000 * DEFER_LINKED_S) + 15, self.update)
+        elif now - self._stale_since > MAX_STALE_S:
+            return False
+        return True
+
     def _oblique_sampling(self, plane: SlicePlane) -> tuple[float, tuple[float, ...] | None]:
         """Pixel size and plane region (mm) to sample for an oblique plane.
 
-        The pixel size follows the screen: never finer than the smallest voxel spacing, never coarser than
-        one screen pixel, on a sqrt(2) ladder so zooming re-samples only at steps. Zoomed in, only the visible
-        part (plus half a view of margin each side, on 64-pixel blocks) is sampled.
+        One sample per screen pixel (so the image is painted 1:1, without rescaling), but never finer than
+        the smallest voxel spacing. Zoomed in, only the visible part (plus half a view of margin each side,
+        on 64-pixel blocks) is sampled.
         """
         vol = self.main.volume
-        h0 = float(vol.spacing.min())
-        s = self.scale()
-        ratio = 1.0 / max(s * h0, 1e-9)
-        h = h0 * 2.0 ** (np.floor(2.0 * np.log2(ratio)) / 2.0) if ratio > 1.0 else h0
+        h = max(float(vol.spacing.min()), 1.0 / max(self.scale(), 1e-9))
         if self.zoom <= 1.5:
             return round(h, 9), None
         c = self._center()
-        half = np.array([self.width(), self.height()]) / s  # visible half-size x 2: half a view of margin
+        half = np.array([self.width(), self.height()]) / self.scale()  # visible half-size x 2: half a view margin
         block = 64 * h
         lo = np.floor((c - half) / block) * block
         hi = np.ceil((c + half) / block) * block
@@ -259,7 +283,8 @@ class SliceView(QWidget):
         # Resample to screen pixels once per image and zoom; repaints for crosshair moves are then a blit.
         tw, th = max(1, int(round(target.width()))), max(1, int(round(target.height())))
         skey = (self._cache_key, tw, th)
-        if self._scaled is None or self._scaled[0] != skey:
+        one_to_one = abs(tw - self._qimage.width()) <= 1 and abs(th - self._qimage.height()) <= 1
+        if not one_to_one and (self._scaled is None or self._scaled[0] != skey):
             if tw * th > 16 * self.width() * self.height():  # very high zoom: let the painter clip instead
                 self._scaled = None
             else:
@@ -267,7 +292,9 @@ class SliceView(QWidget):
                 mode = (Qt.TransformationMode.SmoothTransformation if smooth
                         else Qt.TransformationMode.FastTransformation)
                 self._scaled = (skey, self._qimage.scaled(tw, th, Qt.AspectRatioMode.IgnoreAspectRatio, mode))
-        if self._scaled is not None:
+        if one_to_one:
+            p.drawImage(QPointF(round(target.x()), round(target.y())), self._qimage)  # sampled at screen pixels
+        elif self._scaled is not None:
             p.drawImage(QPointF(round(target.x()), round(target.y())), self._scaled[1])
         else:
             p.drawImage(target, self._qimage)
@@ -377,6 +404,9 @@ class SliceView(QWidget):
         lo, hi, step = slice_range_mm(vol.geometry, plane)
         new = np.clip(plane.offset_mm + steps * step, lo, hi)
         pos = self.main.current_position_lps + (new - plane.offset_mm) * plane.normal
+        now = time.perf_counter()
+        self._lead_until = now + DEFER_LINKED_S if now - self._last_scroll < DEFER_LINKED_S else 0.0
+        self._last_scroll = now
         self.main.set_position(pos)
 
     def mousePressEvent(self, ev) -> None:  # noqa: N802, ANN001
