@@ -94,18 +94,22 @@ def _pixel_of(window, mesh, toward_camera, target):
     return px[i], cen[i]
 
 
-def _screenshot(window, panel, path):
+def _screenshot(window, panel, path, camera="iso"):
     """The main window at 1600 x 1000 with the simulation dock in front and the 3-D view maximised."""
     from PySide6.QtWidgets import QDockWidget
 
+    cam = window.view3d.plotter.camera_position
     window.resize(1600, 1000)
     window.findChild(QDockWidget, "dock_simulation_panel").raise_()
     window.toggle_maximise(window.view3d)
     QApplication.processEvents()
-    _look(window, "iso")
+    _look(window, camera)
     window.grab().save(str(path))
     window.toggle_maximise(window.view3d)
     window.resize(1200, 800)
+    QApplication.processEvents()
+    window.view3d.plotter.camera_position = cam
+    window.view3d.render_now()
     QApplication.processEvents()
 
 
@@ -141,6 +145,8 @@ def test_paint_erase_undo_and_pick_land_on_the_surface(sim):
     assert np.all(painter.normals[m1] @ [0, -1, 0] > np.cos(np.deg2rad(panel.brush_angle.value())) - 0.35)
     assert painted[:, 1].max() < -5  # only the anterior side, nothing on the back
     assert "sim:paint" in view.plotter.renderer.actors and "faces" in panel.patch_info.text()
+    if os.environ.get("VHT_SCREENSHOT_DIR"):
+        _screenshot(window, panel, Path(os.environ["VHT_SCREENSHOT_DIR"]) / "sim_paint_brush.png", "anterior")
     # the brush outline follows the hovered point
     lines = tool.overlay(view)
     assert lines and lines[0][0].shape[1] == 2 and lines[0][1] == "#ff4dff"
@@ -283,6 +289,8 @@ def test_plane_cap_and_indenter_placed_by_clicking_the_surface(sim):
     panel.place_widget.setChecked(True)
     kind, widget = panel.scene._widget
     assert kind == "plane" and np.allclose(widget.GetOrigin(), point - 6.0 * normal, atol=1e-2)
+    if os.environ.get("VHT_SCREENSHOT_DIR"):
+        _screenshot(window, panel, Path(os.environ["VHT_SCREENSHOT_DIR"]) / "sim_place_plane.png", "iso")
     widget.SetOrigin(*(point - 4.0 * normal))
     widget.InvokeEvent("EndInteractionEvent")
     moved, n2 = panel.placement()

@@ -211,7 +211,9 @@ def describe_condition(c: dict[str, Any]) -> str:
                  + (f", ≤{q.get('max_angle', 80):g}°" if q.get("normals") else "") + ")")
     elif "half_space" in sel:
         h = sel["half_space"]
-        where = f"beyond plane through {h['point']} mm, side n={h['normal']}"
+        pt = ", ".join(f"{x:.1f}" for x in h["point"])
+        nv = ", ".join(f"{x:.2f}" for x in h["normal"])
+        where = f"the side n=[{nv}] of a plane through [{pt}] mm"
     elif "sphere" in sel:
         where = f"sphere r={sel['sphere']['radius']:g} mm at {sel['sphere']['center']} mm"
     elif "plane" in sel:

@@ -177,7 +177,7 @@ class ConditionsMixin:
         self.place_widget.setObjectName("sim_place_widget")
         self.place_widget.setToolTip("Move the plane / indenter with a VTK widget in the 3-D view (left drag on it; "
                                      "the plane's arrow turns it)")
-        self.place_widget.toggled.connect(lambda _: self._update_widget())
+        self.place_widget.toggled.connect(lambda _: self._show_placement())
         form.addRow("Indenter radius", row(self.ind_radius, self.place_widget,
                                            button("Add", self.add_placed_condition, "sim_place_add")))
         return box
@@ -185,7 +185,8 @@ class ConditionsMixin:
     def _update_widget(self) -> None:
         """(Re)build the placement widget at the fields' position, or remove it."""
         if not self.place_widget.isChecked() or self.mesh is None:
-            self.scene.set_widget(None, np.zeros(3), np.zeros(3), 0.0, None)
+            if getattr(self.scene, "_widget", None) is not None:
+                self.scene.set_widget(None, np.zeros(3), np.zeros(3), 0.0, None)
             return
         p, n = self.placement()
         what = self.place_what.currentText()
@@ -512,10 +513,9 @@ class ConditionsMixin:
     def _show_placement(self, rebuild_widget: bool = True) -> None:
         if self.mesh is None or not hasattr(self, "place_widget"):
             return
-        cond = self.placed_condition()
-        self.scene.show_placement(self.mesh, cond, *self.placement(), self.place_depth.value())
-        if rebuild_widget and self.place_widget.isChecked():
+        if rebuild_widget:
             self._update_widget()
+        self.scene.show_placement(self.mesh, self.placed_condition(), *self.placement(), self.place_depth.value())
 
     # ================================================================== crosshair selectors
     def selector_at(self, kind: str, center_lps: np.ndarray, size_mm: float, axis: str) -> dict[str, Any]:

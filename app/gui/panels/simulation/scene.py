@@ -193,8 +193,10 @@ class SimulationScene:
             self._indenter("sim:place:indenter", cond, mesh, CONDITION_COLORS["contacts"], 0.6)
         else:
             h = cond["select"]["half_space"]
-            self._add("sim:place:plane", pv.Plane(center=h["point"], direction=h["normal"], i_size=0.6 * size,
-                                                  j_size=0.6 * size), color=PLACE_COLOR, opacity=0.35, pickable=False)
+            if getattr(self, "_widget", None) is None:  # (the plane widget draws the plane itself)
+                self._add("sim:place:plane", pv.Plane(center=h["point"], direction=h["normal"], i_size=0.6 * size,
+                                                      j_size=0.6 * size), color=PLACE_COLOR, opacity=0.35,
+                          pickable=False)
             sel = select_nodes(parse_selector(cond["select"], "select"), mesh)
             if sel.any():
                 p.add_points(np.asarray(mesh.points_lps)[sel], color=PLACE_COLOR, point_size=5,
@@ -228,7 +230,7 @@ class SimulationScene:
             w = p.add_plane_widget(lambda n, o: on_change(np.asarray(o, float), np.asarray(n, float)),
                                    normal=tuple(normal), origin=tuple(origin), bounds=bounds, factor=1.0,
                                    color=PLACE_COLOR, outline_translation=False, implicit=True,
-                                   interaction_event="end")
+                                   interaction_event="end", outline_opacity=0.0)
         else:
             w = p.add_sphere_widget(lambda c: on_change(np.asarray(c, float)), center=tuple(origin),
                                     radius=float(radius_mm), color=CONDITION_COLORS["contacts"], style="wireframe",
