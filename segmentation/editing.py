@@ -160,7 +160,7 @@ def scissors_mask(
 # 3-D scissors: voxels whose projection through a camera falls inside a lasso drawn on the view
 # ---------------------------------------------------------------------------------------------
 
-_CHUNK_VOXELS = 1 << 21
+_BLOCK = 64
 
 
 class _Lasso:
@@ -347,27 +347,68 @@ def projected_polygon_mask(
             raise InputError("slab needs a non-zero direction and a positive thickness")
         d = d / nrm
         slab_row = (d @ geometry.ijk_to_lps[:3, :], float(d @ centre), 0.5 * float(slab[2]))
-    ii = np.arange(box[0].start, box[0].stop, dtype=float)[:, None, None]
-    jj = np.arange(box[1].start, box[1].stop, dtype=float)[None, :, None]
-    plane = len(ii) * jj.shape[1]
-    step = max(_CHUNK_VOXELS // plane, 1)
-    k_all = np.arange(box[2].start, box[2].stop)
-    for c0 in range(0, len(k_all), step):
-        prog.raise_if_cancelled()
-        kk = k_all[c0:c0 + step].astype(float)[None, None, :]
-        q = [a[r, 0] * ii + a[r, 1] * jj + (a[r, 2] * kk + a[r, 3]) for r in (0, 1, 3)]
-        w = q[2]
-        front = w > 1e-9 * np.abs(a[3]).max()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x = np.where(front, q[0] / w, np.nan)
-            y = np.where(front, q[1] / w, np.nan)
-        sel = lasso.contains(x.ravel(), y.ravel()).reshape(x.shape) if lasso is not None else np.zeros(x.shape, bool)
-        if not inside:
-            sel = ~sel
-        if slab_row is not None:
-            r, c, half = slab_row
-            depth = r[0] * ii + r[1] * jj + (r[2] * kk + r[3])
-            sel &= np.abs(depth - c) <= half
-        out[box[0], box[1], box[2].start + c0:box[2].start + c0 + kk.shape[2]] = sel
-        prog.update(min((c0 + step) / len(k_all), 1.0), "scissors")
+    blocks = [(i, j, k) for i in range(box[0].start, box[0].stop, _BLOCK)
+              for j in range(box[1].start, box[1].stop, _BLOCK)
+              for k in range(box[2].start, box[2].stop, _BLOCK)]
+    stops = tuple(b.stop for b in box)
+    for n, (i0, j0, k0) in enumerate(blocks):
+        if n % 16 == 0:
+            prog.raise_if_cancelled()
+            prog.update(n / len(blocks), "scissors")
+        i1, j1, k1 = (min(v + _BLOCK, e) for v, e in zip((i0, j0, k0), stops))
+        out[i0:i1, j0:j1, k0:k1] = _block_selection(a, lasso, inside, slab_row, (i0, j0, k0), (i1, j1, k1))
+    prog.update(1.0, "scissors")
     return out
+
+
+def _block_selection(
+    a: NDArray[np.float64],
+    lasso: _Lasso | None,
+    inside: bool,
+    slab_row: tuple[NDArray[np.float64], float, float] | None,
+    lo: tuple[int, int, int],
+    hi: tuple[int, int, int],
+) -> NDArray[np.bool_] | bool:
+    """Selection of the voxel block ``[lo, hi)`` (or a constant when the whole block is decided at once).
+
+    A block whose 8 corners are in front of the camera projects inside the convex hull of their
+    projections (perspective maps segments to segments there): when that box misses the lasso's
+    bounding box, no voxel of the block is inside. A block entirely outside the slab is unselected.
+    """
+    corners = np.array([[x, y, z, 1.0] for x in (lo[0], hi[0] - 1) for y in (lo[1], hi[1] - 1)
+                        for z in (lo[2], hi[2] - 1)])
+    if slab_row is not None:
+        r, c, half = slab_row
+        dc = corners @ r - c
+        if np.all(dc > half) or np.all(dc < -half):
+            return False
+    eps = 1e-9 * float(np.abs(a[3]).max())
+    if lasso is None:
+        if slab_row is None and inside:
+            return False
+    else:
+        qc = corners @ a.T
+        if slab_row is None and np.all(qc[:, 3] > eps):
+            xc, yc = qc[:, 0] / qc[:, 3], qc[:, 1] / qc[:, 3]
+            if (xc.max() < lasso.x0 or xc.min() > lasso.x0 + lasso.nx
+                    or yc.max() < lasso.y0 or yc.min() > lasso.y0 + lasso.ny):
+                return not inside
+    ii = np.arange(lo[0], hi[0], dtype=float)[:, None, None]
+    jj = np.arange(lo[1], hi[1], dtype=float)[None, :, None]
+    kk = np.arange(lo[2], hi[2], dtype=float)[None, None, :]
+    shape = (hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2])
+    if lasso is None:
+        sel = np.zeros(shape, bool)
+    else:
+        w = a[3, 0] * ii + a[3, 1] * jj + (a[3, 2] * kk + a[3, 3])
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            x = (a[0, 0] * ii + a[0, 1] * jj + (a[0, 2] * kk + a[0, 3])) / w
+            y = (a[1, 0] * ii + a[1, 1] * jj + (a[1, 2] * kk + a[1, 3])) / w
+        sel = lasso.contains(x.ravel(), y.ravel()).reshape(shape) & (w > eps)
+    if not inside:
+        sel = ~sel
+    if slab_row is not None:
+        r, c, half = slab_row
+        depth = r[0] * ii + r[1] * jj + (r[2] * kk + r[3])
+        sel &= np.abs(depth - c) <= half
+    return sel

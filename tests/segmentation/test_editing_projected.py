@@ -169,3 +169,26 @@ def test_bad_input(box):
         projected_polygon_mask(g, anterior_parallel(), [[0, 0], [1, 1]])
     with pytest.raises(InputError):
         projected_polygon_mask(g, anterior_parallel(), rect(0, 1, 0, 1), slab=((0, 0, 0), (0, 0, 0), 2.0))
+
+
+@pytest.mark.parametrize("inside", [True, False])
+def test_large_grid_blocks_culled_exactly(inside):
+    """A grid of several 64^3 blocks, a perspective camera inside it (blocks behind, across and in front):
+    block culling must not change the answer (expected from the pinhole formula, voxel by voxel)."""
+    g = ImageGeometry((150, 140, 130), spacing=(1.0, 1.5, 1.2), origin=(-75.0, -60.0, -70.0))
+    cam_y, f = -10.0, 300.0
+    x0, x1, y0, y1 = CX - 37.3, CX + 81.7, CY - 55.1, CY + 12.9
+    m = projected_polygon_mask(g, anterior_perspective(cam_y, f), rect(x0, x1, y0, y1), inside=inside)
+    p = g.index_to_lps(np.argwhere(np.ones(g.shape, bool)))
+    d = p[:, 1] - cam_y
+    with np.errstate(divide="ignore", invalid="ignore"):
+        px, py = CX + f * p[:, 0] / d, CY - f * p[:, 2] / d
+    hit = (d > 0) & (px > x0) & (px < x1) & (py > y0) & (py < y1)
+    expected = (hit if inside else ~hit).reshape(g.shape)
+    assert 10_000 < expected.sum() < expected.size - 10_000
+    assert np.array_equal(m, expected)
+    # slab culling: 10 mm around P = 40 (j = 66 .. 72 are within 5 mm)
+    ms = projected_polygon_mask(g, anterior_perspective(cam_y, f), rect(x0, x1, y0, y1), inside=inside,
+                                slab=((0.0, 40.0, 0.0), (0.0, -1.0, 0.0), 10.0))
+    in_slab = (np.abs(p[:, 1] - 40.0) <= 5.0).reshape(g.shape)
+    assert np.array_equal(ms, expected & in_slab)

@@ -27,11 +27,8 @@ from PySide6.QtWidgets import (
 
 from app.gui.panels.segtools.common import PageBase, spin
 from app.gui.tools.brush import BrushTool
-from app.gui.tools.commands import Batch
 from app.gui.tools.scissors import ScissorsTool
-from app.gui.tools.scissors3d import Scissors3DTool
-from twin.labelmap import mask_bbox
-from twin.labelmap_commands import SetSegmentMask
+from app.gui.tools.scissors3d import Scissors3DTool, lasso_cut_command
 
 if TYPE_CHECKING:
     from app.gui.panels.segtools import SegmentToolsPanel
@@ -253,43 +250,25 @@ class EditPage(PageBase):
         if self.slab.isChecked():
             direction = np.array(self.main.view3d.plotter.camera.GetDirectionOfProjection(), float)
             slab = (self.main.current_position_lps.copy(), direction, float(self.slab_mm.value()))
-        geom = lm.geometry
         poly = np.asarray(polygon_px, float).copy()
         m = np.asarray(world_to_display, float).copy()
         view = (float(viewport_px[0]), float(viewport_px[1]))
         revision = lm.revision
         label = f"Scissors 3D ({mode})"
 
-        def work(progress: Any) -> dict[str, np.ndarray]:
-            from segmentation.editing import projected_polygon_mask
-
+        def work(progress: Any) -> tuple[Any, dict[str, int]]:
             progress.update(0.02, "scissors 3D")
-            if op == "add":
-                return {names[0]: projected_polygon_mask(geom, m, poly, view, inside=True, slab=slab,
-                                                         progress=progress)}
-            masks = {n: lm.mask(n) for n in names}
-            union = np.zeros(geom.shape, bool)
-            for mk in masks.values():
-                union |= mk
-            bbox = mask_bbox(union)
-            if bbox is None:
-                return {}
-            sel = projected_polygon_mask(geom, m, poly, view, inside=inside, slab=slab, bbox=bbox,
-                                         progress=progress)
-            return {n: sel & mk for n, mk in masks.items() if (sel & mk).any()}
+            return lasso_cut_command(lm, names, m, poly, view, op=op, inside=inside, slab=slab, progress=progress)
 
-        def done(result: dict[str, np.ndarray]) -> None:
+        def done(result: tuple[Any, dict[str, int]]) -> None:
+            cmd, counts = result
             if self.main.labelmap is not lm or not self.still_current(lm, revision, label):
                 return
-            if not result:
+            if cmd is None:
                 self.main.statusBar().showMessage(f"{label}: nothing to cut", 5000)
                 return
-            cmd_mode = "erase" if op == "erase" else "add"
-            factories = [lambda n=n, mk=mk: SetSegmentMask(lm, n, mk, cmd_mode, text=f"{label} {n}")
-                         for n, mk in result.items()]
-            cmd = factories[0]() if len(factories) == 1 else Batch(f"{label} {len(factories)} segments", factories)
             if self.main.push_command(cmd):
-                count = int(sum(int(np.count_nonzero(mk)) for mk in result.values()))
-                self.main.statusBar().showMessage(f"{label}: {count} voxels in {', '.join(result)}", 8000)
+                detail = ", ".join(f"{n} {c}" for n, c in counts.items())
+                self.main.statusBar().showMessage(f"{label}: {sum(counts.values())} voxels ({detail})", 8000)
 
         return self.main.run_worker(work, done, label)
