@@ -19,7 +19,7 @@ from app.gui.recovery import find_recoverable
 from twin.commands import FunctionCommand
 from twin.project import Project
 
-IMAGE_FILTER = "Images (*.nii *.nii.gz *.nrrd *.nhdr *.mha *.mhd);;All files (*)"
+IMAGE_FILTER = "Images (*.nii *.nii.gz *.nrrd *.nhdr *.mha *.mhd *.dcm DICOMDIR);;All files (*)"
 
 
 def settings() -> QSettings:

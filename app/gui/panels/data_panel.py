@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidget,
+    QListWidgetItem,
     QPushButton,
     QSlider,
     QVBoxLayout,
@@ -23,6 +25,13 @@ from app.gui.panels.base import Panel
 
 if TYPE_CHECKING:
     from app.gui.main_window import MainWindow
+
+
+WARNING_CHARS = 46  # characters of a reader warning shown in the panel (the whole text is in the tooltip)
+
+
+def _elide(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1].rstrip() + "\u2026"
 
 
 class DataPanel(Panel):
@@ -48,13 +57,23 @@ class DataPanel(Panel):
         self.recent = QListWidget()
         self.recent.setObjectName("recent_list")
         self.recent.setMaximumHeight(90)
-        self.recent.itemActivated.connect(lambda it: window.open_path(it.text()))
+        self.recent.itemActivated.connect(lambda it: window.open_path(it.data(Qt.ItemDataRole.UserRole) or it.text()))
         lay.addWidget(self.recent)
         self.info = QLabel("No image loaded")
         self.info.setObjectName("image_info")
         self.info.setWordWrap(True)
+        self.info.setTextFormat(Qt.TextFormat.RichText)
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         lay.addWidget(self.info)
+        self.warnings = QLabel("")
+        self.warnings.setObjectName("image_warnings")
+        # no word wrap: a wrapped label's height is not part of the dock's minimum size and the
+        # widgets below would be squeezed on top of each other; one elided line per warning instead
+        self.warnings.setTextFormat(Qt.TextFormat.RichText)
+        self.warnings.setStyleSheet("color: #f0b040;")
+        self.warnings.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.warnings.hide()
+        lay.addWidget(self.warnings)
 
         box = QGroupBox("Display")
         form = QFormLayout(box)
@@ -92,7 +111,12 @@ class DataPanel(Panel):
     def refresh_recent(self) -> None:
         """Reload the recent list from the settings."""
         self.recent.clear()
-        self.recent.addItems(self.main.recent_files())
+        for path in self.main.recent_files():
+            p = Path(path)
+            item = QListWidgetItem(f"{p.name}  ({p.parent.name or p.parent})")  # the name first: the list is narrow
+            item.setData(Qt.ItemDataRole.UserRole, path)
+            item.setToolTip(path)
+            self.recent.addItem(item)
 
     def _set_opacity(self, v: int) -> None:
         self.main.overlay.opacity = v / 100.0
@@ -107,6 +131,7 @@ class DataPanel(Panel):
 
         vol = self.main.volume
         self.wl_combo.clear()
+        self.warnings.hide()
         if vol is None:
             self.info.setText("No image loaded")
             return
@@ -116,10 +141,19 @@ class DataPanel(Panel):
         src = vol.metadata.get("source_file") or (Path(str(self.main.project.path)).name if self.main.project.path
                                                   else vol.name)
         self.info.setText(
-            f"<b>{vol.name}</b> ({src})<br>{vol.modality}, {vol.array.dtype}, "
+            f"<b>{escape(str(vol.name))}</b> ({escape(str(src))})<br>{escape(vol.modality)}, {vol.array.dtype}, "
             f"{g.shape[0]} x {g.shape[1]} x {g.shape[2]} voxels<br>"
             f"spacing {g.spacing[0]:.3g} x {g.spacing[1]:.3g} x {g.spacing[2]:.3g} mm"
             f"{'' if g.is_axis_aligned() else ' (oblique)'}<br>"
-            f"range {float(vol.array.min()):g} .. {float(vol.array.max()):g} {vol.units}"
+            f"range {float(vol.array.min()):g} .. {float(vol.array.max()):g} {escape(vol.units)}"
         )
+        # what the reader had to assume or change (orientation, resampling, colour -> grey ...) must be seen
+        warnings = [str(w) for w in (vol.metadata.get("warnings") or [])]
+        if warnings:
+            lines = [f"&#9888; {escape(_elide(w, WARNING_CHARS), quote=False)}" for w in warnings[:3]]
+            if len(warnings) > 3:
+                lines.append(f"... {len(warnings) - 3} more (hover for all)")
+            self.warnings.setText("<br>".join(lines))
+            self.warnings.setToolTip("Reader warnings:\n" + "\n".join(f"- {w}" for w in warnings))
+            self.warnings.show()
         self.opacity.setValue(int(self.main.overlay.opacity * 100))
