@@ -134,6 +134,9 @@ def test_paint_erase_undo_and_pick_land_on_the_surface(sim):
     (x, y), c = _pixel_of(window, mesh, (0, -1, 0), np.array([-22.0, -26.0, 5.0]))
     hit = view.pick(x, y)
     assert hit is not None and hit[1] == "sim:mesh" and np.linalg.norm(hit[0] - c) < 1.0
+    # the brush's direct ray intersection (static cell locator) finds the same point as VTK's scene picker
+    ray = panel._ray_picker().pick(view, x, y)
+    assert ray is not None and np.linalg.norm(ray[0] - hit[0]) < 0.05 and ray[1] @ [0, -1, 0] > 0.8
     # a horizontal stroke, 30 mm long, across the anterior surface
     a, _ = _pixel_of(window, mesh, (0, -1, 0), np.array([-37.0, -26.0, 5.0]))
     b, _ = _pixel_of(window, mesh, (0, -1, 0), np.array([-7.0, -26.0, 5.0]))

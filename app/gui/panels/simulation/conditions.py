@@ -307,7 +307,8 @@ class ConditionsMixin:
         self._ensure_setup_shown()
         self._painter()
         self.paint_tool = SurfacePaintTool(self.paint_dab, self._normal_at, self.brush_radius.value,
-                                           self.erase_button.isChecked, accepts_actor, self._stroke_end)
+                                           self.erase_button.isChecked, accepts_actor, self._stroke_end,
+                                           self._ray_picker().pick)
         view.set_mouse_tool(self.paint_tool)
         self.main.statusBar().showMessage("Paint: left drag on the mesh; Shift + drag erases; right drag rotates",
                                           8000)
@@ -335,7 +336,8 @@ class ConditionsMixin:
             self._ensure_setup_shown()
         accepts = accepts_actor if purpose == "place" else (lambda a: True)
         self.click_tool = SurfaceClickTool(self.surface_clicked, self._normal_at, accepts,
-                                           lambda: max(5.0, 2.0 * self.ind_radius.value()))
+                                           lambda: max(5.0, 2.0 * self.ind_radius.value()),
+                                           self._ray_picker().pick if purpose == "place" else None)
         view.set_mouse_tool(self.click_tool)
 
     def toggle_pick(self) -> None:
@@ -362,6 +364,15 @@ class ConditionsMixin:
                                           float(self.brush_angle.value()))
             self.painter.apply_all(self.patch_dabs)
         return self.painter
+
+    def _ray_picker(self) -> Any:
+        """Direct ray picking of the mesh boundary (cached per mesh)."""
+        from app.gui.tools.surface_paint import MeshRayPicker
+
+        cached = getattr(self, "_picker_cache", None)
+        if cached is None or cached[0] is not self.mesh:
+            self._picker_cache = (self.mesh, MeshRayPicker(self.mesh.points_lps, self.scene.boundary_faces(self.mesh)))
+        return self._picker_cache[1]
 
     def _normal_at(self, point_lps: np.ndarray) -> np.ndarray:
         p = self._painter()
