@@ -46,10 +46,19 @@ _PALETTE = [
 
 def color_for_name(name: str, value: int = 0) -> tuple[float, float, float]:
     """Colour for an anatomy name; falls back to a palette entry chosen by ``value``."""
-    key = name.lower().replace(" ", "_")
+    key = name.lower().replace(" ", "_").replace("-", "_")
     if key in ANATOMY_COLORS:
         return ANATOMY_COLORS[key]
-    for known, rgb in ANATOMY_COLORS.items():
-        if key.startswith(known) or key.endswith(known):
-            return rgb
+    words = key.split("_")
+    # a lesion inside an organ ("liver_tumor") must not take the organ's colour
+    for word in words:
+        if word in _LESION_WORDS:
+            return ANATOMY_COLORS["tumor"]
+    matches = [known for known in ANATOMY_COLORS if key.startswith(known) or key.endswith(known)]
+    if matches:
+        return ANATOMY_COLORS[max(matches, key=len)]  # the most specific name ("hepatic_vessels" over "vessel")
     return _PALETTE[value % len(_PALETTE)]
+
+
+_LESION_WORDS = {"tumor", "tumour", "tumors", "tumours", "lesion", "lesions", "metastasis", "metastases", "mass",
+                 "nodule", "cyst", "neoplasm", "carcinoma", "hcc"}
