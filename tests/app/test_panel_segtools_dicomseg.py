@@ -155,3 +155,13 @@ def test_dicom_seg_real_series(window, qtbot, tmp_path):
     back = read_dicom_seg(out, ref)
     assert [s.name for s in back.segments] == ["bone", "ball"]
     assert np.array_equal(back.mask("bone"), bone) and np.array_equal(back.mask("ball"), ball)
+    # the series' equipment / institution attributes are copied into the SEG ... and removed by de-identification
+    assert b"Basel" in out.read_bytes() and b"PETCT2" in out.read_bytes()
+    out2 = tmp_path / "real_seg_deid.dcm"
+    panel.files.export_path("dicom-seg", out2, deidentify=True)
+    assert window.wait_for_workers(180) and out2.exists(), window.messages
+    raw = out2.read_bytes()
+    assert b"Basel" not in raw and b"PETCT2" not in raw
+    import pydicom
+
+    assert pydicom.dcmread(out2).PatientIdentityRemoved == "YES"

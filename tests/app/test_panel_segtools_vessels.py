@@ -63,11 +63,11 @@ def test_vessel_tool_dice_and_undo(seg):
     assert window.wait_for_workers(60)
     assert len(window.project.undo_stack) == n + 1
     found = lm.mask("vessels_found")
-    # measured 0.825 (the library on the true liver + vessel region: 0.96; without closing the
-    # organ's gaps the liver segment contains no vessel at all: 0.0)
+    # measured 0.823 (0.882 on the 3 mm phantom; the library on the true liver + vessel region: 0.96;
+    # without closing the organ's gaps the liver segment contains no vessel at all: 0.0)
     assert _dice(found, truth) >= 0.80
     # exactly the library's answer on the closed organ
-    region = morph.fill_holes(morph.closing(lm.mask("liver"), lm.geometry, 4.0))
+    region = morph.fill_holes(morph.closing(lm.mask("liver"), lm.geometry, 6.0))
     assert np.array_equal(found, segment_vessels(window.volume, region))
     assert "vessels_found:" in page.vessel_info.text() and "HU" in page.vessel_info.text()
     assert panel.target() == "vessels_found"

@@ -29,7 +29,8 @@ from numpy.typing import NDArray
 from PySide6.QtWidgets import QCheckBox, QGroupBox, QLabel, QVBoxLayout
 
 BELOW_COLOR = (0.9, 0.05, 0.05)
-CMAP = "YlGnBu"
+CMAP_COLORS = ("#ff9a00", "#ffe14d", "#7bd389", "#9ad9f5")
+"""Above the threshold: orange (just above) -> yellow -> green -> light blue (far); readable on the dark view."""
 ACTOR_PREFIX = "margin:"
 
 
@@ -162,16 +163,26 @@ def add_distance_surface(plotter: Any, surface: Any, threshold_mm: float, title:
                          clim_max_mm: float | None = None) -> Any:
     """Add ``surface`` (SurfaceModel with ``point_data["distance_mm"]``) coloured by distance: red below
     ``threshold_mm``, then yellow (near) to blue (far) up to ``clim_max_mm``; one shared scalar bar in mm."""
+    from matplotlib.colors import LinearSegmentedColormap  # a pyvista dependency
+
     mesh = surface.to_pyvista()
     mesh.point_data["distance_mm"] = np.asarray(surface.point_data["distance_mm"], float)
     hi = clim_max_mm if clim_max_mm is not None else max(threshold_mm * 4.0, threshold_mm + 20.0)
+    cmap = LinearSegmentedColormap.from_list("vht_margin", CMAP_COLORS)
     actor = plotter.add_mesh(
-        mesh, scalars="distance_mm", cmap=CMAP, clim=(threshold_mm, hi), below_color=BELOW_COLOR,
+        mesh, scalars="distance_mm", cmap=cmap, clim=(threshold_mm, hi), below_color=BELOW_COLOR,
         smooth_shading=True, name=name, render=False,
-        scalar_bar_args={"title": title, "vertical": False, "fmt": "%.0f", "position_x": 0.2, "position_y": 0.04,
-                         "height": 0.08, "width": 0.6, "title_font_size": 14, "label_font_size": 12, "n_labels": 5,
+        scalar_bar_args={"title": title, "vertical": False, "fmt": "%.0f", "position_x": 0.2, "position_y": 0.03,
+                         "height": 0.12, "width": 0.6, "title_font_size": 14, "label_font_size": 12, "n_labels": 5,
                          "below_label": f"<{threshold_mm:g}"},
     )
+    try:
+        bar = plotter.scalar_bars[title]
+    except (KeyError, AttributeError):
+        bar = None
+    if bar is not None:
+        bar.SetTextPositionToPrecedeScalarBar()  # tick labels below the bar, then the title
+        bar.SetVerticalTitleSeparation(12)  # (without it the title overlaps the tick labels)
     mapper = actor.GetMapper()
     try:  # drawn in front of the coincident plain surface of the same structure
         mapper.SetRelativeCoincidentTopologyPolygonOffsetParameters(-2.0, -4.0)

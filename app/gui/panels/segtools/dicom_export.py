@@ -32,6 +32,8 @@ from typing import Any
 
 from twin.errors import InputError
 
+_TEXT_VRS = {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI", "UR", "UT"}
+
 
 def dicom_seg_status(volume: Any) -> tuple[bool, str, Path | None]:
     """``(available, explanation, reference path)`` for exporting a DICOM-SEG of ``volume``'s segmentation.
@@ -50,8 +52,8 @@ def dicom_seg_status(volume: Any) -> tuple[bool, str, Path | None]:
                        "open the DICOM series instead (File > Open DICOM folder), or export .seg.nrrd / NIfTI."), None
     path = meta.get("source_path")
     if path and Path(path).exists():
-        return True, f"DICOM-SEG referencing series {meta.get('SeriesInstanceUID', '?')} in {Path(path).name}", \
-            Path(path)
+        uid = meta.get("SeriesInstanceUID") or "without SeriesInstanceUID"
+        return True, f"DICOM-SEG will reference the image's series ({uid}) read from {Path(path).name}.", Path(path)
     if path:
         return True, f"The DICOM series was read from {path}, which is no longer there: choose its folder.", None
     return True, "The folder of the DICOM series is not recorded in this project: choose it when exporting.", None
@@ -162,7 +164,7 @@ def deidentify_dataset(ds: Any, salt: str | None = None) -> Any:
             if kw in ("PatientName", "PatientID"):
                 elem.value = pseudo
             elif kw in deid._REMOVE or vr == "PN":
-                elem.value = ""
+                elem.value = "" if vr in _TEXT_VRS else None  # zero length (type-2 attributes stay present)
             elif vr == "UI" and kw not in deid._NON_INSTANCE_UIDS and elem.value:
                 elem.value = deid.replacement_uid(str(elem.value), s)
             elif vr in ("DA", "DT") and elem.value:

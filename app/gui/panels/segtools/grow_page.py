@@ -103,7 +103,7 @@ class GrowPage(PageBase):
         self.vessel_output = QLineEdit("hepatic_vessels")
         self.vessel_output.setObjectName("vessel_output")
         self.vessel_output.setToolTip("Segment receiving the vessels (created if missing, else replaced)")
-        self.vessel_close = spin(4.0, 0, 20, 0.5, 1, "mm", "vessel_close")
+        self.vessel_close = spin(6.0, 0, 20, 0.5, 1, "mm", "vessel_close")
         self.vessel_close.setSpecialValueText("off")
         self.vessel_close.setToolTip("Close the organ segment's gaps by this radius first (the vessel channels an "
                                      "organ segment usually leaves out), then fill its holes")
