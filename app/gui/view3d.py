@@ -17,6 +17,7 @@ Scene frame: LPS mm.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 import numpy as np
@@ -196,12 +197,14 @@ class View3D(QWidget):
         ])
         return ndc_to_px @ proj
 
-    def pick(self, x: float, y: float, wait_s: float = 0.05) -> tuple[np.ndarray, Any] | None:
+    def pick(self, x: float, y: float, wait_s: float = 0.05,
+             names: Iterable[str] | None = None) -> tuple[np.ndarray, Any] | None:
         """The visible surface point under widget pixel ``(x, y)``: ``(point (3,) LPS mm, actor)`` or None.
 
         ``actor`` is the pyvista actor name (e.g. ``"surface:liver"``) when the picked prop was added
         with a name, else the VTK prop. None when nothing is hit, the renderer does not exist yet, or a
         worker holds the VTK lock for more than ``wait_s`` seconds (the GUI never waits longer).
+        ``names``: only these actors can be hit (others neither hit nor occlude; faster on big scenes).
         """
         if self.plotter is None or self._closed:
             return None
@@ -222,6 +225,12 @@ class View3D(QWidget):
             sx, sy = sw / max(w, 1), sh / max(h, 1)  # device pixels per logical pixel (HiDPI)
             picker = vtkCellPicker()
             picker.SetTolerance(0.0005)
+            if names is not None:
+                picker.PickFromListOn()
+                for n in names:
+                    actor = self.plotter.actors.get(n)
+                    if actor is not None:
+                        picker.AddPickList(actor)
             ren = self.plotter.renderer
             if not picker.Pick(x * sx, (h - y) * sy, 0.0, ren):
                 return None

@@ -229,3 +229,19 @@ def test_mouse_tool_changed_signal(view, qtbot):
     view.set_mouse_tool(b)
     view.set_mouse_tool(None)
     assert seen == [a, b, None]
+
+
+def test_pick_from_named_actors_only(view):
+    import pyvista as pv
+
+    # a small sphere in front of the big one (towards the camera, anterior = -P)
+    front_centre = CENTRE + [0.0, -40.0, 0.0]
+    view.plotter.add_mesh(pv.Sphere(radius=5.0, center=front_centre), name="surface:front")
+    view.plotter.reset_camera_clipping_range()
+    m = view.world_to_display()
+    (cx, cy) = _project(m, CENTRE)[0][0]
+    point, name = view.pick(cx, cy)
+    assert name == "surface:front" and np.linalg.norm(point - (front_centre - [0, 5.0, 0])) < 1.0
+    point, name = view.pick(cx, cy, names=["surface:ball"])  # the front sphere neither hits nor occludes
+    assert name == "surface:ball" and np.linalg.norm(point - (CENTRE - [0, RADIUS, 0])) < 1.5
+    assert view.pick(cx, cy, names=["no such actor"]) is None
