@@ -186,8 +186,10 @@ class SurfacePainter:
             cand = cand[self.normals[cand] @ (nd / np.linalg.norm(nd)) >= cos_min - 1e-12]
         if len(cand) <= 1 or not self.connected:
             return cand
-        c3 = self.points[self.faces[cand, :3]]
-        seed = int(np.argmin(point_triangle_distance(c, c3[:, 0], c3[:, 1], c3[:, 2])))
+        # seed: the candidate closest to the centre (exact distance among the 8 nearest centroids)
+        near = np.argsort(np.linalg.norm(self.centroids[cand] - c, axis=1), kind="stable")[:8]
+        c3 = self.points[self.faces[cand[near], :3]]
+        seed = int(near[np.argmin(point_triangle_distance(c, c3[:, 0], c3[:, 1], c3[:, 2]))])
         return cand[_component_of(self.faces[cand, :3], seed)]
 
     # ---------------------------------------------------------------- edits
@@ -221,20 +223,27 @@ class SurfacePainter:
 
 
 def _component_of(tri: IntArray, seed: int) -> BoolArray:
-    """Mask of the triangles edge-connected to triangle ``seed`` (among ``tri`` (m, 3))."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
+    """Mask of the triangles edge-connected to triangle ``seed`` (among ``tri`` (m, 3)).
 
+    Label propagation with pointer jumping over the shared-edge pairs: a handful of vector passes for a
+    brush-sized set (faster than building a sparse graph for ~100 triangles).
+    """
     m = len(tri)
-    edges = np.sort(np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]]), axis=1)
+    edges = np.sort(np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]]), axis=1).astype(np.int64)
     owner = np.tile(np.arange(m), 3)
-    _, inv = np.unique(edges, axis=0, return_inverse=True)
-    inv = inv.ravel()
-    order = np.argsort(inv, kind="stable")
-    same = inv[order][1:] == inv[order][:-1]
+    code = edges[:, 0] * (int(edges.max()) + 1) + edges[:, 1]  # one int64 per edge (node ids < 3e9)
+    order = np.argsort(code, kind="stable")
+    same = code[order][1:] == code[order][:-1]
     a, b = owner[order][:-1][same], owner[order][1:][same]
-    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(m, m))
-    _, labels = connected_components(graph, directed=False)
+    labels = np.arange(m)
+    while True:
+        new = labels.copy()
+        np.minimum.at(new, a, labels[b])
+        np.minimum.at(new, b, labels[a])
+        new = new[new]  # pointer jumping
+        if np.array_equal(new, labels):
+            break
+        labels = new
     return labels == labels[seed]
 
 

@@ -263,3 +263,50 @@ def test_selector_without_normals_selector_dataclass():
     mesh = box_mesh((10, 10, 10), (2, 2, 2))
     sel = Selector("surface_spheres", {"centers": [[5, 5, 10]], "radius": 100.0})
     assert bcs.select_nodes(sel, mesh).sum() == 26  # every boundary node of the 3x3x3 grid (27 minus centre)
+
+
+def test_component_labels_match_scipy_connected_components():
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from biomech.surface_patch import _component_of
+
+    mesh = box_mesh((10, 10, 10), (6, 6, 6))
+    faces = bcs.mesh_boundary_faces(mesh)[:, :3]
+    rng = np.random.default_rng(5)
+    for _trial in range(20):
+        tri = faces[rng.random(len(faces)) < 0.45]  # random holes: many components
+        m = len(tri)
+        key = {}
+        rows, cols = [], []
+        for i, t in enumerate(tri):
+            for e in ((t[0], t[1]), (t[1], t[2]), (t[2], t[0])):
+                k = tuple(sorted(e))
+                if k in key:
+                    rows.append(key[k])
+                    cols.append(i)
+                key.setdefault(k, i)
+        _, labels = connected_components(coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(m, m)),
+                                         directed=False)
+        seed = int(rng.integers(m))
+        assert np.array_equal(_component_of(tri, seed), labels == labels[seed])
+
+
+def test_canonical_dab_is_what_the_case_file_replays():
+    import tomllib
+
+    import tomli_w
+
+    from biomech.surface_patch import canonical_dab
+
+    rng = np.random.default_rng(2)
+    dabs = []
+    for _ in range(30):
+        n = rng.normal(size=3)
+        d = canonical_dab(Dab(tuple(rng.uniform(-200, 200, 3)), float(rng.uniform(0.5, 20)),
+                              tuple(n / np.linalg.norm(n)), bool(rng.random() < 0.3)))
+        assert canonical_dab(d) == d  # a fixed point
+        dabs.append(d)
+    text = tomli_w.dumps({"select": {"surface_spheres": params_from_dabs(dabs)}})
+    back = dabs_from_params(tomllib.loads(text)["select"]["surface_spheres"])
+    assert back == dabs
