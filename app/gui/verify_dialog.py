@@ -106,6 +106,7 @@ class VerifyDialog(QDialog):
         self.table.setObjectName("verify_table")
         self.table.setHorizontalHeaderLabels([c.capitalize() for c in COLUMNS])
         self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         hdr = self.table.horizontalHeader()
         hdr.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)

@@ -80,6 +80,8 @@ def test_dicom_seg_export_read_back_and_deidentified(window, qtbot, dicom_folder
     assert vol.metadata["source_format"] == "DICOM" and vol.geometry.is_same_grid(truth.geometry)
     assert vol.metadata["source_path"] == str(folder.resolve())
     assert page.dicom_button.isEnabled() and vol.metadata["SeriesInstanceUID"] in page.dicom_info.text()
+    action = next(a for a in window.file_menu.actions() if a.objectName() == "export_dicomseg_action")
+    assert action.isEnabled()  # File > Export segmentation as DICOM-SEG... (same dialog as the button)
     masks = {n: truth.mask(n) for n in NAMES}
     _add_segments(window, masks)
     out = tmp_path / "seg.dcm"
@@ -128,6 +130,8 @@ def test_dicom_seg_unavailable_for_nifti(window, qtbot, synthetic_nifti, tmp_pat
     panel = _open(window, qtbot, synthetic_nifti)
     page = panel.files
     assert not page.dicom_button.isEnabled() and not page.deidentify.isEnabled()
+    action = next(a for a in window.file_menu.actions() if a.objectName() == "export_dicomseg_action")
+    assert not action.isEnabled() and "not from a DICOM series" in action.toolTip()
     text = page.dicom_info.text()
     assert "not from a DICOM series" in text and "ct.nii.gz" in text
     assert page.export_path("dicom-seg", tmp_path / "x.dcm") is None

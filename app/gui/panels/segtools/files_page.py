@@ -163,6 +163,12 @@ class FilesPage(PageBase):
         lay.addStretch(1)
         self._surface_ids: dict[str, int] = {}
         self.main.edited.connect(self._sync_3d)
+        from PySide6.QtGui import QAction
+
+        self.dicom_action = QAction("Export segmentation as DICOM-SEG...", self.main)
+        self.dicom_action.setObjectName("export_dicomseg_action")
+        self.dicom_action.triggered.connect(lambda: self.export_dialog("dicom-seg"))
+        self.main.file_menu.insertAction(self.main.file_export_anchor, self.dicom_action)
         self._update_dicom_state()
 
     def on_project_changed(self) -> None:  # noqa: D102
@@ -173,6 +179,8 @@ class FilesPage(PageBase):
 
         ok, why, _ = dicom_seg_status(self.main.volume)
         self.dicom_button.setEnabled(ok)
+        self.dicom_action.setEnabled(ok)
+        self.dicom_action.setToolTip(why)
         self.deidentify.setEnabled(ok)
         self.dicom_info.setText(why if self.main.volume is not None else "")
         self.dicom_button.setToolTip(why)
