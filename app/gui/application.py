@@ -75,6 +75,25 @@ def _dark_palette(app: Any) -> None:
     app.setPalette(pal)
 
 
+def settle(window: Any, app: Any, quiet_s: float = 0.4, timeout_s: float = 600.0) -> bool:
+    """Wait until no job runs and none starts for ``quiet_s`` (panels start jobs from debounce timers).
+
+    A screenshot taken as soon as the first jobs end can catch a job started a moment later
+    (e.g. plan metrics 150 ms after loading) with its progress bar at 0 %. Returns False on timeout.
+    """
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not window.wait_for_workers(max(deadline - time.monotonic(), 0.0)):
+            return False
+        quiet_until = time.monotonic() + quiet_s
+        while time.monotonic() < quiet_until and not window.workers:
+            app.processEvents()
+            time.sleep(0.01)
+        if not window.workers:
+            return True
+    return False
+
+
 def run_gui(
     path: str | None = None,
     screenshot: str | None = None,
@@ -116,12 +135,12 @@ def run_gui(
             window.close()
             return 0 if window.first_image_time is not None else 2
     if screenshot:
-        window.wait_for_workers(600)
+        settle(window, app)
         for v in window.slice_views.values():
             v.repaint()
         window.view3d.ensure_ready()
         window.scene3d.flush()
-        window.wait_for_workers(600)
+        settle(window, app)
         window.view3d.render_now()
         app.processEvents()
         if window.messages:
