@@ -268,7 +268,9 @@ class EditPage(PageBase):
                 self.main.statusBar().showMessage(f"{label}: nothing to cut", 5000)
                 return
             if self.main.push_command(cmd):
-                detail = ", ".join(f"{n} {c}" for n, c in counts.items())
-                self.main.statusBar().showMessage(f"{label}: {sum(counts.values())} voxels ({detail})", 8000)
+                top = sorted(counts.items(), key=lambda kv: -kv[1])
+                detail = ", ".join(f"{n} {c}" for n, c in top[:4]) + (", ..." if len(top) > 4 else "")
+                self.main.statusBar().showMessage(f"{label}: {sum(counts.values())} voxels in {len(counts)} "
+                                                  f"segment{'s' if len(counts) > 1 else ''} ({detail})", 8000)
 
         return self.main.run_worker(work, done, label)
