@@ -170,7 +170,7 @@ def lasso_cut_command(
         strokes.append(stroke)
     if not strokes:
         return None, {}
-    text = f"Scissors 3D erase {what} " + ", ".join(counts)
+    text = f"Scissors 3D erase {what} " + (", ".join(counts) if len(counts) <= 2 else f"({len(counts)} segments)")
     if len(strokes) == 1:
         strokes[0].text = text
         return strokes[0], counts
