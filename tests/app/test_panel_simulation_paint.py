@@ -178,8 +178,19 @@ def test_paint_erase_undo_and_pick_land_on_the_surface(sim):
     assert np.array_equal(panel.painter.mask, m1)  # the erasing drag took back exactly what the drag painted
     # a press off the mesh is not consumed: the camera rotates
     assert not tool.press(view, 3.0, 3.0, _Event())
-    panel.paint_button.setChecked(False)
-    assert view.mouse_tool is None
+    # keys in the 3-D view: ] grows the brush, E toggles erase, Esc stops painting
+    from PySide6.QtGui import QKeyEvent
+
+    def key(k):
+        QApplication.sendEvent(widget, QKeyEvent(QEvent.Type.KeyPress, k, Qt.KeyboardModifier.NoModifier))
+
+    key(Qt.Key.Key_BracketRight)
+    assert panel.brush_radius.value() == pytest.approx(7.5)
+    key(Qt.Key.Key_E)
+    assert panel.erase_button.isChecked()
+    panel.erase_button.setChecked(False)
+    key(Qt.Key.Key_Escape)
+    assert not panel.paint_button.isChecked() and view.mouse_tool is None
 
 
 def test_painted_support_and_load_solve_and_survive_save_reopen(sim, tmp_path):

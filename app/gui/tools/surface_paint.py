@@ -160,6 +160,8 @@ class SurfacePaintTool(_SurfaceTool):
         Called on release (one stroke = one undo step for the panel).
     ray_pick : callable ``(view, x, y) -> (point, normal) | None``, optional
         Direct surface intersection (:meth:`MeshRayPicker.pick`) instead of picking the rendered scene.
+    on_key : callable ``(QKeyEvent) -> bool``, optional
+        Key presses in the 3-D view (True = consumed).
     """
 
     key = "surface_paint"
@@ -168,8 +170,10 @@ class SurfacePaintTool(_SurfaceTool):
                  normal_at: Callable[[np.ndarray], np.ndarray], radius_mm: Callable[[], float],
                  erase: Callable[[], bool], accepts: Callable[[Any], bool],
                  on_stroke_end: Callable[[], None] | None = None,
-                 ray_pick: Callable[[Any, float, float], tuple[np.ndarray, np.ndarray] | None] | None = None) -> None:
+                 ray_pick: Callable[[Any, float, float], tuple[np.ndarray, np.ndarray] | None] | None = None,
+                 on_key: Callable[[Any], bool] | None = None) -> None:
         super().__init__(normal_at, accepts, ray_pick)
+        self.on_key = on_key
         self.paint = paint
         self.radius_mm = radius_mm
         self.erase = erase
@@ -220,6 +224,10 @@ class SurfacePaintTool(_SurfaceTool):
         self.stroke_erase, self._last_px, self._last_dab = None, None, None
         if self.on_stroke_end is not None:
             self.on_stroke_end()
+
+    def key_press(self, view: Any, event: Any) -> bool:
+        """Keys while the 3-D view has focus (handled by ``on_key``: e.g. Esc, [ ], E)."""
+        return bool(self.on_key(event)) if self.on_key is not None else False
 
     def _step_px(self, view: Any) -> float:
         """Screen spacing (px) of the resampled drag: a third of the brush radius on screen, >= 2 px."""

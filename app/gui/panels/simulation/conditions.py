@@ -106,6 +106,7 @@ class ConditionsMixin:
         self.cond_list.setObjectName("sim_conditions")
         self.cond_list.setWordWrap(True)
         self.cond_list.setMinimumHeight(110)
+        self.cond_list.itemDoubleClicked.connect(lambda _: self.edit_selected_patch(quiet=True))
         lay.addWidget(self.cond_list)
         lay.addLayout(row(button("Remove selected", self.remove_condition, "sim_cond_remove"),
                           button("Edit patch", self.edit_selected_patch, "sim_cond_edit",
@@ -138,8 +139,9 @@ class ConditionsMixin:
                         button("Clear patch", self.clear_patch, "sim_paint_clear"),
                         button("Add patch", self.add_patch_condition, "sim_paint_add",
                                "Turn the painted faces into a condition of the kind above")))
-        form.addRow(hint_label("Left drag paints, Shift + drag erases. A force is spread over the painted "
-                               "area; a pressure acts on exactly the painted faces."))
+        form.addRow(hint_label("Left drag paints, Shift + drag erases; [ ] brush size, E erase, Esc stop. A force "
+                               "is spread over the painted area; a pressure acts on exactly the painted faces. "
+                               "Double-click a painted condition to edit it."))
         return box
 
     def _place_box(self) -> QGroupBox:
@@ -308,10 +310,26 @@ class ConditionsMixin:
         self._painter()
         self.paint_tool = SurfacePaintTool(self.paint_dab, self._normal_at, self.brush_radius.value,
                                            self.erase_button.isChecked, accepts_actor, self._stroke_end,
-                                           self._ray_picker().pick)
+                                           self._ray_picker().pick, self._paint_key)
         view.set_mouse_tool(self.paint_tool)
-        self.main.statusBar().showMessage("Paint: left drag on the mesh; Shift + drag erases; right drag rotates",
-                                          8000)
+        self.main.statusBar().showMessage("Paint: left drag on the mesh; Shift + drag erases; [ ] brush size, "
+                                          "E erase, Esc stop; right drag rotates", 8000)
+
+    def _paint_key(self, event: Any) -> bool:
+        """3-D view keys while painting: Esc stops, [ and ] shrink / grow the brush, E toggles erase."""
+        from PySide6.QtCore import Qt
+
+        k = event.key()
+        if k == Qt.Key.Key_Escape:
+            self.set_painting(False)
+        elif k in (Qt.Key.Key_BracketLeft, Qt.Key.Key_BracketRight):
+            f = 1.25 if k == Qt.Key.Key_BracketRight else 0.8
+            self.brush_radius.setValue(self.brush_radius.value() * f)
+        elif k == Qt.Key.Key_E:
+            self.erase_button.toggle()
+        else:
+            return False
+        return True
 
     def _set_click_mode(self, purpose: str) -> None:
         from app.gui.tools.surface_paint import SurfaceClickTool
@@ -451,13 +469,18 @@ class ConditionsMixin:
         self.add_condition(cond)
         return cond
 
-    def edit_selected_patch(self) -> None:
-        """Take the selected painted condition out of the list and back into the brush."""
+    def edit_selected_patch(self, quiet: bool = False) -> None:
+        """Take the selected painted condition out of the list and back into the brush (``quiet``: no message
+        when the selection is not a painted condition)."""
         from biomech.surface_patch import dabs_from_params
 
         r = self.cond_list.currentRow()
         if not 0 <= r < len(self.conditions) or "surface_spheres" not in self.conditions[r].get("select", {}):
-            self.main.show_error("Select a painted condition in the list")
+            if not quiet:
+                self.main.show_error("Select a painted condition in the list")
+            return
+        if self.painter is not None and self.painter.mask.any():
+            self.main.show_error("Add or clear the patch being painted first")
             return
         cond = self.conditions.pop(r)
         q = cond["select"]["surface_spheres"]
