@@ -246,15 +246,15 @@ class SliceView(QWidget):
         """Pixel size and plane region (mm) to sample for an oblique plane.
 
         One sample per screen pixel (so the image is painted 1:1, without rescaling), but never finer than
-        the smallest voxel spacing. Zoomed in, only the visible part (plus half a view of margin each side,
-        on 64-pixel blocks) is sampled.
+        the smallest voxel spacing. Zoomed in, only the visible part (plus a quarter of a view of margin each
+        side, on 64-pixel blocks) is sampled.
         """
         vol = self.main.volume
         h = max(float(vol.spacing.min()), 1.0 / max(self.scale(), 1e-9))
         if self.zoom <= 1.5:
             return round(h, 9), None
         c = self._center()
-        half = np.array([self.width(), self.height()]) / self.scale()  # visible half-size x 2: half a view margin
+        half = 0.75 * np.array([self.width(), self.height()]) / self.scale()  # visible half-size + 1/4 view
         block = 64 * h
         lo = np.floor((c - half) / block) * block
         hi = np.ceil((c + half) / block) * block
