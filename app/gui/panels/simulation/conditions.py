@@ -14,7 +14,8 @@ Mixed into :class:`app.gui.panels.simulation.SimulationPanel` (needs ``self.main
 * **Place**: *Pick point* then a click on the surface fills point and outward normal (editable):
   a plane parallel to the tangent plane ``depth`` mm inside (the condition holds every node of the cap
   beyond it, or of the other side), a rigid sphere touching the surface there (or a rigid plate on the
-  tangent plane) that moves ``depth`` mm along the inward normal.
+  tangent plane) that moves ``depth`` mm along the inward normal; the fields can also be dragged with a
+  VTK plane / sphere widget (:mod:`.placement`).
 * **Crosshair**: the older selectors (sphere, plane, box, beyond plane) around the crosshair.
 
 Frame: patient LPS, mm; N; MPa.
@@ -27,21 +28,20 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QFormLayout,
     QGroupBox,
     QLabel,
     QListWidget,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from app.gui.panels.segtools.common import button, hint_label, row, spin
 from app.gui.panels.simulation import case_builder as cb
+from app.gui.panels.simulation.placement import PlacementMixin
+from app.gui.panels.simulation.placement import toggle_button as _toggle
 
-PLACE_KINDS = ("plane (cap beyond it)", "indenter sphere", "indenter plate")
 MESH_ACTORS = ("sim:mesh", "sim:paint", "sim:cond")
 
 
@@ -50,15 +50,7 @@ def accepts_actor(actor: Any) -> bool:
     return isinstance(actor, str) and actor.startswith(MESH_ACTORS) and not actor.endswith((":indenter", ":plane"))
 
 
-def _toggle(text: str, name: str, tip: str) -> QPushButton:
-    b = QPushButton(text)
-    b.setObjectName(name)
-    b.setCheckable(True)
-    b.setToolTip(tip)
-    return b
-
-
-class ConditionsMixin:
+class ConditionsMixin(PlacementMixin):
     """Condition page: paint, place, crosshair selectors, and the list of conditions."""
 
     main: Any
@@ -143,85 +135,6 @@ class ConditionsMixin:
                                "is spread over the painted area; a pressure acts on exactly the painted faces. "
                                "Double-click a painted condition to edit it."))
         return box
-
-    def _place_box(self) -> QGroupBox:
-        box = QGroupBox("Plane or indenter at a surface point")
-        form = QFormLayout(box)
-        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
-        self.place_what = QComboBox()
-        self.place_what.setObjectName("sim_place_what")
-        self.place_what.addItems(list(PLACE_KINDS))
-        self.place_what.currentTextChanged.connect(lambda _: self._show_placement())
-        self.place_pick = _toggle("Pick point", "sim_place_pick", "Click the mesh surface in the 3-D view: "
-                                  "point and outward normal")
-        self.place_pick.toggled.connect(lambda on: self._set_click_mode("place" if on else ""))
-        form.addRow(row(self.place_what, self.place_pick))
-        self.place_point = [spin(0.0, -1e4, 1e4, 1, 2, "", f"sim_place_p{a}") for a in "xyz"]
-        self.place_normal = [spin(0.0, -1, 1, 0.05, 4, "", f"sim_place_n{a}") for a in "xyz"]
-        self.place_normal[2].setValue(1.0)
-        for s_ in self.place_point + self.place_normal:
-            s_.valueChanged.connect(lambda _: self._show_placement())
-        form.addRow("Point LPS mm", row(*self.place_point))
-        form.addRow("Outward normal", row(*self.place_normal))
-        self.place_depth = spin(5.0, 0.0, 500, 0.5, 2, "mm", "sim_place_depth")
-        self.place_depth.setToolTip("Plane: depth of the cut plane under the surface point. "
-                                    "Indenter: travel along the inward normal")
-        self.place_depth.valueChanged.connect(lambda _: self._show_placement())
-        self.place_flip = QCheckBox("other side")
-        self.place_flip.setObjectName("sim_place_flip")
-        self.place_flip.setToolTip("Plane: hold everything deeper than the plane instead of the cap")
-        self.place_flip.toggled.connect(lambda _: self._show_placement())
-        form.addRow("Depth / travel", row(self.place_depth, self.place_flip))
-        self.ind_radius = spin(5.0, 0.2, 200, 0.5, 1, "mm", "sim_ind_radius")
-        self.ind_radius.setToolTip("Indenter sphere radius; plate: half size of the contact zone")
-        self.ind_radius.valueChanged.connect(lambda _: self._show_placement())
-        self.place_widget = QCheckBox("drag in 3D")
-        self.place_widget.setObjectName("sim_place_widget")
-        self.place_widget.setToolTip("Move the plane / indenter with a VTK widget in the 3-D view (left drag on it; "
-                                     "the plane's arrow turns it)")
-        self.place_widget.toggled.connect(lambda _: self._show_placement())
-        form.addRow("Indenter radius", row(self.ind_radius, self.place_widget,
-                                           button("Add", self.add_placed_condition, "sim_place_add")))
-        return box
-
-    def _update_widget(self) -> None:
-        """(Re)build the placement widget at the fields' position, or remove it."""
-        if not self.place_widget.isChecked() or self.mesh is None:
-            if getattr(self.scene, "_widget", None) is not None:
-                self.scene.set_widget(None, np.zeros(3), np.zeros(3), 0.0, None)
-            return
-        p, n = self.placement()
-        what = self.place_what.currentText()
-        r = self.ind_radius.value()
-        if what == "indenter sphere":
-            ok = self.scene.set_widget("sphere", p + r * n, n, r, self._widget_moved)
-        else:
-            origin = p - self.place_depth.value() * n if what.startswith("plane") else p
-            lo, hi = self.mesh.points_lps.min(axis=0), self.mesh.points_lps.max(axis=0)
-            ok = self.scene.set_widget("plane", origin, -n if self.place_flip.isChecked() and what.startswith("plane")
-                                       else n, r, self._widget_moved, bounds=np.column_stack([lo, hi]).ravel())
-        if not ok:
-            self.main.statusBar().showMessage("Dragging needs the interactive 3-D view; use the fields", 8000)
-            self.place_widget.setChecked(False)
-
-    def _widget_moved(self, origin: np.ndarray, normal: np.ndarray | None = None) -> None:
-        """Widget callback: the fields follow the dragged plane (cut plane or plate) or sphere (indenter centre)."""
-        p, n = self.placement()
-        what = self.place_what.currentText()
-        if normal is None:  # sphere centre -> surface point under it along the kept normal
-            p = origin - self.ind_radius.value() * n
-        else:
-            n = normal / (np.linalg.norm(normal) or 1.0)
-            if what.startswith("plane"):
-                n = -n if self.place_flip.isChecked() else n
-                p = origin + self.place_depth.value() * n
-            else:
-                p = origin
-        for s_, v in zip(self.place_point + self.place_normal, [*p, *n]):
-            s_.blockSignals(True)
-            s_.setValue(float(v))
-            s_.blockSignals(False)
-        self._show_placement(rebuild_widget=False)
 
     def _crosshair_box(self) -> QGroupBox:
         box = QGroupBox("Nodes around the crosshair")
@@ -512,44 +425,6 @@ class ConditionsMixin:
         self.patch_info.setText(f"Patch: {int(p.mask.sum())} faces, {int(nodes)} nodes, "
                                 f"{p.painted_area_mm2():.1f} mm² ({len(self.patch_dabs)} dabs)")
         self.scene.show_patch(p.points, p.faces[p.mask])
-
-    # ================================================================== placing
-    def placement(self) -> tuple[np.ndarray, np.ndarray]:
-        """Point (LPS mm) and outward unit normal of the placement fields."""
-        p = np.array([s.value() for s in self.place_point])
-        n = np.array([s.value() for s in self.place_normal])
-        norm = np.linalg.norm(n)
-        return p, (n / norm if norm > 0 else np.array([0.0, 0.0, 1.0]))
-
-    def placed_condition(self) -> dict[str, Any] | None:
-        """The condition the placement fields describe (plane cap with the chosen kind, or an indenter)."""
-        p, n = self.placement()
-        depth, what = self.place_depth.value(), self.place_what.currentText()
-        if what.startswith("plane"):
-            kind, vec, scalar = self._values()
-            if kind == "indenter":
-                kind = "fixed"
-            sel = cb.half_space_cap_selector(p, n, depth, other_side=self.place_flip.isChecked())
-            return cb.make_condition(kind, self._next_name(kind), sel, vec, scalar)
-        shape = "sphere" if what == "indenter sphere" else "plane"
-        return cb.indenter_condition(self._next_name("indenter"), shape, p, n, self.ind_radius.value(), depth)
-
-    def add_placed_condition(self) -> dict[str, Any] | None:
-        """Add the plane / indenter of the placement fields."""
-        if self.mesh is None:
-            self.main.show_error("Mesh the segments first")
-            return None
-        cond = self.placed_condition()
-        if cond is not None:
-            self.add_condition(cond)
-        return cond
-
-    def _show_placement(self, rebuild_widget: bool = True) -> None:
-        if self.mesh is None or not hasattr(self, "place_widget"):
-            return
-        if rebuild_widget:
-            self._update_widget()
-        self.scene.show_placement(self.mesh, self.placed_condition(), *self.placement(), self.place_depth.value())
 
     # ================================================================== crosshair selectors
     def selector_at(self, kind: str, center_lps: np.ndarray, size_mm: float, axis: str) -> dict[str, Any]:
