@@ -326,10 +326,32 @@ def test_plane_cap_and_indenter_placed_by_clicking_the_surface(sim):
     assert np.allclose(s["center"], point + 5.0 * normal, atol=1e-5) and s["radius"] == 5.0
     assert np.allclose(ind["displacement"], -3.0 * normal, atol=1e-5)
     assert "sim:cond:1:indenter" in view.plotter.renderer.actors
-    # the crosshair pick uses the same surface tool
+    # solve: the deep side held (plane 25 mm under the point), the clicked indenter pushes 3 mm in
+    panel.clear_conditions()
+    panel.place_what.setCurrentText("plane (cap beyond it)")
+    panel.place_depth.setValue(25.0)
+    panel.place_flip.setChecked(True)
+    panel.cond_kind.setCurrentText("fixed")
+    panel.add_placed_condition()
+    panel.place_what.setCurrentText("indenter sphere")
+    panel.place_depth.setValue(3.0)
+    panel.add_placed_condition()
+    panel.nonlinear.setCurrentText("nonlinear")
+    panel.steps.setValue(3)
+    assert panel.run() is not None
+    assert window.wait_for_workers(300), window.messages
+    summ = panel.summary
+    assert summ["converged"], summ["status"]
+    f_contact = np.array(summ["contact_forces"]["indenter_1"])
+    f_support = np.array(summ["reaction_forces"]["fixed_1"])
+    assert f_contact @ normal < -0.3 * np.linalg.norm(f_contact)  # pushes the tissue inward
+    assert np.allclose(f_contact + f_support, 0, atol=1e-3 * np.linalg.norm(f_contact))  # equilibrium
+    # the crosshair pick uses the same surface tool (on whatever is shown: here the deformed result)
     panel.pick_button.setChecked(True)
     assert view.mouse_tool is panel.click_tool and not panel.place_pick.isChecked()
+    assert "fe" in view.plotter.renderer.actors
     assert panel.click_tool.press(view, x, y, _Event())
-    assert np.linalg.norm(window.current_position_lps - c) < 1.0
+    assert np.allclose(window.current_position_lps, view.pick(x, y)[0], atol=1e-6)
+    assert np.linalg.norm(window.current_position_lps - c) < 5.0
     panel.pick_button.setChecked(False)
     assert view.mouse_tool is None

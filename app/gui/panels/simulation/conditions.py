@@ -263,7 +263,7 @@ class ConditionsMixin(PlacementMixin):
             if tool is not None and getattr(view, "mouse_tool", None) is tool:
                 view.set_mouse_tool(None)
             return
-        if self.mesh is not None:
+        if purpose == "place":
             self._ensure_setup_shown()
         accepts = accepts_actor if purpose == "place" else (lambda a: True)
         self.click_tool = SurfaceClickTool(self.surface_clicked, self._normal_at, accepts,
