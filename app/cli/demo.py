@@ -31,7 +31,10 @@ def run(args: argparse.Namespace) -> int:
         from app import headless_demo
 
         return int(headless_demo.run(args) or 0)
+    from app.cli.gui import check_screenshot_path
     from app.gui.application import run_gui
+
+    check_screenshot_path(args.screenshot)
 
     def setup(window: Any) -> None:
         from twin.project import Project
@@ -46,4 +49,4 @@ def run(args: argparse.Namespace) -> int:
 
         window.run_worker(work, window.set_project, "Loading the demo case")
 
-    return run_gui(None, screenshot=args.screenshot, setup=setup)
+    return run_gui(None, screenshot=args.screenshot, setup=setup, command="demo")

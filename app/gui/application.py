@@ -99,10 +99,12 @@ def run_gui(
     screenshot: str | None = None,
     setup: Callable[[Any], None] | None = None,
     timing: bool = False,
+    command: str = "gui",
 ) -> int:
     """Open the main window, optionally on ``path``; ``setup(window)`` runs once the window exists.
 
-    Returns the process exit code (0 ok, 2 bad input when taking a screenshot).
+    Returns the process exit code (0 ok, 2 bad input when taking a screenshot); ``command`` names
+    the CLI command in error lines.
     """
     t0 = time.perf_counter()
     ensure_display(screenshot is not None)
@@ -144,12 +146,14 @@ def run_gui(
         window.view3d.render_now()
         app.processEvents()
         if window.messages:
-            print(f"vht: error: {window.messages[0]}", file=sys.stderr)
+            print(f"vht {command}: error: {window.messages[0]}", file=sys.stderr)
             window.close()
             return 2
-        window.screenshot(Path(screenshot))
-        window.project.undo_stack.set_clean()
-        window.close()
-        app.processEvents()
+        try:
+            window.screenshot(Path(screenshot))
+        finally:  # close the window even when saving fails (a live GL window at exit segfaults)
+            window.project.undo_stack.set_clean()
+            window.close()
+            app.processEvents()
         return 0
     return int(app.exec())

@@ -85,3 +85,19 @@ def test_non_contiguous_labels_mesh_by_value(shared_data: Path, tmp_path: Path, 
     assert main(["mesh", str(labels), "--label", "12", "-o", str(tmp_path / "gap.stl"), "-q"]) == 2
     assert "no segment 12" in _one_error_line(capsys, "mesh")
     assert not (tmp_path / "gap.stl").exists()
+
+
+@pytest.mark.parametrize("target, words", [
+    ("shot.jpg", "use a .png file name"),
+    ("shot.txt", "use a .png file name"),
+    ("folder", "use a .png file name"),
+    ("afile/shot.png", "is a file"),
+])
+@pytest.mark.parametrize("command", ["gui", "demo"])
+def test_bad_screenshot_target_refused_before_any_window(tmp_path: Path, capsys, target, words, command) -> None:
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "afile").write_text("x")
+    out = tmp_path / target
+    assert main([command, "--screenshot", str(out)]) == 2
+    assert words in _one_error_line(capsys, command)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "folder"]
