@@ -54,7 +54,7 @@ def _pop(hk, hv, n):  # type: ignore[no-untyped-def]
 
 @numba.njit(cache=True, nogil=True)
 def competitive_grow(cost, value, seeds, low, high, mean, inv_sd, extra, dead_zone, step_mm, max_cost, minimax,
-                     length_weight):  # type: ignore[no-untyped-def]
+                     length_weight, region):  # type: ignore[no-untyped-def]
     """Dijkstra from all seeds at once.
 
     Parameters
@@ -73,10 +73,14 @@ def competitive_grow(cost, value, seeds, low, high, mean, inv_sd, extra, dead_zo
         background labels): voxels typical of the label cost nothing extra.
     extra : float32 (n_labels + 1,)
         Constant extra cost per mm of each label.
+    dead_zone : float32 (n_labels + 1,)
+        Deviations up to this many standard deviations cost nothing, per label.
     step_mm : float64 (3,)
         Voxel spacing.
     max_cost : float
         Stop growing beyond this path cost (``inf`` for no bound).
+    region : uint8 (ni, nj, nk)
+        Voxels that may be entered (nonzero); seeds outside it stay seeds.
 
     Returns
     -------
@@ -87,6 +91,7 @@ def competitive_grow(cost, value, seeds, low, high, mean, inv_sd, extra, dead_zo
     total = nx * ny * nz
     f = cost.ravel()
     v = value.ravel()
+    allowed = region.ravel()
     lab = seeds.ravel().copy()
     dist = np.full(total, np.inf, np.float64)
     cap = 1 << 16
@@ -134,9 +139,11 @@ def competitive_grow(cost, value, seeds, low, high, mean, inv_sd, extra, dead_zo
             if ii < 0 or jj < 0 or kk < 0 or ii >= nx or jj >= ny or kk >= nz:
                 continue
             q = ii * sx + jj * sy + kk
+            if allowed[q] == 0:
+                continue
             if v[q] < low[lp] or v[q] > high[lp]:
                 continue
-            dev = abs(v[q] - mean[lp]) * inv_sd[lp] - dead_zone
+            dev = abs(v[q] - mean[lp]) * inv_sd[lp] - dead_zone[lp]
             if dev < 0.0:
                 dev = 0.0
             if minimax:
@@ -162,16 +169,24 @@ def grow_labels(cost: NDArray[np.float32], value: NDArray[np.float32], seeds: ND
                 low: NDArray[np.float32], high: NDArray[np.float32], spacing: NDArray[np.float64],
                 max_cost: float = np.inf, mean: NDArray[np.float32] | None = None,
                 inv_sd: NDArray[np.float32] | None = None,
-                extra: NDArray[np.float32] | None = None, dead_zone: float = 0.0,
-                minimax: bool = False, length_weight: float = 0.0) -> NDArray[np.uint16]:
-    """Typed wrapper of :func:`competitive_grow` (makes inputs contiguous with the right dtypes)."""
+                extra: NDArray[np.float32] | None = None, dead_zone: float | NDArray[np.float32] = 0.0,
+                minimax: bool = False, length_weight: float = 0.0,
+                region: NDArray[np.bool_] | None = None) -> NDArray[np.uint16]:
+    """Typed wrapper of :func:`competitive_grow` (makes inputs contiguous with the right dtypes).
+
+    ``dead_zone`` is one value for all labels or one per label; ``region`` (bool, image shape)
+    restricts the voxels labels may enter (None: everywhere).
+    """
     zeros = np.zeros(len(low), np.float32)
+    dz = np.broadcast_to(np.asarray(dead_zone, np.float32), zeros.shape)
+    allowed = np.ones(cost.shape, np.uint8) if region is None else np.asarray(region, np.uint8)
     return competitive_grow(  # type: ignore[no-any-return]
         np.ascontiguousarray(cost, np.float32), np.ascontiguousarray(value, np.float32),
         np.ascontiguousarray(seeds, np.uint16), np.ascontiguousarray(low, np.float32),
         np.ascontiguousarray(high, np.float32),
         np.ascontiguousarray(zeros if mean is None else mean, np.float32),
         np.ascontiguousarray(zeros if inv_sd is None else inv_sd, np.float32),
-        np.ascontiguousarray(zeros if extra is None else extra, np.float32), float(dead_zone),
+        np.ascontiguousarray(zeros if extra is None else extra, np.float32), np.ascontiguousarray(dz, np.float32),
         np.ascontiguousarray(spacing, np.float64), float(max_cost), bool(minimax), float(length_weight),
+        np.ascontiguousarray(allowed, np.uint8),
     )

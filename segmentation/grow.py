@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from segmentation import morphology as morph
-from segmentation._common import Mask, ball, check_mask, points_to_indices
+from segmentation._common import Mask, ball, bbox, check_mask, points_to_indices
 from twin.errors import InputError
 from twin.geometry import ImageGeometry
 from twin.progress import Progress, ensure_progress
@@ -123,13 +123,17 @@ def grow_from_seeds(
     edge_noise: float = 0.0,
     intensity_weight: float = 1.0,
     background_cost: float = 0.0,
-    dead_zone: float = 0.0,
+    dead_zone: float | str = "auto",
     minimax: bool = False,
     local_background: bool = False,
+    local_models: bool | str | Sequence[int] = "auto",
     length_weight: float = 0.0,
     max_distance_mm: float | None = None,
     bridge_radius_mm: float = 4.5,
     fill_holes: bool = True,
+    boundary_refinement: bool | str = "auto",
+    rim_contrast: float = 3.0,
+    region: ArrayLike | None = None,
     progress: Progress | None = None,
 ) -> NDArray[np.uint16]:
     """Competitive growing of labelled seeds ("grow from seeds").
@@ -169,8 +173,22 @@ def grow_from_seeds(
     length_weight : float
         With ``minimax``, each mm of path also costs this much (ties on plateaus go to the
         nearest seed).
-    dead_zone : float
+    dead_zone : float or "auto"
         Deviations up to this many standard deviations cost nothing (``max(|z| - dead_zone, 0)^2``).
+        ``"auto"`` (default): :data:`AUTO_DEAD_ZONE` for object labels unlike the background clicked
+        around them (see :func:`_distinct_objects`), 0 for the others. A large organ with few seeds
+        then no longer pays per mm for its own noise while the background pays nothing (phantom
+        liver 0.79 -> 0.95); organs that look like their surroundings (non-contrast CT) keep 0.
+    local_models : bool, sequence of int or "auto"
+        Give every seed blob of an object label its own intensity model (a mixture): for objects
+        made of several tissues (stomach gas and fluid, kidney cortex and medulla). ``"auto"``
+        (default) does it for labels whose blobs' means differ by more than 3.5 standard deviations.
+    boundary_refinement : bool or "auto"
+        Add the partial-volume rim: a free voxel next to a label joins it when its value is nearer
+        the label's local level than the outside's (half-way up an edge of at least
+        ``rim_contrast`` standard deviations). ``"auto"``: for the distinct labels only.
+    region : array of bool, optional
+        Voxels the labels may enter (e.g. the body without bone); seeds outside it stay seeds.
     background_cost : float
         Background labels pay ``background_cost * intensity_weight`` per mm everywhere.
     max_distance_mm : float, optional
@@ -201,64 +219,89 @@ def grow_from_seeds(
     if seed_arr.size and seed_arr.min() < 0:
         raise InputError("seed labels must be >= 0")
     seed_arr = seed_arr.astype(np.uint16)
+    allowed = None if region is None else check_mask(region, g, "region")
     labels = [int(v) for v in np.unique(seed_arr) if v != 0]
     objects = [v for v in labels if v not in set(background)]
     if not objects:
         raise InputError("no object seeds (only background or none at all)")
+    if isinstance(dead_zone, str) and dead_zone != "auto":
+        raise InputError(f"dead_zone must be a number or 'auto', not {dead_zone!r}")
     p.update(0.05, "grow: smoothing")
     sm = _smooth(volume, smoothing_mm)
     p.raise_if_cancelled()
     p.update(0.25, "grow: edges")
     grad = _gradient(sm, g.spacing)
-    work_seeds = seed_arr
-    bg_parts: list[int] = [v for v in background if v in labels]
-    if local_background:
-        # every background seed blob gets its own intensity model (internal label), so the
-        # background also pays for entering tissue unlike the place it was clicked
-        work_seeds = seed_arr.copy(order="K")
-        bg_parts = []
-        nxt = max(labels) + 1
-        for v in background:
-            comp, n = morph.label_components(seed_arr == v)
+    bg_labels = [v for v in background if v in labels]
+    # internal labels ("parts"): every seed blob of a label with a local model gets its own
+    # intensity model; owner[part] is the label it belongs to
+    work_seeds = seed_arr.copy(order="K")
+    owner: dict[int, int] = {}
+    nxt = max(labels) + 1
+    stats_region = morph.dilate(seed_arr > 0, g, 3.0)
+    for v in labels:
+        is_bg = v in bg_labels
+        comp, n = morph.label_components(seed_arr == v)
+        if is_bg:
+            local = local_background
+        elif isinstance(local_models, str):
+            if local_models != "auto":
+                raise InputError(f"local_models must be a bool, a list of labels or 'auto', not {local_models!r}")
+            local = n > 1 and _heterogeneous(comp, n, sm, morph.dilate(seed_arr == v, g, 3.0), g, min_std)
+        else:
+            local = local_models if isinstance(local_models, bool) else v in set(local_models)
+        if local:
             for c in range(1, n + 1):
                 work_seeds[comp == c] = nxt
-                bg_parts.append(nxt)
+                owner[nxt] = v
                 nxt += 1
-        labels = [int(v) for v in np.unique(work_seeds) if v != 0]
-    top = max(labels)
+        else:
+            owner[v] = v
+    parts = sorted(owner)
+    top = max(parts)
+    near = np.where(stats_region, _nearest_label(work_seeds, g), 0)
     low = np.full(top + 1, -np.inf, np.float32)
     high = np.full(top + 1, np.inf, np.float32)
-    stats_region = morph.dilate(seed_arr > 0, g, 3.0)
-    near = np.where(stats_region, _nearest_label(work_seeds, g), 0)
     mean = np.zeros(top + 1, np.float32)
     inv_sd = np.zeros(top + 1, np.float32)
+    sd_of = np.zeros(top + 1, np.float32)
     ref_grads = []
-    for v in objects:
-        vals = sm[near == v]
+    for q in parts:
+        vals = sm[near == q]
+        if vals.size == 0:
+            vals = sm[work_seeds == q]
         mu, sd = float(vals.mean()), max(float(vals.std()), min_std)
-        low[v], high[v] = mu - intensity_tolerance * sd, mu + intensity_tolerance * sd
-        mean[v], inv_sd[v] = mu, np.sqrt(intensity_weight) / sd
-        ref_grads.append(grad[near == v])
-    if local_background:
-        for v in bg_parts:
-            vals = sm[near == v]
-            mean[v], inv_sd[v] = float(vals.mean()), np.sqrt(intensity_weight) / max(float(vals.std()), min_std)
+        mean[q], sd_of[q] = mu, sd
+        if owner[q] in bg_labels:
+            if local_background:
+                inv_sd[q] = np.sqrt(intensity_weight) / sd
+            continue
+        low[q], high[q] = mu - intensity_tolerance * sd, mu + intensity_tolerance * sd
+        inv_sd[q] = np.sqrt(intensity_weight) / sd
+        ref_grads.append(grad[near == q])
+    dz = np.zeros(top + 1, np.float32)
+    distinct = _distinct_objects(seed_arr, sm, g, objects, bg_labels, owner, low, high)
+    for q in parts:
+        if dead_zone == "auto":
+            dz[q] = AUTO_DEAD_ZONE if owner[q] in distinct else 0.0
+        else:
+            dz[q] = float(dead_zone)
     g_ref = max(float(np.median(np.concatenate(ref_grads))), 1e-3)
     cost = (0.05 + edge_weight * np.maximum(grad / g_ref - edge_noise, 0) ** 2).astype(np.float32)
     p.raise_if_cancelled()
     p.update(0.4, "grow: competing")
-    # background pays what an object pays on its own tissue (E[dev^2] = 1), so inside an
-    # organ the nearest seed wins and edges decide; on unlike tissue the background wins
     extra = np.zeros(top + 1, np.float32)
-    for v in bg_parts:
-        extra[v] = background_cost * intensity_weight
+    for q in parts:
+        if owner[q] in bg_labels:
+            extra[q] = background_cost * intensity_weight
     out = grow_labels(cost, sm, work_seeds, low, high, g.spacing, mean=mean, inv_sd=inv_sd, extra=extra,
-                      dead_zone=dead_zone, minimax=minimax,
-                      length_weight=length_weight)
+                      dead_zone=dz, minimax=minimax, length_weight=length_weight, region=allowed)
+    lut = np.zeros(top + 1, np.uint16)
+    for q in parts:
+        lut[q] = 0 if owner[q] in bg_labels else owner[q]
+    out = lut[out]
+    del near, work_seeds
     p.raise_if_cancelled()
     p.update(0.8, "grow: clean up")
-    for v in bg_parts:
-        out[out == v] = 0
     result = np.zeros(volume.shape, np.uint16)
     for v in objects:
         m = out == v
@@ -274,8 +317,97 @@ def grow_from_seeds(
         if fill_holes:
             m = morph.fill_holes(m, "3d")
         result[m & (result == 0)] = v
+    rim = [v for v in objects if v in distinct] if boundary_refinement == "auto" else \
+        (list(objects) if boundary_refinement else [])
+    if rim:
+        p.update(0.9, "grow: partial-volume rim")
+        _refine_rim(result, sm, {v: float(min(sd_of[q] for q in owner if owner[q] == v)) for v in rim},
+                    allowed, rim_contrast)
     p.update(1.0, "grow")
     return result
+
+
+def _heterogeneous(components: NDArray[np.int32], n: int, smoothed: NDArray[np.float32], region: Mask,
+                   geometry: ImageGeometry, min_std: float, spread: float = 3.5) -> bool:
+    """Whether the seed blobs of one label sit on different tissues: their mean intensities (within
+    3 mm of each blob) span more than ``spread`` times the typical within-blob standard deviation
+    (at least ``min_std``), e.g. gas and fluid of the stomach, cortex and medulla of an enhanced kidney
+    (phantom kidneys: 50 HU over sd 12 HU; the non-contrast real CT's liver: 35 HU over 12 HU, one model)."""
+    near = np.where(region, _nearest_label(components.astype(np.uint16), geometry), 0)
+    means, sds = [], []
+    for c in range(1, n + 1):
+        vals = smoothed[near == c]
+        if vals.size:
+            means.append(float(vals.mean()))
+            sds.append(float(vals.std()))
+    if len(means) < 2:
+        return False
+    return max(means) - min(means) > spread * max(float(np.median(sds)), min_std)
+
+
+AUTO_DEAD_ZONE = 1.5
+"""Dead zone (standard deviations) of a distinct object label in ``dead_zone="auto"``."""
+
+
+def _distinct_objects(seeds: NDArray[np.uint16], smoothed: NDArray[np.float32], geometry: ImageGeometry,
+                      objects: Sequence[int], background: Sequence[int], owner: Mapping[int, int],
+                      low: NDArray[np.float32], high: NDArray[np.float32],
+                      max_fraction: float = 0.1) -> set[int]:
+    """Object labels unlike the background clicked around them.
+
+    An object is distinct when at most ``max_fraction`` of the background seeds' statistics
+    voxels (within 3 mm of a background seed, farther than 3 mm from object seeds) fall in its
+    intensity window: its own window then stops it, typical tissue may cost it nothing and its
+    partial-volume rim can be placed half-way up the edge. Measured: 2-5 % on the contrast-enhanced
+    phantom (liver, spleen, kidneys), 18-30 % on the non-contrast TotalSegmentator CT, where the
+    organs look like the muscle and bowel around them.
+    """
+    bg = np.isin(seeds, list(background))
+    if not bg.any():
+        return set()
+    vals = smoothed[morph.dilate(bg, geometry, 3.0) & ~morph.dilate(np.isin(seeds, list(objects)), geometry, 3.0)]
+    if vals.size == 0:
+        return set()
+    out = set()
+    for v in objects:
+        inside = np.zeros(vals.shape, bool)
+        for q, o in owner.items():
+            if o == v:
+                inside |= (vals >= low[q]) & (vals <= high[q])
+        if inside.mean() <= max_fraction:
+            out.add(v)
+    return out
+
+
+def _refine_rim(result: NDArray[np.uint16], smoothed: NDArray[np.float32], sd: Mapping[int, float],
+                region: Mask | None, contrast: float) -> None:
+    """Partial-volume boundary (in place): a free voxel face-adjacent to a label joins it when its
+    smoothed value is nearer the label's local inside level than the local outside level (the
+    half-way point of the edge, where the voxel centre crosses the true boundary). Levels are means
+    over a 5x5x5 window of the label's voxels and of the voxels two or more steps outside it; only
+    edges of at least ``contrast`` times the label's standard deviation ``sd[v]`` count (a faint
+    edge's half-way point is lost in the noise)."""
+    from scipy import ndimage as ndi
+
+    six = ndi.generate_binary_structure(3, 1)
+    for v, sd_v in sd.items():
+        m = result == v
+        box = bbox(m, 3)
+        if box is None:
+            continue
+        mb = m[box]
+        sb = smoothed[box]
+        ring = ndi.binary_dilation(mb, six) & ~mb
+        far = ~(mb | ring)
+        w_in = ndi.uniform_filter(mb.astype(np.float32), 5)
+        w_out = ndi.uniform_filter(far.astype(np.float32), 5)
+        lvl_in = ndi.uniform_filter(np.where(mb, sb, 0).astype(np.float32), 5) / np.maximum(w_in, 1e-6)
+        lvl_out = ndi.uniform_filter(np.where(far, sb, 0).astype(np.float32), 5) / np.maximum(w_out, 1e-6)
+        join = ring & (result[box] == 0) & (w_in > 0) & (w_out > 0) & (np.abs(sb - lvl_in) < np.abs(sb - lvl_out))
+        join &= np.abs(lvl_in - lvl_out) >= contrast * sd_v
+        if region is not None:
+            join &= region[box]
+        result[box][join] = v
 
 
 def _bridge_radius(mask: Mask, geometry: ImageGeometry, radius_mm: float) -> float:
@@ -288,6 +420,12 @@ def _bridge_radius(mask: Mask, geometry: ImageGeometry, radius_mm: float) -> flo
 
     depth = float(ndi.distance_transform_edt(np.pad(mask, 1), sampling=geometry.spacing).max())
     r = min(radius_mm, 0.4 * depth)
+    # the ball is rounded to whole voxels per axis: on a coarse axis (thick slices) it may reach
+    # farther than r; an object thinner than that ball (an intervertebral disc three slices high) is
+    # left uncut rather than erased
+    reach = float(np.max(np.rint(r / geometry.spacing) * geometry.spacing))
+    if reach > 0.5 * depth:
+        return 0.0
     return r if r >= 0.5 * float(geometry.spacing.min()) else 0.0
 
 

@@ -1,0 +1,178 @@
+"""Issue 3 accuracy target on the generated phantom: every one of its 17 structures, made the way a user
+would make it with our tools, against the ground truth (frame LPS, mm; arrays ``[i, j, k]``).
+
+How each structure is produced (no per-structure parameter tuning, no use of a reference mask
+other than to place a handful of clicks):
+
+* automatic presets: ``body`` (compared with the whole body outline, the meaning of the phantom's
+  "Entire body" segment), ``lungs``, bone split into ``spine`` and ``ribs`` by clicking the vertebral
+  bodies (competitive growing restricted to the bone mask), ``subcutaneous_fat`` = the fat preset's
+  island under one click minus the skin (a 2 mm hollow shell of the body preset);
+* one competitive grow-from-seeds run (``segmentation.grow.grow_from_seeds``, default parameters)
+  for all soft-tissue structures inside the body, bone and lungs excluded (its ``region``): liver,
+  tumour, spleen, kidneys, aorta, IVC, stomach, gallbladder, muscle, intervertebral discs, with
+  8 clicks inside each (farthest-point sampling of its deep voxels, as in ``test_grow_real``) and
+  background clicks around each (12 per structure, in whatever tissue lies 6-9 mm outside it);
+* hepatic vessels with ``segmentation.vessels.segment_vessels`` inside the grown liver (holes filled).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from segmentation import grow, presets
+from segmentation import morphology as morph
+from segmentation._common import dice
+from segmentation.vessels import segment_vessels
+from tests.segmentation.test_grow_real import _fps
+
+TARGET = 0.95
+GROWN = ("liver_tumor", "liver", "spleen", "kidney_right", "kidney_left", "aorta", "inferior_vena_cava",
+         "stomach", "gallbladder", "intervertebral_discs", "muscle")
+STRUCTURES = ("body", "subcutaneous_fat", "muscle", "liver", "liver_tumor", "hepatic_vessels", "kidney_right",
+              "kidney_left", "spleen", "aorta", "inferior_vena_cava", "spine", "ribs", "intervertebral_discs",
+              "lungs", "stomach", "gallbladder")
+KNOWN_SHORT: dict[str, float] = {
+    # measured 0.531: one grow-from-seeds label for the whole musculature (wall, diaphragm, back, psoas) loses
+    # to the background wherever 50 HU muscle touches 30 HU bowel; the thin wall is also cut by the bridge opening
+    "muscle": 0.52,
+    # measured 0.824 in the grown liver (0.942 in the true liver region, test_vessels): hilum vessels left out
+    "hepatic_vessels": 0.81,
+    # measured 0.937 / 0.924: the bone preset keeps 2300 voxels of disc next to the endplates (partial volume
+    # with 1000 HU cortex) and its rim, and the geodesic split gives rib heads to the transverse processes
+    "spine": 0.93,
+    "ribs": 0.91,
+    # measured 0.425: discs are 3-4 slices high; most of their voxels are brightened to 150-250 HU by the
+    # endplate cortex and fall outside the window learned at the disc centres
+    "intervertebral_discs": 0.41,
+    # measured 0.831: the lungs preset's slice-wise hole filling also fills the mediastinum and the liver dome
+    "lungs": 0.82,
+    # measured 0.789: gas and fluid get their own models (local_models="auto"), the 4 mm wall is missed
+    "stomach": 0.77,
+    # measured 0.919 / 0.944: the gallbladder's fundus rim next to bowel, the IVC's intrahepatic part next to
+    # hepatic veins of the same density
+    "gallbladder": 0.90,
+    "inferior_vena_cava": 0.93,
+}
+"""Structures still below the target: the floor measured now (regression guard), see the module docstring."""
+
+
+def _interior_clicks(ref: np.ndarray, geometry, n: int, depth_fraction: float = 0.3) -> np.ndarray:
+    """``n`` well-spread points deep inside a structure (what a user clicks), LPS mm."""
+    dt = ndi.distance_transform_edt(ref, sampling=geometry.spacing)
+    deep = np.vstack([np.unravel_index(np.argmax(dt), ref.shape),
+                      np.argwhere(dt >= max(min(4.0, 0.5 * dt.max()), depth_fraction * dt.max()))])
+    return geometry.index_to_lps(_fps(deep, n))
+
+
+def _background_clicks(masks: dict[str, np.ndarray], geometry, n_out: int = 12) -> np.ndarray:
+    closed = {k: morph.fill_holes(morph.closing(m, geometry, 10.0), "3d") for k, m in masks.items()}
+    union = np.logical_or.reduce(list(closed.values()))
+    d_all = ndi.distance_transform_edt(~union, sampling=geometry.spacing)
+    pts = []
+    for name in masks:
+        d_own = ndi.distance_transform_edt(~closed[name], sampling=geometry.spacing)
+        shell = np.argwhere((d_all >= 6) & (d_own <= 9))
+        if len(shell):
+            pts.append(geometry.index_to_lps(_fps(shell, n_out)))
+    return np.vstack(pts)
+
+
+def _vertebra_clicks(geometry, offset: float = 0.0) -> np.ndarray:
+    """One click at the centre of every vertebral body in the image (LPS mm, from the phantom's anatomy
+    constants: what a user clicks on a sagittal view); ``offset=0.5``: the discs between them."""
+    from twin.phantom import _anatomy as A
+
+    pts = []
+    for n in range(-6, 8):
+        z = A.VERTEBRA_Z0_MM + A.VERTEBRA_PITCH_MM * (n + offset)
+        p = np.array([0.0, float(A.spine_y(z)), z]) + np.asarray(A.CENTRE_LPS)
+        if geometry.contains_index(np.rint(geometry.lps_to_index(p[None]))).all():
+            pts.append(p)
+    return np.array(pts)
+
+
+def _rib_clicks(geometry) -> np.ndarray:
+    """One click on each rib whose head (joint with the spine) is in the image, 40 mm along it."""
+    from twin.phantom import _anatomy as A
+    from twin.phantom._trees import rib_centrelines
+
+    pts = []
+    for line in rib_centrelines():
+        head = line[1] + np.asarray(A.CENTRE_LPS)
+        if not geometry.contains_index(np.rint(geometry.lps_to_index(head[None]))).all():
+            continue
+        seg = np.linalg.norm(np.diff(line, axis=0), axis=1)
+        s = np.concatenate([[0.0], np.cumsum(seg)]) - np.concatenate([[0.0], np.cumsum(seg)])[1]
+        i = int(np.searchsorted(s, 40.0))
+        pts.append(line[i] + np.asarray(A.CENTRE_LPS))
+    return np.array(pts)
+
+
+def segment_phantom(vol, lm) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """(our masks, ground truth) for every structure of :data:`STRUCTURES`."""
+    from twin.phantom import body_outline_mask
+
+    g = vol.geometry
+    truth = {n: lm.mask(n) for n in STRUCTURES}
+    truth["body"] = body_outline_mask(lm)
+    out: dict[str, np.ndarray] = {}
+    body = presets.body(vol)
+    out["body"] = body
+    out["lungs"] = presets.lungs(vol, body_mask=body)
+    bone = presets.bone(vol, body_mask=presets.body(vol, fill=False))
+    # split bone: clicks on the vertebral bodies (one per vertebra) and on ribs, grown inside the bone only
+    spine_clicks = _vertebra_clicks(g)
+    rib_clicks = _rib_clicks(g)
+    sets = [grow.SeedSet("spine", spine_clicks), grow.SeedSet("ribs", rib_clicks)]
+    split = grow.grow_from_seeds(vol, grow.seed_image(g, sets), region=bone, intensity_weight=0.0,
+                                 intensity_tolerance=1e6, edge_weight=0.0, bridge_radius_mm=0.0,
+                                 boundary_refinement=False)
+    out["spine"] = split == 1
+    out["ribs"] = bone & ~out["spine"]
+    # subcutaneous fat: the fat preset's island under a click in the anterior abdominal fat, minus the skin
+    fat = presets.fat(vol, body_mask=body)
+    click = _interior_clicks(truth["subcutaneous_fat"], g, 1)
+    skin = body & ~morph.erode(body, g, 2.0)  # the skin layer (a 2 mm shell; the body continues past the image ends)
+    out["subcutaneous_fat"] = morph.keep_island_at(fat, g, click[0]) & ~skin
+    # soft tissue: one competitive run
+    masks = {n: truth[n] for n in GROWN}
+    seed_sets = [grow.SeedSet(n, _interior_clicks(m, g, 8)) for n, m in masks.items()]
+    seed_sets[GROWN.index("intervertebral_discs")] = grow.SeedSet("intervertebral_discs", _vertebra_clicks(g, 0.5))
+    seed_sets[GROWN.index("muscle")] = grow.SeedSet("muscle", _interior_clicks(masks["muscle"], g, 10, 0.15))
+    seed_sets.append(grow.SeedSet("background", _background_clicks(masks, g)))
+    region = body & ~bone  # (not ~lungs: the lungs preset also fills the mediastinum, see the report)
+    labels = grow.grow_from_seeds(vol, grow.seed_image(g, seed_sets), background=[len(seed_sets)], region=region)
+    for i, n in enumerate(GROWN):
+        out[n] = labels == i + 1
+    liver_region = morph.fill_holes(morph.closing(out["liver"] | out["liver_tumor"], g, 5.0), "3d")
+    out["hepatic_vessels"] = segment_vessels(vol, liver_region)
+    out["liver"] = out["liver"] & ~out["hepatic_vessels"] & ~out["liver_tumor"]
+    return out, truth
+
+
+@pytest.fixture(scope="module")
+def phantom_results():
+    phantom = pytest.importorskip("twin.phantom")
+    vol, lm = phantom.make_abdomen_phantom()
+    out, truth = segment_phantom(vol, lm)
+    body = out["body"]
+    scores = {n: dice(out[n], truth[n]) for n in STRUCTURES}
+    residual = body & ~np.logical_or.reduce([out[n] for n in STRUCTURES if n != "body"])
+    scores_extra = {"body (residual label)": dice(residual, lm.mask("body"))}
+    print("\nphantom Dice:")
+    for n, d in {**scores, **scores_extra}.items():
+        print(f"  {n:24s} {d:.3f}")
+    return scores
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", STRUCTURES)
+def test_phantom_structure_dice(phantom_results, name):
+    d = phantom_results[name]
+    if name in KNOWN_SHORT:
+        assert d >= KNOWN_SHORT[name], f"{name}: Dice {d:.3f} fell below its measured floor"
+        pytest.xfail(f"{name}: Dice {d:.3f} < {TARGET} (known gap)")
+    assert d >= TARGET, f"{name}: Dice {d:.3f}"
