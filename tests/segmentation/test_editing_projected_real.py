@@ -13,9 +13,8 @@ import pytest
 from skimage.measure import points_in_poly
 
 from segmentation.editing import projected_polygon_mask
+from tests.segmentation.conftest import data_dir
 from twin.labelmap import mask_bbox
-
-from .conftest import data_dir
 
 pytestmark = pytest.mark.data
 
