@@ -38,14 +38,36 @@ def check_mask(mask: ArrayLike, geometry: ImageGeometry, what: str = "mask") -> 
 
 
 def mask_to_sitk(mask: Mask, geometry: ImageGeometry) -> sitk.Image:
-    """Boolean mask -> SimpleITK uint8 image (0/1) with the grid's geometry."""
-    return array_to_sitk(np.asarray(mask, dtype=np.uint8), geometry)
+    """Boolean mask -> SimpleITK uint8 image (0/1) with the grid's geometry.
+
+    The boolean buffer is reinterpreted as uint8 (no conversion copy): on a mask in SimpleITK
+    memory order (``i`` fastest, e.g. derived from a volume read from disk) the only copy is ITK's.
+    """
+    m = np.asarray(mask)
+    m = m.view(np.uint8) if m.dtype == np.bool_ else np.asarray(m != 0).view(np.uint8)
+    return array_to_sitk(m, geometry)
 
 
-def sitk_to_mask(image: sitk.Image) -> Mask:
-    """SimpleITK image -> boolean ``[i, j, k]`` mask (nonzero voxels)."""
-    arr, _ = sitk_to_array(image)
-    return arr != 0
+def sitk_to_mask(image: sitk.Image, out: Mask | None = None) -> Mask:
+    """SimpleITK image -> boolean ``[i, j, k]`` mask (nonzero voxels), one 1-byte allocation.
+
+    The result is in SimpleITK memory order (Fortran order of ``[i, j, k]``), like
+    :func:`twin.volume.sitk_to_array`. With ``out`` (a boolean ``(ni, nj, nk)`` array or view,
+    e.g. a bounding box of a larger mask), the mask is written there and nothing is allocated.
+    """
+    import SimpleITK as sitk
+
+    if image.GetDimension() != 3 or image.GetNumberOfComponentsPerPixel() != 1:
+        arr, _ = sitk_to_array(image)
+        if out is None:
+            return arr != 0
+        np.not_equal(arr, 0, out=out)
+        return out
+    view = sitk.GetArrayViewFromImage(image)  # [k, j, i], valid while ``image`` lives
+    if out is None:
+        out = np.empty(view.shape[::-1], dtype=bool, order="F")
+    np.not_equal(view, 0, out=out.T)
+    return out
 
 
 def sitk_to_labels(image: sitk.Image) -> NDArray[Any]:

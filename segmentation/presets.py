@@ -11,6 +11,10 @@ three axes, repeated twice. Marrow of elderly patients is fatty (-50..100 HU)
 and partial-volume cortex at 3 mm is often below 200 HU; plain thresholding
 scores Dice ~0.70 against the reference, this pipeline ~0.90.
 
+Memory (issue 3: peak <= 3x the CT's size): the presets work in place on boolean masks,
+free what they no longer need, crop to the body's bounding box and hand masks to ITK
+one at a time; ``benchmarks/bench_segmentation.py`` measures each preset's peak.
+
 On a contrast-enhanced CT (detected by :func:`contrast_enhanced`: a thick blob of 130-260 HU
 tissue away from dense bone, i.e. enhanced blood pool / kidneys) the 110 HU hysteresis would take
 in enhanced organs touching the skeleton, so bone is instead the smoothed >= 230 HU tissue
@@ -22,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from segmentation import morphology as morph
-from segmentation._common import Mask
+from segmentation._common import Mask, bbox, mask_to_sitk, sitk_to_mask
 from twin.errors import InputError
 from twin.geometry import ImageGeometry
 from twin.progress import Progress, SubProgress, ensure_progress
@@ -53,14 +57,16 @@ def body(volume: Volume, progress: Progress | None = None, table_gap_mm: float =
     """The patient's body: tissue denser than -300 HU, without the table, air around and cables.
 
     The table touches the body only through thin contacts; an opening by ``table_gap_mm``
-    cuts them, the largest component is kept, restored to its unopened extent, and
+    cuts them, the largest component (the core) is kept, restored to its unopened extent, and
     internal air (lungs, bowel gas) is filled slice by slice.
     """
+    import SimpleITK as sitk
+
     _check_ct(volume, "body")
     p = ensure_progress(progress)
     g = volume.geometry
     p.update(0.0, "body: threshold")
-    dense = np.asarray(volume.array > BODY_HU)
+    dense = np.greater(volume.array, BODY_HU)
     if not dense.any():
         return dense
     p.raise_if_cancelled()
@@ -78,12 +84,23 @@ def body(volume: Volume, progress: Progress | None = None, table_gap_mm: float =
     # upsample in the transposed (k, j, i) view so the result keeps SimpleITK's memory order
     # (i fastest): a transposing copy of a full CT costs seconds
     near_t = np.ascontiguousarray(near.T)
+    core_ijk = np.argwhere(core)
+    seed_ijk = core_ijk[len(core_ijk) // 2] * step  # a sample of ``dense`` inside the body's core
+    del near, core, core_ijk
     full = np.repeat(np.repeat(np.repeat(near_t, step[2], 0), step[1], 1), step[0], 2).T
-    restored = full[: g.shape[0], : g.shape[1], : g.shape[2]] & dense
+    restored = dense  # in place: no second full-size mask
+    restored &= full[: g.shape[0], : g.shape[1], : g.shape[2]]
+    del full, dense
     if not fill:  # callers that only need the table removed (bone) stop here
         p.update(1.0, "body")
         return restored
-    restored = morph.keep_largest(restored)
+    # the body is the component of the core (= the largest one, found without labelling the CT)
+    marker = sitk.Image([int(n) for n in g.shape], sitk.sitkUInt8)
+    marker.SetPixel([int(v) for v in seed_ijk], 1)
+    rec = morph.reconstruct(marker, mask_to_sitk(restored, ImageGeometry(g.shape)))  # type: ignore[arg-type]
+    del marker
+    sitk_to_mask(rec, out=restored)
+    del rec
     p.update(0.7, "body: fill")
     filled = morph.fill_holes(restored, "slice", axes=(2,))  # also fills every 3-D cavity
     p.update(1.0, "body")
@@ -139,7 +156,6 @@ def bone(volume: Volume, progress: Progress | None = None, low_hu: float = BONE_
     """
     _check_ct(volume, "bone")
     p = ensure_progress(progress)
-    a = volume.array
     if body_mask is None:
         body_mask = body(volume, SubProgress(p, 0.0, 0.4, "bone: "), fill=False)
     if contrast is None:
@@ -148,19 +164,38 @@ def bone(volume: Volume, progress: Progress | None = None, low_hu: float = BONE_
     if contrast:
         return _bone_contrast(volume, body_mask, p)
     p.update(0.4, "bone: hysteresis")
-    low = (a >= low_hu) & body_mask
-    if not low.any():
-        return low
-    seeds = low & (a >= high_hu)
-    mask = morph.keep_islands_touching(low, seeds)
+    box = bbox(body_mask)
+    if box is None:
+        return np.zeros(volume.shape, bool, order="F")
+    # hysteresis on the body's box, built for memory: the seed and candidate masks share one
+    # numpy buffer and go to ITK one at a time (the body mask is freed before ITK works)
+    a = volume.array[box]
+    inside = np.asarray(body_mask)[box]
+    del body_mask
+    geom = ImageGeometry(a.shape)  # type: ignore[arg-type]
+    mask = np.greater_equal(a, high_hu)
+    mask &= inside
+    if not mask.any():
+        return np.zeros(volume.shape, bool, order="F")
+    marker = mask_to_sitk(mask, geom)
+    np.greater_equal(a, low_hu, out=mask)
+    mask &= inside
+    del inside
+    candidates = mask_to_sitk(mask, geom)
+    rec = morph.reconstruct(marker, candidates)
+    del marker, candidates
+    mask = sitk_to_mask(rec, out=mask)
+    del rec
     p.raise_if_cancelled()
     p.update(0.6, "bone: fill marrow")
     # (a 3-D cavity is a hole in every slice through it, so slice-wise filling covers 3-D filling)
     for _ in range(passes):
         p.raise_if_cancelled()
         mask = morph.fill_holes(mask, "slice", axes=(0, 1, 2))
+    out = np.zeros(volume.shape, bool, order="F")
+    out[box] = mask
     p.update(1.0, "bone")
-    return mask
+    return out
 
 
 def _bone_contrast(volume: Volume, body_mask: Mask, p: Progress) -> Mask:
@@ -199,18 +234,15 @@ def lungs(volume: Volume, progress: Progress | None = None, body_mask: Mask | No
         body_mask = body(volume, SubProgress(p, 0.0, 0.5, "lungs: "))
     p.update(0.5, "lungs: air inside the body")
     a = volume.array
-    air = (a < -400) & body_mask
-    labels, count = morph.label_components(air)
-    if count == 0:
-        return np.zeros(volume.shape, bool)
-    flat = labels.ravel()
-    sizes = np.bincount(flat, minlength=count + 1)
-    gas = np.bincount(flat, weights=(a.ravel() < -950), minlength=count + 1)
-    keep = [
-        lab for lab in range(1, count + 1)
-        if sizes[lab] * g.voxel_volume_mm3 >= min_volume_ml * 1000.0 and gas[lab] <= max_gas_fraction * sizes[lab]
-    ]
-    mask = np.isin(labels, keep)
+    air = np.less(a, -400)
+    air &= body_mask
+    del body_mask
+    gas = np.less(a, -950)
+    gas &= air
+    min_voxels = min_volume_ml * 1000.0 / g.voxel_volume_mm3
+    mask = morph.select_components(
+        air, lambda sizes, gas_voxels: (sizes >= min_voxels) & (gas_voxels <= max_gas_fraction * sizes), extra=gas)
+    del air, gas
     p.update(0.8, "lungs: vessels")
     mask = morph.fill_holes(mask, "slice", axes=(2,))
     p.update(1.0, "lungs")
@@ -226,10 +258,19 @@ def fat(volume: Volume, progress: Progress | None = None, body_mask: Mask | None
         body_mask = body(volume, SubProgress(p, 0.0, 0.5, "fat: "))
     p.update(0.5, "fat: threshold")
     a = volume.array
-    mask = (a >= -190) & (a <= -30) & body_mask
+    mask = np.greater_equal(a, -190)
+    tmp = np.less_equal(a, -30)
+    mask &= tmp
+    mask &= body_mask
     # the partial-volume rim of lungs and gas falls in the fat range: drop voxels touching air
-    air = morph.dilate((a < -400) & body_mask, g, float(g.spacing.max()))
-    mask &= ~air
+    np.less(a, -400, out=tmp)
+    tmp &= body_mask
+    del body_mask
+    air = morph.dilate(tmp, g, float(g.spacing.max()))
+    del tmp
+    np.logical_not(air, out=air)
+    mask &= air
+    del air
     p.update(0.8, "fat: islands")
     mask = morph.remove_small_islands(mask, g, 100.0)
     p.update(1.0, "fat")
@@ -250,7 +291,16 @@ def muscle(volume: Volume, progress: Progress | None = None, body_mask: Mask | N
     p.update(0.4, "muscle: bone")
     bone_mask = bone(volume, SubProgress(p, 0.4, 0.7, "muscle: "), body_mask=body_mask)
     a = volume.array
-    mask = (a >= -29) & (a <= 150) & body_mask & ~morph.dilate(bone_mask, g, 1.0)
+    mask = np.greater_equal(a, -29)
+    mask &= body_mask
+    del body_mask
+    near_bone = morph.dilate(bone_mask, g, 1.0)
+    del bone_mask
+    np.logical_not(near_bone, out=near_bone)
+    mask &= near_bone
+    np.less_equal(a, 150, out=near_bone)
+    mask &= near_bone
+    del near_bone
     p.update(0.8, "muscle: smooth")
     mask = morph.smooth(mask, g, "median", 1.0)
     mask = morph.remove_small_islands(mask, g, 500.0)
