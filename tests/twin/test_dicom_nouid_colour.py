@@ -143,3 +143,41 @@ def test_signed_synthetic_series_rescaled(tmp_path: Path) -> None:
     write_series(tmp_path, hu, axial_positions(4), signed=True, bits_stored=16, intercept=-1024.0)
     vol = read_dicom(tmp_path)
     np.testing.assert_array_equal(vol.array, hu)
+
+
+def _float_slice(path: Path, values: np.ndarray, z: float, series: str, double: bool = False) -> None:
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    ds = Dataset()
+    fm = FileMetaDataset()
+    fm.TransferSyntaxUID = ExplicitVRLittleEndian
+    fm.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.30"  # Parametric Map Storage
+    fm.MediaStorageSOPInstanceUID = generate_uid()
+    ds.file_meta = fm
+    ds.SOPClassUID, ds.SOPInstanceUID = fm.MediaStorageSOPClassUID, fm.MediaStorageSOPInstanceUID
+    ds.Modality, ds.SeriesInstanceUID = "MR", series
+    ds.Rows, ds.Columns = values.shape
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated = 64 if double else 32
+    ds.ImagePositionPatient, ds.ImageOrientationPatient, ds.PixelSpacing = [0, 0, z], [1, 0, 0, 0, 1, 0], [1.5, 1]
+    if double:
+        ds.DoubleFloatPixelData = values.astype(np.float64).tobytes()
+    else:
+        ds.FloatPixelData = values.astype(np.float32).tobytes()
+    ds.save_as(path, enforce_file_format=True)
+
+
+@pytest.mark.parametrize("double", [False, True])
+def test_float_pixel_data_reads_as_values(tmp_path: Path, double: bool) -> None:
+    """Float / Double Float Pixel Data (parametric maps, e.g. ADC) were refused as 'no pixel data'."""
+    rng = np.random.default_rng(3)
+    planes = [rng.normal(0, 2.5, (4, 5)) for _ in range(3)]
+    series = "1.2.826.0.1.3680043.2.1125.77"
+    for k, plane in enumerate(planes):
+        _float_slice(tmp_path / f"f{k}.dcm", plane, 2.0 * k, series, double)
+    vol = read_dicom(tmp_path)
+    expect = np.stack(planes, axis=-1).transpose(1, 0, 2)  # rows x cols x k -> i, j, k
+    assert vol.array.dtype == (np.float64 if double else np.float32)
+    np.testing.assert_allclose(vol.array, expect.astype(vol.array.dtype))
+    np.testing.assert_allclose(vol.spacing, [1.0, 1.5, 2.0])

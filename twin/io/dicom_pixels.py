@@ -121,6 +121,8 @@ def decode_file(path: Path, n_frames: int, rows: int, cols: int, header: Any = N
     except Exception as exc:  # noqa: BLE001 - pydicom raises many types on corrupt files
         raise InputError(f"cannot read DICOM file ({type(exc).__name__}: {exc})", path) from None
     if "PixelData" not in ds:
+        if "FloatPixelData" in ds or "DoubleFloatPixelData" in ds:
+            return _decode_float(ds, path, n_frames, rows, cols)
         raise InputError("DICOM file has no pixel data", path)
     spp = int(ds.get("SamplesPerPixel", 1) or 1)
     photometric = str(ds.get("PhotometricInterpretation", "") or "").strip().upper()
@@ -158,6 +160,18 @@ def decode_file(path: Path, n_frames: int, rows: int, cols: int, header: Any = N
                 raise InputError(f"cannot decode pixel data ({first})", path) from None
         return DecodedFrames(arr.reshape(n_frames, rows, cols))
     return _decode_gdcm(path, n_frames, rows, cols)
+
+
+def _decode_float(ds: Any, path: Path, n_frames: int, rows: int, cols: int) -> DecodedFrames:
+    """Float / Double Float Pixel Data (parametric maps): the values themselves, float32 / float64."""
+    try:
+        arr = np.asarray(ds.pixel_array)
+    except Exception as exc:  # noqa: BLE001
+        first = str(exc).strip().splitlines()[-1][:160] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"cannot decode float pixel data ({first})", path) from None
+    if arr.size != n_frames * rows * cols:
+        raise InputError(f"float pixel data has {arr.size} values, the header says {n_frames * rows * cols}", path)
+    return DecodedFrames(arr.reshape(n_frames, rows, cols))
 
 
 def _fix_bits(arr: NDArray[Any], bits_stored: int, bits_allocated: int, pixel_representation: int) -> NDArray[Any]:
