@@ -20,7 +20,16 @@ pytestmark = pytest.mark.gui
 
 
 @pytest.fixture
-def sim(window):
+def gl_mode(request, monkeypatch):
+    """The 3-D view's mode: "interactive" (QtInteractor, default) or "fallback" (off-screen render in a label)."""
+    mode = getattr(request, "param", "interactive")
+    if mode == "fallback":
+        monkeypatch.setenv("VHT_NO_QT_GL", "1")
+    return mode
+
+
+@pytest.fixture
+def sim(gl_mode, window):
     """(window, panel) on the synthetic torso at 40^3 with the liver meshed at 10 mm, set-up shown in 3D."""
     from app.gui.synthetic import synthetic_case
     from twin.project import Project
@@ -121,9 +130,11 @@ def _stroke(view, tool, pixels, shift=False):
     tool.release(view, *pixels[-1], ev)
 
 
-def test_paint_erase_undo_and_pick_land_on_the_surface(sim):
+@pytest.mark.parametrize("gl_mode", ["interactive", "fallback"], indirect=True)
+def test_paint_erase_undo_and_pick_land_on_the_surface(gl_mode, sim):
     window, panel = sim
     view = window.view3d
+    assert view.interactive == (gl_mode == "interactive")
     mesh = panel.mesh
     _look(window, "anterior")
     panel.brush_radius.setValue(6.0)
@@ -301,18 +312,21 @@ def test_plane_cap_and_indenter_placed_by_clicking_the_surface(sim):
     assert np.array_equal(sel, depth >= -6.0 - 1e-4) and 0 < sel.sum() < mesh.n_points / 3
     # dragging the VTK plane widget 2 mm outward moves the surface point with it (depth kept)
     panel.place_widget.setChecked(True)
-    kind, widget = panel.scene._widget
-    assert kind == "plane" and np.allclose(widget.GetOrigin(), point - 6.0 * normal, atol=1e-2)
-    if os.environ.get("VHT_SCREENSHOT_DIR"):
-        _screenshot(window, panel, Path(os.environ["VHT_SCREENSHOT_DIR"]) / "sim_place_plane.png", "iso")
-    widget.SetOrigin(*(point - 4.0 * normal))
-    widget.InvokeEvent("EndInteractionEvent")
-    moved, n2 = panel.placement()
-    assert np.allclose(moved, point + 2.0 * normal, atol=0.02) and np.allclose(n2, normal, atol=1e-3)
-    panel.place_widget.setChecked(False)
-    assert panel.scene._widget is None
-    for s_, v in zip(panel.place_point, point):
-        s_.setValue(float(v))
+    if not view.interactive:  # off-screen fallback: no VTK interactor, the fields stay the way to refine
+        assert not panel.place_widget.isChecked() and panel.scene._widget is None
+    else:
+        kind, widget = panel.scene._widget
+        assert kind == "plane" and np.allclose(widget.GetOrigin(), point - 6.0 * normal, atol=1e-2)
+        if os.environ.get("VHT_SCREENSHOT_DIR"):
+            _screenshot(window, panel, Path(os.environ["VHT_SCREENSHOT_DIR"]) / "sim_place_plane.png", "iso")
+        widget.SetOrigin(*(point - 4.0 * normal))
+        widget.InvokeEvent("EndInteractionEvent")
+        moved, n2 = panel.placement()
+        assert np.allclose(moved, point + 2.0 * normal, atol=0.02) and np.allclose(n2, normal, atol=1e-3)
+        panel.place_widget.setChecked(False)
+        assert panel.scene._widget is None
+        for s_, v in zip(panel.place_point, point):
+            s_.setValue(float(v))
     # the other side holds everything deeper than that plane
     panel.place_flip.setChecked(True)
     other = select_nodes(parse_selector(panel.placed_condition()["select"], "s"), mesh)

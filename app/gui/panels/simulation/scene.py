@@ -44,6 +44,7 @@ class SimulationScene:
     def __init__(self, window: MainWindow) -> None:
         self.main = window
         self.names: set[str] = set()
+        self._widget: tuple[str, Any] | None = None
 
     def _plotter(self) -> Any:
         self.main.view3d.ensure_ready()
