@@ -88,6 +88,9 @@ def s3d(window, phantom, qtbot):
     assert window.wait_for_workers(120)
     view = window.view3d
     view.ensure_ready()
+    window.scene3d.flush()  # surfaces of every segment computed before the test starts
+    assert window.wait_for_workers(120)
+    assert "liver" in window.scene3d.surfaces
     cam = view.plotter.camera
     cam.SetFocalPoint(*centre)
     cam.SetPosition(*(centre + [0.0, -700.0, 0.0]))  # anterior: looking towards +P
