@@ -16,10 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from twin.io.dicom_headers import Frame
 
 from twin.errors import InputError
 
@@ -253,3 +256,59 @@ def _decode_colour(ds: Any, path: Path, n_frames: int, rows: int, cols: int, pho
     in_max = int(np.iinfo(arr.dtype).max) if photometric == "PALETTE COLOR" and arr.dtype.kind == "u" else 0
     grey = _luminance(arr.reshape(n_frames, rows, cols, 3), out, in_max)
     return DecodedFrames(grey, note=COLOUR_NOTE)
+
+
+# ------------------------------------------------------------------ dtypes from headers
+_FLOAT_TAGS = {(0x7FE0, 0x0008): 4, (0x7FE0, 0x0009): 8}  # Float / Double Float Pixel Data
+
+
+def _note_float_pixels(ds: Any, tag_bytes: bytes, force: bool) -> None:
+    """Remember on the header whether the pixels are Float/Double Float Pixel Data (seen where the read stopped)."""
+    if len(tag_bytes) < 4:
+        return
+    big = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "")) == "1.2.840.10008.1.2.2"
+    order = "big" if big else "little"
+    tag = (int.from_bytes(tag_bytes[:2], order), int.from_bytes(tag_bytes[2:4], order))
+    if tag in _FLOAT_TAGS:
+        ds.vht_float_bytes = _FLOAT_TAGS[tag]
+
+
+def _stored(ds: Any) -> np.dtype[Any]:
+    fb = int(getattr(ds, "vht_float_bytes", 0) or 0)
+    if fb:  # parametric maps etc.: real-valued pixels, no rescale needed
+        return np.dtype(np.float32 if fb == 4 else np.float64)
+    ba = int(ds.get("BitsAllocated", 16) or 16)
+    if ba == 1:  # bit-packed (segmentations): pydicom unpacks to uint8
+        return np.dtype(np.uint8)
+    try:
+        return stored_dtype(ba, int(ds.get("PixelRepresentation", 0) or 0))
+    except ValueError as exc:
+        raise InputError(str(exc), str(ds.filename) if getattr(ds, "filename", None) else None) from None
+
+
+def _worst_dtype(ds: Any, frames: list[Frame]) -> np.dtype[Any]:
+    """Output dtype for the full stored range (BitsStored), as ITK/GDCM choose it: the memory bound."""
+    if _stored(ds).kind == "f":
+        return _stored(ds)
+    ba = int(ds.get("BitsAllocated", 16) or 16)
+    bs = int(ds.get("BitsStored", ba) or ba)
+    pr = int(ds.get("PixelRepresentation", 0) or 0)
+    lo, hi = (-(2 ** (bs - 1)), 2 ** (bs - 1) - 1) if pr == 1 else (0, 2**bs - 1)
+    return _fit_dtype(frames, [(lo, hi)] * len(frames), _stored(ds))
+
+
+def _fit_dtype(frames: list[Frame], ranges: list[tuple[float, float]], stored: np.dtype[Any]) -> np.dtype[Any]:
+    """Smallest dtype holding every rescaled value ``stored * slope + intercept``."""
+    if all(fr.slope == 1 and fr.intercept == 0 for fr in frames):
+        return stored
+    if stored.kind == "f":
+        return np.dtype(np.float64) if stored.itemsize > 4 else np.dtype(np.float32)
+    if not all(float(fr.slope).is_integer() and float(fr.intercept).is_integer() for fr in frames):
+        return np.dtype(np.float32)
+    ends = [v * fr.slope + fr.intercept for fr, rng in zip(frames, ranges) for v in rng]
+    vmin, vmax = min(ends), max(ends)
+    for dt in (np.int16, np.int32, np.int64):
+        info = np.iinfo(dt)
+        if info.min <= vmin and vmax <= info.max:
+            return np.dtype(dt)
+    return np.dtype(np.float64)
