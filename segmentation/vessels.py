@@ -48,6 +48,7 @@ def segment_vessels(
     seed_points_lps: ArrayLike | None = None,
     *,
     region_dilation_mm: float = 0.0,
+    exclude_mask: ArrayLike | None = None,
     low_sd: float = 2.5,
     high_sd: float = 3.5,
     bone_hu: float = 300.0,
@@ -69,7 +70,10 @@ def segment_vessels(
     seed_points_lps : array (n, 3), optional
         Points (mm, LPS) on vessels; their connected candidate voxels are kept too.
     region_dilation_mm : float
-        Grow the region by this much (mm) before thresholding (vessels on its border).
+        Grow the region by this much (mm) before thresholding (vessels on its border, the portal
+        vein at the hilum); the parenchyma statistics still come from the undilated region.
+    exclude_mask : array of bool, optional
+        Voxels never taken (e.g. the already segmented IVC, aorta and kidneys next to the liver).
     bone_hu, bone_margin_mm : float
         Voxels within ``bone_margin_mm`` of a voxel ``>= bone_hu`` are excluded.
     min_volume_mm3 : float
@@ -93,6 +97,8 @@ def segment_vessels(
     p.raise_if_cancelled()
     if region_dilation_mm > 0:
         region = morph.dilate(region, geom, region_dilation_mm)
+    if exclude_mask is not None:
+        region = region & ~check_mask(exclude_mask, geom, "exclude mask")
     arr = np.asarray(volume.array)
     bright = arr >= bone_hu
     if bright.any():

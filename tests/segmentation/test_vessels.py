@@ -68,6 +68,9 @@ def test_hysteresis_and_seed_points():
     seed = vol.geometry.index_to_lps(np.array([[28, 28, 15]]))
     out2 = segment_vessels(vol, region, low_hu=125, high_hu=170, seed_points_lps=seed)
     assert dice(out2, bright | faint) > 0.95
+    # an already segmented structure can be kept out (e.g. the IVC next to the hepatic veins)
+    out3 = segment_vessels(vol, region, low_hu=125, high_hu=170, seed_points_lps=seed, exclude_mask=faint)
+    assert dice(out3, bright) > 0.95 and not (out3 & faint).any()
 
 
 def test_bone_excluded_and_errors():
