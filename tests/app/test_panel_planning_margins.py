@@ -102,7 +102,7 @@ def test_margin_colours_match_planning_and_screen(plan_win):
     assert view.isVisible() and view.toggle.isEnabled()
     view.toggle.setChecked(True)
     assert window.wait_for_workers(120), window.messages
-    QApplication.processEvents()
+    _drawn(view)
     assert sorted(view.colored) == sorted(CRITICAL)
     expected = evaluate_safety_margin(margin, lm)
     mins = view.min_distances()
@@ -148,3 +148,85 @@ def test_margin_colours_match_planning_and_screen(plan_win):
     view.toggle.setChecked(False)
     QApplication.processEvents()
     assert not any(k.startswith(ACTOR_PREFIX) for k in p.actors) and title not in p.scalar_bars
+
+
+def _drawn(view, timeout_s=10.0):
+    """Wait until the colours are drawn (drawing is deferred while a job holds the VTK lock)."""
+    import time
+
+    t0 = time.monotonic()
+    while not view.drawn() and time.monotonic() - t0 < timeout_s:
+        QApplication.processEvents()
+        time.sleep(0.01)
+    assert view.drawn()
+
+
+def _cut_colours_brute_force(points, mask, geom, origin, normal):
+    """Independent implementation of the cut colours for one plane (axis-aligned grid)."""
+    import itertools
+
+    from planning.distance import boundary_voxels
+
+    sb = boundary_voxels(mask)
+    centres = geom.index_to_lps(sb.astype(float))
+    corners = np.array(list(itertools.product((-0.5, 0.5), repeat=3))) * np.asarray(geom.spacing)
+    depth = ((centres[:, None, :] + corners[None]) - origin) @ normal
+    vox = np.where(depth.min(1) >= 0, depth.min(1), np.where(depth.max(1) <= 0, depth.max(1), 0.0))
+    out = []
+    reach = np.linalg.norm(geom.spacing)
+    for p in points:
+        dist = np.linalg.norm(centres - p, axis=1)
+        v = vox[dist <= reach] if (dist <= reach).any() else vox[[np.argmin(dist)]]
+        out.append(v.min() if v.min() >= 0 else (v.max() if v.max() <= 0 else 0.0))
+    return np.array(out)
+
+
+def test_resection_cut_colours(plan_win):
+    from dataclasses import replace
+
+    from app.gui.panels.planning.margin_view import ACTOR_PREFIX, CUT_TITLE
+    from planning.resection import evaluate_resection
+    from twin.plan import CutPlane
+
+    window, panel = plan_win
+    lm = window.labelmap
+    panel.set_critical_segments(["hepatic_vessels"])
+    panel.add_object("resection")  # one plane through the crosshair (the tumour centre), normal +x
+    res = panel.selected()
+    assert res.collection == "resections" and res.tumour_segment == "liver_tumor"
+    view = panel.margin_view
+    assert view.isVisible() and view.cut_row.isVisible() and "cut" in view.toggle.text()
+    view.toggle.setChecked(True)
+    assert window.wait_for_workers(120), window.messages
+    _drawn(view)
+    assert sorted(view.colored) == ["hepatic_vessels", "liver_tumor"]
+    origin, normal = np.asarray(res.planes[0].origin_lps), np.asarray(res.planes[0].normal_lps)
+    for name, surf in view.colored.items():
+        d = np.asarray(surf.point_data["distance_mm"])
+        idx = np.linspace(0, len(d) - 1, 150).astype(int)
+        exp = _cut_colours_brute_force(surf.points_lps[idx], lm.mask(name), lm.geometry, origin, normal)
+        assert np.allclose(d[idx], exp, atol=1e-9), name
+    tumour = np.asarray(view.colored["liver_tumor"].point_data["distance_mm"])
+    assert tumour.min() < 0 < tumour.max()  # cut through its centre
+    assert "liver_tumor: <b style='color:#d00'>crosses the cut</b>" in view.info.text()
+    p = window.view3d.plotter
+    assert CUT_TITLE in p.scalar_bars and f"{ACTOR_PREFIX}liver_tumor" in p.actors
+    # move the cut 30 mm to the right of the tumour: the tumour is resected whole, its smallest colour is
+    # the resection metric's tumour margin
+    moved = replace(res, planes=(CutPlane(tuple(origin - 30.0 * normal), tuple(normal)),))
+    panel.modify(moved)
+    assert window.wait_for_workers(120)
+    _drawn(view)
+    expected = evaluate_resection(panel.plan.get(res.id), lm)["tumour_margin_mm"]
+    assert expected > 5
+    assert view.min_distances()["liver_tumor"] == pytest.approx(expected, abs=1e-9)
+    assert "liver_tumor: resected side" in view.info.text()
+    # the threshold only redraws (no new job) and turns the whole tumour red
+    view.cut_margin.setValue(60.0)
+    assert not window.workers
+    _drawn(view)
+    assert "within the margin" in view.info.text()
+    lut = p.actors[f"{ACTOR_PREFIX}liver_tumor"].GetMapper().GetLookupTable()
+    rgb = np.zeros(3)
+    lut.GetColor(float(expected), rgb)
+    assert rgb == pytest.approx((0.9, 0.05, 0.05), abs=0.01)

@@ -1,5 +1,5 @@
-"""Safety-margin distance colours in the 3-D view: critical structures coloured by their signed distance (mm)
-to the margin's target (tumour), red below the safety threshold, with a scalar bar in mm.
+"""Distance colours in the 3-D view: critical structures coloured by their signed distance (mm) to a safety
+margin's target (tumour) or to a resection's cut, red within the safety margin, with a scalar bar in mm.
 
 * :func:`voxel_model_distances` (pure, no Qt): the colour of each surface vertex is the distance of
   the structure's voxel cubes near it (within one voxel diagonal) to the target, measured as
@@ -10,11 +10,17 @@ to the margin's target (tumour), red below the safety threshold, with a scalar b
   voxels inside the target get minus their depth in it (:func:`signed_distance_to_mask`).
 * :func:`add_distance_surface`: one coloured actor (pyvista) with the threshold colour, drawn
   with a polygon offset so it covers the structure's plain surface of the scene.
+* Resections: the tumour and the resection's vessels are coloured by their signed distance to the
+  cut surface (:func:`voxel_cut_distances`, the voxel-corner model of
+  :func:`planning.resection.tumour_margin_mm`: + on the resected side, - on the remnant side, 0
+  where the cut passes); red within the chosen margin of the cut (:func:`add_cut_distance_surface`,
+  a diverging map: resected side warm, remnant side blue).
 * :class:`MarginView`: the "Distance colours (3D)" box of the planning panel for the selected
-  :class:`twin.plan.SafetyMargin`: a toggle; distances computed in a worker (the surfaces the 3-D
-  view already shows, ``window.scene3d.surfaces``, or computed by
+  :class:`twin.plan.SafetyMargin` or :class:`twin.plan.Resection`: a toggle; distances computed
+  in a worker (the surfaces the 3-D view already shows, ``window.scene3d.surfaces``, or computed by
   :func:`segmentation.surfaces.segment_surface` when the view has none); min distance per
-  structure listed; recomputed when the label map or the margin changes while on.
+  structure listed; recomputed when the label map or the object changes while on (a threshold
+  change only redraws).
 
 Frame: patient LPS, mm.
 """
@@ -26,7 +32,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from PySide6.QtWidgets import QCheckBox, QGroupBox, QLabel, QVBoxLayout
+from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QGroupBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 BELOW_COLOR = (0.9, 0.05, 0.05)
 CMAP_COLORS = ("#ff9a00", "#ffe14d", "#7bd389", "#9ad9f5")
@@ -125,18 +131,32 @@ def voxel_model_distances(points_lps: NDArray[np.float64], target_mask: NDArray[
     if inside.any():
         vox[inside] = signed_distance_to_mask(geometry.index_to_lps(sb[inside].astype(float)), tmask, geometry)
     # 2. per vertex: the smallest value of the boundary voxels within one voxel diagonal
-    vtree = cKDTree(centres)
-    q = geometry.lps_to_index(pts) * sp
+    lo, _ = _near_voxel_range(pts, sb, vox, geometry)
+    return lo
+
+
+def _near_voxel_range(points_lps: NDArray[np.float64], voxels: NDArray[np.int64], values: NDArray[np.float64],
+                      geometry: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(min, max) of ``values`` (one per voxel of ``voxels``) over the voxels within one voxel diagonal of each
+    point (the nearest voxel when none is)."""
+    from scipy.spatial import cKDTree
+
+    sp = np.asarray(geometry.spacing, float)
+    centres = voxels * sp
+    tree = cKDTree(centres)
+    q = geometry.lps_to_index(np.asarray(points_lps, float).reshape(-1, 3)) * sp
     kk = int(min(27, len(centres)))
-    dd, ii = vtree.query(q, k=kk, distance_upper_bound=2 * half_diag)
+    dd, ii = tree.query(q, k=kk, distance_upper_bound=float(np.linalg.norm(sp)))
     dd, ii = dd.reshape(len(q), kk), ii.reshape(len(q), kk)
     ok = np.isfinite(dd)
-    vals = np.where(ok, vox[np.minimum(ii, len(vox) - 1)], np.inf).min(axis=1)
+    v = values[np.minimum(ii, len(values) - 1)]
+    lo = np.where(ok, v, np.inf).min(axis=1)
+    hi = np.where(ok, v, -np.inf).max(axis=1)
     lonely = ~ok.any(axis=1)
     if lonely.any():
-        _, j = vtree.query(q[lonely], k=1)
-        vals[lonely] = vox[np.asarray(j).reshape(-1)]
-    return vals
+        _, j = tree.query(q[lonely], k=1)
+        lo[lonely] = hi[lonely] = values[np.asarray(j).reshape(-1)]
+    return lo, hi
 
 
 def structure_distances(labelmap: Any, target: str, structures: dict[str, Any], progress: Any = None
@@ -176,19 +196,101 @@ def add_distance_surface(plotter: Any, surface: Any, threshold_mm: float, title:
                          "height": 0.12, "width": 0.6, "title_font_size": 14, "label_font_size": 12, "n_labels": 5,
                          "below_label": f"<{threshold_mm:g}"},
     )
+    _style_bar(plotter, title)
+    _offset(actor)
+    return actor
+
+
+CUT_TITLE = "Distance to the cut (mm, + resected side)"
+
+
+def voxel_cut_distances(points_lps: NDArray[np.float64], structure_mask: NDArray[np.bool_], geometry: Any,
+                        resection: Any) -> NDArray[np.float64]:
+    """Signed distance (mm, + resected side) to the cut shown at each point of a structure's surface.
+
+    The voxel model of :func:`planning.resection.tumour_margin_mm`: the cut depth of the 8 corners of
+    each boundary voxel of the structure (:func:`planning.resection.resected_depth_mm`); a voxel the
+    cut passes through counts 0, otherwise its corner nearest to the cut. Each point takes, over the
+    voxels within one voxel diagonal, 0 if their values have both signs, else the value nearest to
+    the cut - so the colours never look farther from the cut than the voxels are, and the smallest
+    colour of a tumour on the resected side is ``tumour_margin_mm``.
+    """
+    import itertools
+
+    from planning.distance import boundary_voxels
+    from planning.resection import resected_depth_mm
+
+    pts = np.asarray(points_lps, float).reshape(-1, 3)
+    sb = boundary_voxels(np.asarray(structure_mask, bool))
+    if len(sb) == 0:
+        return np.full(len(pts), np.nan)
+    a = np.asarray(geometry.direction) * np.asarray(geometry.spacing)[None, :]
+    corners = np.array(list(itertools.product((-0.5, 0.5), repeat=3))) @ a.T
+    c = geometry.index_to_lps(sb.astype(float))[:, None, :] + corners[None]
+    depth = np.asarray(resected_depth_mm(resection, c.reshape(-1, 3)), float).reshape(len(sb), 8)
+    dlo, dhi = depth.min(axis=1), depth.max(axis=1)
+    vox = np.where(dlo >= 0, dlo, np.where(dhi <= 0, dhi, 0.0))
+    lo, hi = _near_voxel_range(pts, sb, vox, geometry)
+    return np.where(lo >= 0, lo, np.where(hi <= 0, hi, 0.0))
+
+
+def cut_distances(labelmap: Any, resection: Any, structures: dict[str, Any], progress: Any = None
+                  ) -> dict[str, Any]:
+    """``{name: SurfaceModel with point_data["distance_mm"]}``: :func:`voxel_cut_distances` of each
+    structure's surface to the cut of ``resection`` (+ resected side)."""
+    out = {}
+    for n, (name, surf) in enumerate(structures.items()):
+        if progress is not None:
+            progress.raise_if_cancelled()
+            progress.update(n / max(1, len(structures)), f"distances of {name} to the cut")
+        d = voxel_cut_distances(surf.points_lps, labelmap.mask(name), labelmap.geometry, resection)
+        out[name] = replace(surf, point_data={**dict(surf.point_data), "distance_mm": d})
+    return out
+
+
+def cut_colormap(threshold_mm: float, range_mm: float, n: int = 512) -> Any:
+    """Diverging map over ``[-range_mm, range_mm]``: red where ``|d| < threshold_mm``, remnant side (-) blue
+    (light near the cut, deep far), resected side (+) orange to yellow."""
+    from matplotlib.colors import ListedColormap, to_rgb
+
+    v = np.linspace(-range_mm, range_mm, n)
+    t = np.clip((np.abs(v) - threshold_mm) / max(range_mm - threshold_mm, 1e-9), 0, 1)[:, None]
+    near_neg, far_neg = np.array(to_rgb("#9ad9f5")), np.array(to_rgb("#2f6fd0"))
+    near_pos, far_pos = np.array(to_rgb("#ff9a00")), np.array(to_rgb("#ffe14d"))
+    rgb = np.where(v[:, None] < 0, near_neg + t * (far_neg - near_neg), near_pos + t * (far_pos - near_pos))
+    rgb[np.abs(v) < threshold_mm] = BELOW_COLOR
+    return ListedColormap(rgb)
+
+
+def add_cut_distance_surface(plotter: Any, surface: Any, threshold_mm: float, range_mm: float, name: str) -> Any:
+    """Add ``surface`` coloured by its signed distance to the cut (:func:`cut_colormap`) with a scalar bar."""
+    mesh = surface.to_pyvista()
+    mesh.point_data["distance_mm"] = np.asarray(surface.point_data["distance_mm"], float)
+    actor = plotter.add_mesh(
+        mesh, scalars="distance_mm", cmap=cut_colormap(threshold_mm, range_mm), clim=(-range_mm, range_mm),
+        smooth_shading=True, name=name, render=False,
+        scalar_bar_args={"title": CUT_TITLE, "vertical": False, "fmt": "%.0f", "position_x": 0.2, "position_y": 0.03,
+                         "height": 0.12, "width": 0.6, "title_font_size": 14, "label_font_size": 12, "n_labels": 5},
+    )
+    _style_bar(plotter, CUT_TITLE)
+    _offset(actor)
+    return actor
+
+
+def _style_bar(plotter: Any, title: str) -> None:
     try:
         bar = plotter.scalar_bars[title]
     except (KeyError, AttributeError):
-        bar = None
-    if bar is not None:
-        bar.SetTextPositionToPrecedeScalarBar()  # tick labels below the bar, then the title
-        bar.SetVerticalTitleSeparation(12)  # (without it the title overlaps the tick labels)
-    mapper = actor.GetMapper()
+        return
+    bar.SetTextPositionToPrecedeScalarBar()  # tick labels below the bar, then the title
+    bar.SetVerticalTitleSeparation(12)  # (without it the title overlaps the tick labels)
+
+
+def _offset(actor: Any) -> None:
     try:  # drawn in front of the coincident plain surface of the same structure
-        mapper.SetRelativeCoincidentTopologyPolygonOffsetParameters(-2.0, -4.0)
+        actor.GetMapper().SetRelativeCoincidentTopologyPolygonOffsetParameters(-2.0, -4.0)
     except AttributeError:  # older VTK
         pass
-    return actor
 
 
 class MarginView(QGroupBox):
@@ -199,46 +301,91 @@ class MarginView(QGroupBox):
         self.setObjectName("margin_view")
         self.panel = panel
         self.main = panel.main
-        self.margin: Any = None
+        self.obj: Any = None
         self.colored: dict[str, Any] = {}  # structure -> SurfaceModel with distance_mm (what is drawn)
         self._key: Any = None
         self._pending: Any = None
         self._actors: list[str] = []
         self._bar: str | None = None
+        self._redraw_pending = 0
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         self.toggle = QCheckBox("Colour the structures by distance to the target")
         self.toggle.setObjectName("margin_colours")
         self.toggle.setToolTip("Critical structures' surfaces coloured by signed distance (mm) to the target "
-                               "segment; red below the safety margin")
+                               "segment or the cut; red within the safety margin")
         self.toggle.toggled.connect(self._toggled)
+        self.cut_margin = QDoubleSpinBox()
+        self.cut_margin.setObjectName("cut_margin")
+        self.cut_margin.setRange(0.0, 100.0)
+        self.cut_margin.setSingleStep(1.0)
+        self.cut_margin.setDecimals(1)
+        self.cut_margin.setValue(10.0)
+        self.cut_margin.setSuffix(" mm")
+        self.cut_margin.setKeyboardTracking(False)
+        self.cut_margin.setToolTip("Structures closer than this to the cut are red")
+        self.cut_margin.valueChanged.connect(lambda _v: self._draw())
+        self.cut_row = QWidget()
+        row = QHBoxLayout(self.cut_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("Red within"))
+        row.addWidget(self.cut_margin)
+        row.addWidget(QLabel("of the cut"))
+        row.addStretch(1)
         self.info = QLabel("")
         self.info.setObjectName("margin_colours_info")
         self.info.setWordWrap(True)
         lay.addWidget(self.toggle)
+        lay.addWidget(self.cut_row)
         lay.addWidget(self.info)
         self.setVisible(False)
 
     # ------------------------------------------------------------------ state
+    def kind(self) -> str:
+        """``"safety_margins"``, ``"resections"`` or ``""`` (nothing to colour)."""
+        return getattr(self.obj, "collection", "") if self.obj is not None else ""
+
+    def structures(self) -> list[str]:
+        """Segments coloured for the current object."""
+        if self.kind() == "safety_margins":
+            return list(self.obj.critical_segments)
+        if self.kind() == "resections":
+            return [n for n in (self.obj.tumour_segment, *self.obj.vessel_segments) if n]
+        return []
+
+    def threshold_mm(self) -> float:
+        """Red below (margin) / within (cut) this many mm."""
+        return float(self.obj.threshold_mm) if self.kind() == "safety_margins" else float(self.cut_margin.value())
+
     def set_object(self, obj: Any) -> None:
-        """The selected plan object changed (or was edited): show the box for safety margins only."""
-        is_margin = obj is not None and getattr(obj, "collection", "") == "safety_margins"
-        self.setVisible(is_margin)
-        self.margin = obj if is_margin else None
-        if not is_margin:
+        """The selected plan object changed (or was edited): shown for safety margins and resections."""
+        kind = getattr(obj, "collection", "") if obj is not None else ""
+        shown = kind in ("safety_margins", "resections")
+        if obj is None or getattr(self.obj, "id", None) != obj.id:
             self._remove_actors()
+            self.colored = {}
+            self._key = None
+        self.setVisible(shown)
+        self.obj = obj if shown else None
+        if not shown:
             return
-        self.toggle.setEnabled(bool(obj.critical_segments))
-        if not obj.critical_segments:
-            self.info.setText("Choose critical structures (list below) to colour them.")
+        self.cut_row.setVisible(kind == "resections")
+        self.toggle.setText("Colour the structures by distance to the " +
+                            ("target" if kind == "safety_margins" else "cut"))
+        names = self.structures()
+        self.toggle.setEnabled(bool(names))
+        if not names:
+            self.info.setText("Choose critical structures (list below) to colour them." if kind == "safety_margins"
+                              else "Give the resection a tumour or vessels to colour them.")
         if self.toggle.isChecked():
             self.update_colours()
 
     def clear(self) -> None:
         """A new project: drop colours and cache."""
+        self._remove_actors()
         self.colored = {}
         self._key = None
-        self._remove_actors()
+        self.obj = None
 
     def _toggled(self, on: bool) -> None:
         if on:
@@ -247,34 +394,36 @@ class MarginView(QGroupBox):
             self._remove_actors()
             self.info.setText("")
 
-    def _state_key(self) -> Any:
+    def _distance_key(self) -> str:
+        import json
+
         lm = self.main.labelmap
-        m = self.margin
-        return (id(lm), lm.revision if lm is not None else None, m.target_segment, tuple(m.critical_segments),
-                float(m.threshold_mm))
+        d = {k: v for k, v in self.obj.to_dict().items() if k not in ("name", "metrics", "threshold_mm")}
+        return json.dumps([id(lm), lm.revision if lm is not None else None, d], sort_keys=True, default=str)
 
     # ------------------------------------------------------------------ compute
     def update_colours(self) -> Any:
-        """(Re)compute the distances in a worker if the margin or the label map changed, then draw.
+        """(Re)compute the distances in a worker if the object or the label map changed, then draw.
         Returns the worker, or None when nothing had to be computed."""
-        m, lm = self.margin, self.main.labelmap
-        if m is None or lm is None or not m.critical_segments:
+        obj, lm = self.obj, self.main.labelmap
+        structures = self.structures()
+        if obj is None or lm is None or not structures:
             return None
-        key = self._state_key()
+        key = self._distance_key()
         if key == self._key:
             self._draw()
             return None
         if key == self._pending:
             return None
         names = {s.name for s in lm.segments}
-        missing = [n for n in (m.target_segment, *m.critical_segments) if n not in names]
+        target = obj.target_segment if self.kind() == "safety_margins" else None
+        missing = [n for n in ([target] if target else []) + structures if n not in names]
         if missing:
             self.info.setText(f"Segments not found: {', '.join(missing)}")
             return None
         self._pending = key
         snapshot = lm.copy()
         shown = dict(getattr(self.main.scene3d, "surfaces", {}) or {})
-        target, structures = m.target_segment, list(m.critical_segments)
 
         def work(progress: Any) -> dict[str, Any]:
             from segmentation.surfaces import segment_surface
@@ -283,11 +432,12 @@ class MarginView(QGroupBox):
             for name in structures:
                 surf = shown.get(name)
                 if surf is None or getattr(surf, "n_triangles", 0) == 0:
-                    res = segment_surface(snapshot, name, 0.5, 0.0)
-                    surf = res.surface
+                    surf = segment_surface(snapshot, name, 0.5, 0.0).surface
                 if surf.n_triangles:
                     surfaces[name] = surf
-            return structure_distances(snapshot, target, surfaces, progress)
+            if target:
+                return structure_distances(snapshot, target, surfaces, progress)
+            return cut_distances(snapshot, obj, surfaces, progress)
 
         def done(result: dict[str, Any]) -> None:
             if self._pending != key:
@@ -301,26 +451,43 @@ class MarginView(QGroupBox):
             self._pending = None
             self.info.setText(msg)
 
-        return self.main.run_worker(work, done, "Safety-margin distance colours", on_error=failed,
+        return self.main.run_worker(work, done, "Distance colours", on_error=failed,
                                     on_cancel=lambda: setattr(self, "_pending", None))
+
+    def drawn(self) -> bool:
+        """Whether the current colours are in the 3-D view (drawing waits while a job holds the VTK lock)."""
+        return bool(self._actors) and self._redraw_pending == 0
 
     def min_distances(self) -> dict[str, float]:
         """Smallest signed distance (mm) of each coloured structure (what the colours show)."""
         return {n: float(np.min(s.point_data["distance_mm"])) for n, s in self.colored.items()
                 if len(s.point_data["distance_mm"])}
 
+    def _info_rows(self, thr: float) -> list[str]:
+        red = "<b style='color:#d00'>{}</b>"
+        rows = []
+        for n, s in self.colored.items():
+            d = np.asarray(s.point_data["distance_mm"])
+            if not len(d):
+                continue
+            if self.kind() == "safety_margins":
+                flag = " " + red.format("below the margin") if d.min() < thr else ""
+                rows.append(f"{n}: min {d.min():.1f} mm{flag}")
+            elif d.min() < 0 < d.max():
+                rows.append(f"{n}: {red.format('crosses the cut')}")
+            else:
+                side = "resected side" if d.min() >= 0 else "remnant side"
+                near = float(np.abs(d).min())
+                flag = " " + red.format("within the margin") if near < thr else ""
+                rows.append(f"{n}: {side}, {near:.1f} mm from the cut{flag}")
+        return rows
+
     # ------------------------------------------------------------------ draw
     def _draw(self) -> None:
-        m = self.margin
-        if m is None or not self.toggle.isChecked():
+        if self.obj is None or not self.toggle.isChecked() or not self.colored:
             return
-        thr = float(m.threshold_mm)
-        mins = self.min_distances()
-        rows = []
-        for n, d in mins.items():
-            flag = " <b style='color:#d00'>below the margin</b>" if d < thr else ""
-            rows.append(f"{n}: min {d:.1f} mm{flag}")
-        self.info.setText("<br>".join(rows) or "The structures are empty.")
+        thr = self.threshold_mm()
+        self.info.setText("<br>".join(self._info_rows(thr)) or "The structures are empty.")
         view = self.main.view3d
         view.ensure_ready()
         p = view.plotter
@@ -331,25 +498,34 @@ class MarginView(QGroupBox):
         if not VTK_THREAD_LOCK.acquire(blocking=False):  # a worker runs VTK filters: draw a bit later
             from PySide6.QtCore import QTimer
 
-            QTimer.singleShot(80, self._draw)
+            self._redraw_pending += 1
+            QTimer.singleShot(80, self._deferred_draw)
             return
         try:
             self._remove_actors_locked(p)
-            finite = [d for s in self.colored.values() for d in [np.nanmax(s.point_data["distance_mm"])]
-                      if np.isfinite(d)]
-            hi = max([thr + 20.0, thr * 4.0] + ([min(max(finite), thr + 60.0)] if finite else []))
-            title = bar_title(m.target_segment)
+            values = [np.asarray(s.point_data["distance_mm"]) for s in self.colored.values()]
+            finite = np.concatenate([v[np.isfinite(v)] for v in values]) if values else np.zeros(0)
             for n, s in self.colored.items():
                 name = f"{ACTOR_PREFIX}{n}"
-                add_distance_surface(p, s, thr, title, name, hi)
+                if self.kind() == "safety_margins":
+                    far = min(float(finite.max()), thr + 60.0) if finite.size else 0.0
+                    self._bar = bar_title(self.obj.target_segment)
+                    add_distance_surface(p, s, thr, self._bar, name, max(thr + 20.0, thr * 4.0, far))
+                else:
+                    far = min(float(np.abs(finite).max()), 80.0) if finite.size else 0.0
+                    self._bar = CUT_TITLE
+                    add_cut_distance_surface(p, s, thr, max(thr * 3.0, thr + 10.0, far), name)
                 self._actors.append(name)
                 plain = p.actors.get(f"surface:{n}")
                 if plain is not None:
                     plain.SetVisibility(False)
-            self._bar = title if self.colored else None
         finally:
             VTK_THREAD_LOCK.release()
         view.refresh()
+
+    def _deferred_draw(self) -> None:
+        self._redraw_pending -= 1
+        self._draw()
 
     def _remove_actors(self) -> None:
         p = self.main.view3d.plotter
