@@ -245,7 +245,9 @@ def test_painted_support_and_load_solve_and_survive_save_reopen(sim, tmp_path):
     # solve in the worker; equilibrium: the painted support reacts with minus the painted load
     n0 = len(window.project.undo_stack)
     assert panel.run() is not None
+    assert not panel.paint_button.isEnabled() and view.mouse_tool is None  # set-up frozen while solving
     assert window.wait_for_workers(300), window.messages
+    assert panel.paint_button.isEnabled()
     assert len(window.project.undo_stack) == n0 + 1
     s = panel.summary
     assert s["converged"]

@@ -416,6 +416,7 @@ class SimulationPanel(ConditionsMixin, MaterialsMixin, Panel):
             self.worker = None
             self.run_button.setEnabled(True)
             self.cancel_button.setEnabled(False)
+            self.toolbox.widget(2).setEnabled(True)
 
         def done(out: tuple[dict[str, Any], Any]) -> None:
             finish()
@@ -436,6 +437,11 @@ class SimulationPanel(ConditionsMixin, MaterialsMixin, Panel):
         self.progress.setValue(0)
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
+        # the set-up is frozen while solving (and its 3-D drawing would compete with the worker for VTK)
+        self.set_painting(False)
+        self._set_click_mode("")
+        self.place_widget.setChecked(False)
+        self.toolbox.widget(2).setEnabled(False)
         self.worker = self.main.run_worker(work, done, "Simulation", on_error=failed, on_cancel=cancelled)
         self.worker.signals.progress.connect(lambda f, m: self.progress.setValue(int(1000 * f)))
         return self.worker
