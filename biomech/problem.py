@@ -31,11 +31,14 @@ class Selector:
     Parameters
     ----------
     kind : str
-        ``"plane"`` (|(p - point) . n| <= tolerance), ``"box"`` (min/max corners, inclusive within
-        tolerance), ``"sphere"`` (|p - center| <= radius + tolerance), ``"node_set"`` (nonzero
-        point_data array of the mesh), ``"all"`` (every node).
+        ``"plane"`` (|(p - point) . n| <= tolerance), ``"half_space"`` ((p - point) . n >= -tolerance),
+        ``"box"`` (min/max corners, inclusive within tolerance), ``"sphere"`` (|p - center| <= radius +
+        tolerance), ``"node_set"`` (nonzero point_data array of the mesh), ``"all"`` (every node),
+        ``"surface_spheres"`` (painted boundary faces and their nodes, :mod:`biomech.surface_patch`).
     params : dict
-        ``point``/``normal`` (plane), ``min``/``max`` (box), ``center``/``radius`` (sphere), ``name`` (node_set).
+        ``point``/``normal`` (plane, half_space), ``min``/``max`` (box), ``center``/``radius`` (sphere),
+        ``name`` (node_set), ``centers``/``radius``/``normals``/``max_angle``/``erase``/``connected``
+        (surface_spheres).
     tolerance : float
         Distance tolerance in mm.
     """
