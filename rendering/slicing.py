@@ -63,10 +63,10 @@ class SlicePlane:
 
     def __post_init__(self) -> None:
         c = np.asarray(self.col_dir, float)
-        c = c / np.linalg.norm(c)
+        c = c / np.sqrt(float(c @ c))
         r = np.asarray(self.row_dir, float)
         r = r - c * float(r @ c)
-        r = r / np.linalg.norm(r)
+        r = r / np.sqrt(float(r @ r))
         object.__setattr__(self, "col_dir", c)
         object.__setattr__(self, "row_dir", r)
         object.__setattr__(self, "point_lps", np.asarray(self.point_lps, float).reshape(3))

@@ -73,6 +73,8 @@ class SliceView(QWidget):
         self.orientation = orientation  # slot name: default preset, colour, key of tool overlays
         p = SlicePlane.standard(orientation, np.zeros(3))
         self._axes = (p.col_dir, p.row_dir)
+        self._axes_rev = 0  # bumped whenever _axes changes
+        self._plane_cache: tuple | None = None
         self.setObjectName(f"slice_{orientation}")
         self.setMinimumSize(120, 120)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -93,8 +95,11 @@ class SliceView(QWidget):
 
     # ----------------------------------------------------------------- geometry
     def plane(self) -> SlicePlane:
-        """The plane through the current crosshair."""
-        return SlicePlane(self.main.current_position_lps, self._axes[0], self._axes[1])
+        """The plane through the current crosshair (cached: painting asks for it dozens of times)."""
+        key = (self.main.current_position_lps.tobytes(), self._axes_rev)
+        if self._plane_cache is None or self._plane_cache[0] != key:
+            self._plane_cache = (key, SlicePlane(self.main.current_position_lps.copy(), self._axes[0], self._axes[1]))
+        return self._plane_cache[1]
 
     @property
     def preset(self) -> str | None:
@@ -120,12 +125,14 @@ class SliceView(QWidget):
             cross = self.lps_to_screen(self.main.current_position_lps)
             s_old = self.scale()
             self._axes = (new.col_dir, new.row_dir)
+            self._axes_rev += 1
             self.zoom = float(np.clip(s_old / self._fit_scale(), 0.05, 200.0))
             s = self.scale()
             uv = new.to_plane_coords(self.main.current_position_lps[None])[0]
             self.center_uv = uv - np.array([cross.x() - self.width() / 2, cross.y() - self.height() / 2]) / s
         else:
             self._axes = (new.col_dir, new.row_dir)
+            self._axes_rev += 1
             self.center_uv = None
             self.zoom = 1.0
         self.update()
@@ -380,7 +387,7 @@ class SliceView(QWidget):
             text = f"{preset.capitalize()}  {idx}/{total}\n{_offset_label(preset, plane.offset_mm)}"
         else:  # name the closest standard plane and the tilt; the position is along the (oblique) normal
             base, angle = obliquity(plane)
-            text = (f"Oblique: {base} {angle:.0f}\N{DEGREE SIGN}\n{idx}/{total}  "
+            text = (f"Oblique: {base} {angle:.{1 if angle < 9.95 else 0}f}\N{DEGREE SIGN}\n{idx}/{total}  "
                     f"{plane.offset_mm:+.1f} mm along {direction_letter(plane.normal) or '?'}")
         text += f"\nW {wl.width:.0f}  L {wl.level:.0f}"
         _shadow_text(p, QRectF(m + 4, m + 2, w / 2, 60), a.AlignLeft | a.AlignTop, text, white)

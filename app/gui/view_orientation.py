@@ -9,11 +9,12 @@ and across a trajectory come from :func:`rendering.slicing.trajectory_planes`
 Entry points: :func:`install_view_actions` (the main window's View menu),
 :func:`build_view_menu` (a slice view's right-click menu),
 :func:`align_view_to_trajectory`, :func:`align_views_to_trajectory`,
-:func:`reset_orientations`, :func:`set_rotate_mode`.
+:func:`reset_orientations`, :func:`set_rotate_mode`, :func:`warm_up_sampler`.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -135,8 +136,29 @@ def _fill_trajectory_menu(menu: QMenu, window: MainWindow, view: SliceView | Non
         sub.addAction("All views", lambda t=t: align_views_to_trajectory(window, t))
 
 
+def warm_up_sampler(window: MainWindow) -> threading.Thread | None:
+    """Load the oblique sampler's compiled kernels for the open image's and label map's dtypes in a
+    background thread (numba: ~1-2 s the first time), so that the first oblique view does not stall."""
+    vol, lm = window.volume, window.labelmap
+    if vol is None:
+        return None
+    jobs = [(vol.array.dtype, 1)] + ([(layer.dtype, 0) for layer in lm.layers] if lm is not None else [])
+
+    def work() -> None:
+        from rendering._plane_sampler import sample_plane_grid
+
+        z = np.zeros(3)
+        for dtype, order in jobs:
+            sample_plane_grid(np.zeros((2, 2, 2), dtype), z, z, z, (1, 1), order, 0)
+
+    t = threading.Thread(target=work, name="vht-sampler-warmup", daemon=True)
+    t.start()
+    return t
+
+
 def install_view_actions(window: MainWindow, menu: QMenu) -> None:
     """Add the orientation actions to the main window's View menu (and window-wide shortcuts)."""
+    window.project_changed.connect(lambda: warm_up_sampler(window))
     menu.addSeparator()
     traj_menu = menu.addMenu("Align views to trajectory")
     traj_menu.setObjectName("align_trajectory_menu")
