@@ -114,9 +114,9 @@ def stage_surfaces(ctx: dict[str, Any], progress: Any) -> str:
     except Exception as exc:  # noqa: BLE001 - an API mismatch falls back to display surfaces
         note = f" (display surfaces: segmentation.surfaces failed: {type(exc).__name__}: {exc})"
     if surfs is None:
-        from rendering.surfaces import labelmap_surfaces
+        from segmentation.surfaces import display_surfaces
 
-        surfs = labelmap_surfaces(lm, names, max_triangles=40_000, progress=progress)
+        surfs = display_surfaces(lm, names, max_triangles=40_000, progress=progress)
     ctx["surfaces"] = dict(surfs)
     return ", ".join(f"{k} {s.n_triangles} triangles" for k, s in surfs.items()) + note
 

@@ -86,10 +86,10 @@ def render_images(project: Any, plan: Plan, size: tuple[int, int] = (520, 520),
     surfaces = dict(project.surfaces)
     if not surfaces and lm is not None:
         try:
-            from rendering.surfaces import labelmap_surfaces
+            from segmentation.surfaces import display_surfaces
 
             wanted = [s.name for s in lm.segments if _is_organ_of_interest(s.name, plan)]
-            surfaces = labelmap_surfaces(lm, wanted or None, max_triangles=30_000)
+            surfaces = display_surfaces(lm, wanted or None, max_triangles=30_000)
         except Exception as exc:  # noqa: BLE001
             notes.append(f"3-D surfaces not computed ({type(exc).__name__}: {exc})")
     if surfaces:

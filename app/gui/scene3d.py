@@ -179,9 +179,9 @@ class Scene3DController(QObject):
         snapshot = lm.copy()
 
         def work(progress: Any) -> dict[str, Any]:
-            from rendering.surfaces import labelmap_surfaces
+            from segmentation.surfaces import display_surfaces  # runs under VTK_THREAD_LOCK (worker)
 
-            return labelmap_surfaces(snapshot, max_triangles=30_000, progress=progress)
+            return display_surfaces(snapshot, max_triangles=30_000, progress=progress)
 
         def done(result: dict[str, Any]) -> None:
             if self._revision == key:

@@ -100,14 +100,14 @@ def test_stored_metrics_used_without_recompute():
 
 def test_report_degrades_when_rendering_fails(tmp_path, monkeypatch):
     import rendering.offscreen as off
-    import rendering.surfaces as surf
+    import segmentation.surfaces as surf
 
     def no_gl(*a, **k):
         raise RuntimeError("no OpenGL context")
 
     for name in ("render_mpr_slice", "render_3d_scene", "render_fe_result"):
         monkeypatch.setattr(off, name, no_gl)
-    monkeypatch.setattr(surf, "labelmap_surfaces", no_gl)
+    monkeypatch.setattr(surf, "display_surfaces", no_gl)
     out = tmp_path / "r.pdf"
     data = build_report(make_project(), out, recompute=False)
     text = pdf_text(out)

@@ -8,7 +8,7 @@ import pytest
 from rendering.offscreen import render_3d_scene, render_fe_result, render_mpr_slice, save_png
 from rendering.overlay import OverlayStyle
 from rendering.scene import MarkerObject, PlaneObject, fe_field, line
-from rendering.surfaces import labelmap_surfaces, mask_surface
+from segmentation.surfaces import display_surfaces  # segmentation contours, rendering draws
 from tests.rendering.conftest import phantom_on, voxel_centres_lps
 from twin.geometry import ImageGeometry
 from twin.meshes import SurfaceModel, TetMesh
@@ -48,22 +48,9 @@ def test_mpr_annotations_are_drawn(phantom, tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_display_surface_volume_and_lps_placement():
-    flip = np.diag([-1.0, -1.0, 1.0])
-    g = ImageGeometry((50, 50, 30), (1.0, 1.0, 1.5), flip @ np.array([-25.0, -25.0, -22.0]), flip)
-    p = voxel_centres_lps(g)
-    centre = np.array([5.0, -4.0, 2.0])
-    ball = np.linalg.norm(p - centre, axis=-1) < 10
-    s = mask_surface(ball, g.ijk_to_lps, "ball", smoothing_iterations=20)
-    assert s.is_watertight()
-    np.testing.assert_allclose(s.points_lps.mean(axis=0), centre, atol=0.3)
-    assert s.volume_mm3() == pytest.approx(4 / 3 * np.pi * 1000, rel=0.05)  # outward normals kept under the flip
-    assert mask_surface(np.zeros(g.shape, bool), g.ijk_to_lps) is None
-
-
 def test_3d_scene_anterior_view_shows_patient_left_on_the_right(phantom):
     _, lm = phantom
-    surfaces = labelmap_surfaces(lm)
+    surfaces = display_surfaces(lm)
     assert set(surfaces) == {"liver", "spleen"}
     objs = [MarkerObject(np.array([25.0, -30.0, 0.0]), 3.0, (0.0, 1.0, 0.0), name="m"),
             line([[-20, -60, 0], [-20, 0, 0]], 1.5, (1.0, 1.0, 0.0), name="needle"),
@@ -124,7 +111,7 @@ def test_fe_fields_and_render():
 def test_surface_of_other_grid_matches_mesh_helpers():
     g = ImageGeometry((30, 30, 30), (1.0, 1.0, 1.0), (-15, -15, -15))
     _, lm = phantom_on(g)
-    surf = labelmap_surfaces(lm, names=["liver"])["liver"]
+    surf = display_surfaces(lm, names=["liver"])["liver"]
     assert isinstance(surf, SurfaceModel) and surf.color == (1.0, 0.0, 0.0)
 
 

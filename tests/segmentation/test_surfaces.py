@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from segmentation.surface_io import read_surface_frame, write_surface
-from segmentation.surfaces import labelmap_surfaces, labelmap_to_surfaces, segment_surface
+from segmentation.surfaces import (
+    display_surface,
+    display_surfaces,
+    labelmap_surfaces,
+    labelmap_to_surfaces,
+    segment_surface,
+)
 from tests.segmentation.conftest import data_dir
 from twin.geometry import ImageGeometry
 from twin.labelmap import LabelMap
@@ -108,3 +114,38 @@ def test_exports_record_the_frame(tmp_path):
     assert len(raw) == 84 + 50 * surf.n_triangles
     with pytest.raises(Exception, match="cannot write"):
         write_surface(surf, tmp_path / "ball.xyz")
+
+
+def _centres_lps(g: ImageGeometry) -> np.ndarray:
+    ijk = np.stack(np.meshgrid(*[np.arange(n) for n in g.shape], indexing="ij"), axis=-1).reshape(-1, 3)
+    return g.index_to_lps(ijk).reshape(*g.shape, 3)
+
+
+def test_display_surface_volume_and_lps_placement():
+    flip = np.diag([-1.0, -1.0, 1.0])
+    g = ImageGeometry((50, 50, 30), (1.0, 1.0, 1.5), flip @ np.array([-25.0, -25.0, -22.0]), flip)
+    centre = np.array([5.0, -4.0, 2.0])
+    ball = np.linalg.norm(_centres_lps(g) - centre, axis=-1) < 10
+    s = display_surface(ball, g.ijk_to_lps, "ball", smoothing_iterations=20)
+    assert s.is_watertight()
+    np.testing.assert_allclose(s.points_lps.mean(axis=0), centre, atol=0.3)
+    assert s.volume_mm3() == pytest.approx(4 / 3 * np.pi * 1000, rel=0.05)  # outward normals kept under the flip
+    assert display_surface(np.zeros(g.shape, bool), g.ijk_to_lps) is None
+
+
+def test_display_surfaces_budget_and_agreement_with_export_surfaces():
+    """A large surface goes to a coarser grid and a triangle budget; its volume still matches the export mesh."""
+    g = ImageGeometry((120, 110, 100), (0.8, 0.8, 1.0), (0.0, 0.0, 0.0))
+    p = _centres_lps(g)
+    lab = np.zeros(g.shape, np.uint8)
+    lab[np.linalg.norm((p - [48.0, 44.0, 50.0]) / [40.0, 36.0, 45.0], axis=-1) < 1] = 1  # 270 mL ellipsoid
+    lab[np.linalg.norm(p - [20.0, 20.0, 20.0], axis=-1) < 6] = 2
+    lm = LabelMap.from_array(lab, g, names={1: "big", 2: "small"})
+    disp = display_surfaces(lm, max_triangles=5_000)
+    assert set(disp) == {"big", "small"}
+    exact = {r.segment.name: r for r in labelmap_to_surfaces(lm, smoothing=0.0)}
+    for name, s in disp.items():
+        assert s.n_triangles <= 5_000
+        assert s.is_watertight()
+        assert s.volume_mm3() == pytest.approx(exact[name].volume_mm3, rel=0.03)
+    assert display_surfaces(lm, names=["small"]).keys() == {"small"}

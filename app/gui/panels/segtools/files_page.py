@@ -1,7 +1,7 @@
 """Surfaces and files page: surface generation with smoothing; import / export of segmentations.
 
 * Generate surface: the target (or every) segment -> smoothed, decimated closed surface
-  (:func:`rendering.surfaces.mask_surface`, windowed-sinc smoothing) stored in
+  (:func:`segmentation.surfaces.labelmap_to_surfaces`, windowed-sinc smoothing) stored in
   ``project.surfaces`` (one undoable command) and shown in the 3-D view.
 * Import: a TotalSegmentator output folder (one NIfTI per structure), a multilabel
   NIfTI/NRRD (+ ``.segments.json`` table) or a Slicer ``.seg.nrrd``; segments are added
