@@ -128,6 +128,11 @@ class VerifyDialog(QDialog):
         self._tick = QTimer(self)
         self._tick.setInterval(500)
         self._tick.timeout.connect(self._show_running)
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication.instance()
+        if app is not None:  # the app quits while the suite runs: stop the child process with it
+            app.aboutToQuit.connect(self.cancel)
         self._update_buttons()
 
     # ------------------------------------------------------------------ running
