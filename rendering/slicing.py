@@ -435,6 +435,38 @@ def resample_like(
     return _sample_on(array, geometry, target, target.shape, order, fill)
 
 
+def plane_box_polygon(geometry: ImageGeometry, plane: SlicePlane) -> NDArray[np.float64]:
+    """Where a plane cuts the image's box (voxel edges): the polygon's corners in LPS mm, ``(n, 3)``.
+
+    ``n`` is 3 to 6, in order around the polygon (counter-clockwise seen from the normal's tip),
+    or 0 when the plane misses the volume. Used to show the slice planes in a 3-D view.
+    """
+    n = np.asarray(geometry.shape, float)
+    lo, hi = np.full(3, -0.5), n - 0.5
+    corners_ijk = np.array([[(lo, hi)[a][0], (lo, hi)[b][1], (lo, hi)[c][2]]
+                            for a in (0, 1) for b in (0, 1) for c in (0, 1)])
+    corners = geometry.index_to_lps(corners_ijk)
+    d = (corners - plane.point_lps) @ plane.normal
+    pts = []
+    for a in range(8):
+        for b in range(a + 1, 8):
+            if bin(a ^ b).count("1") != 1:  # box edges join corners differing in one index bit
+                continue
+            if abs(d[a]) < 1e-9:
+                pts.append(corners[a])
+            elif d[a] * d[b] < 0:
+                t = d[a] / (d[a] - d[b])
+                pts.append(corners[a] + t * (corners[b] - corners[a]))
+    if len(pts) < 3:
+        return np.zeros((0, 3))
+    p = np.unique(np.round(np.array(pts), 9), axis=0)
+    if len(p) < 3:
+        return np.zeros((0, 3))
+    uv = plane.to_plane_coords(p)
+    ang = np.arctan2(uv[:, 1] - uv[:, 1].mean(), uv[:, 0] - uv[:, 0].mean())
+    return p[np.argsort(ang)]
+
+
 def slice_range_mm(geometry: ImageGeometry, plane: SlicePlane) -> tuple[float, float, float]:
     """(min offset, max offset, step) of the plane along its normal that still cuts the volume, mm."""
     offs = geometry.corners_lps() @ plane.normal

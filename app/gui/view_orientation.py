@@ -169,6 +169,13 @@ def install_view_actions(window: MainWindow, menu: QMenu) -> None:
     window.rotate_action.setShortcut(QKeySequence("Ctrl+Alt+R"))
     window.rotate_action.toggled.connect(lambda on: set_rotate_mode(window, on))
     menu.addAction(window.rotate_action)
+    from app.gui.slice_planes3d import SlicePlanes3D
+
+    window.slice_planes3d = SlicePlanes3D(window)
+    window.slice_planes_action = QAction("Show slice planes in 3-D", window)
+    window.slice_planes_action.setCheckable(True)
+    window.slice_planes_action.toggled.connect(window.slice_planes3d.set_enabled)
+    menu.addAction(window.slice_planes_action)
     reset = QAction("Reset orientation (axial / coronal / sagittal)", window)
     reset.setShortcut(QKeySequence("Ctrl+Shift+R"))
     reset.triggered.connect(lambda: reset_orientations(window))

@@ -222,3 +222,23 @@ def test_brush_paints_a_disc_in_the_oblique_plane(x_window):
     w.undo()
     w.undo()
     assert not lm.segments
+
+
+def test_slice_planes_in_the_3d_view_follow_the_views(x_window, qtbot):
+    w = x_window
+    w.view3d.ensure_ready()
+    assert w.view3d.ready
+    w.slice_planes_action.setChecked(True)
+    planes = w.slice_planes3d
+    assert set(planes.polygons) == {"axial", "coronal", "sagittal"}
+    assert {"slice_plane:axial", "slice_plane:coronal:outline"} <= set(w.view3d.plotter.actors)
+    for slot, poly in planes.polygons.items():  # each polygon lies in its view's plane
+        plane = w.slice_views[slot].plane()
+        np.testing.assert_allclose((poly - plane.point_lps) @ plane.normal, 0, atol=1e-9)
+    before = planes.polygons["coronal"].copy()
+    w.slice_views["axial"].rotate_others(np.deg2rad(25))  # debounced redraw
+    qtbot.waitUntil(lambda: not np.array_equal(planes.polygons["coronal"], before), timeout=3000)
+    plane = w.slice_views["coronal"].plane()
+    np.testing.assert_allclose((planes.polygons["coronal"] - plane.point_lps) @ plane.normal, 0, atol=1e-9)
+    w.slice_planes_action.setChecked(False)
+    assert not planes.polygons and not any(str(n).startswith("slice_plane:") for n in w.view3d.plotter.actors)

@@ -180,3 +180,25 @@ def test_flipped_grid_gives_the_same_oblique_slice():
     s2 = reslice(v2.array, g2, _tilted(), order=0, fill=-1000)
     np.testing.assert_allclose(s1.origin_lps, s2.origin_lps, atol=1e-9)
     assert np.mean(s1.pixels == s2.pixels) > 0.995  # identical bar ties at exact voxel boundaries
+
+
+def test_plane_box_polygon():
+    from rendering.slicing import plane_box_polygon
+
+    g = ImageGeometry((10, 20, 30), (1.0, 1.0, 1.0), (0.0, 0.0, 0.0))  # voxel edges span -0.5 .. n - 0.5
+    poly = plane_box_polygon(g, SlicePlane.standard("axial", [3.0, 4.0, 7.0]))
+    assert poly.shape == (4, 3) and np.allclose(poly[:, 2], 7.0)
+    np.testing.assert_allclose(np.sort(np.unique(poly[:, 0])), [-0.5, 9.5])
+    np.testing.assert_allclose(np.sort(np.unique(poly[:, 1])), [-0.5, 19.5])
+    # a plane cutting one corner off the box is a triangle; through the box centre with normal (1,1,1), a hexagon
+    corner = SlicePlane.oblique([9.0, 19.0, 29.0], normal=[1, 1, 1])
+    assert len(plane_box_polygon(g, corner)) == 3
+    cube = ImageGeometry((11, 11, 11), (1.0, 1.0, 1.0), (0.0, 0.0, 0.0))
+    hexagon = plane_box_polygon(cube, SlicePlane.oblique([5.0, 5.0, 5.0], normal=[1, 1, 1]))
+    assert len(hexagon) == 6
+    np.testing.assert_allclose(hexagon.sum(axis=1), 15.0)  # all on the plane x + y + z = 15
+    # ordered around the polygon: the shoelace area equals the regular hexagon's (side = 5.5 * sqrt(2))
+    uv = SlicePlane.oblique([5.0, 5.0, 5.0], normal=[1, 1, 1]).to_plane_coords(hexagon)
+    area = 0.5 * abs(np.sum(uv[:, 0] * np.roll(uv[:, 1], -1) - np.roll(uv[:, 0], -1) * uv[:, 1]))
+    assert area == pytest.approx(1.5 * np.sqrt(3) * (5.5 * np.sqrt(2)) ** 2)
+    assert len(plane_box_polygon(g, SlicePlane.standard("axial", [0.0, 0.0, 100.0]))) == 0
