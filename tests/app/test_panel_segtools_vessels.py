@@ -94,3 +94,43 @@ def test_vessel_tool_refuses_bad_input(seg):
     page.vessel_high.setValue(6.0)
     page.vessel_seeds.setChecked(True)
     assert page.find_vessels() is None and "seed set has no points" in window.messages[-1]
+
+
+def test_vessel_tool_seeds_and_cancel(seg):
+    window, panel = seg
+    page = panel.grow
+    lm = window.labelmap
+    vol = window.volume
+    truth = lm.mask("hepatic_vessels")
+    page.vessel_output.setText("seeded")
+    # hysteresis marker out of reach (median + 40 SD): only candidates connected to a seed are kept
+    page.vessel_high.setValue(15.0)
+    page.vessel_low.setValue(2.5)
+    ijk = np.argwhere(truth & (np.asarray(vol.array) > 150))[0]
+    seed = vol.geometry.index_to_lps(ijk[None].astype(float))[0]
+    page.add_set("vessel seeds")
+    page.seeds.current().points_lps.append(tuple(seed))
+    page.vessel_seeds.setChecked(True)
+    page.find_vessels()
+    assert window.wait_for_workers(60)
+    seeded = lm.mask("seeded")
+    assert seeded[tuple(ijk)] and seeded.sum() > 20
+    assert 2 * np.count_nonzero(seeded & truth) / (seeded.sum() + truth.sum()) > 0.3
+    from scipy import ndimage
+
+    labels, n = ndimage.label(seeded, ndimage.generate_binary_structure(3, 3))
+    assert n == 1  # one island: the one grown from the seed
+    # without the seed nothing reaches the marker level
+    page.vessel_seeds.setChecked(False)
+    page.find_vessels()
+    assert window.wait_for_workers(60)
+    assert not lm.mask("seeded").any()
+    # Cancel: no edit, no undo step
+    n_steps = len(window.project.undo_stack)
+    before = lm.mask("seeded").copy()
+    page.vessel_seeds.setChecked(True)
+    worker = page.find_vessels()
+    window.cancel_button.click()
+    assert window.wait_for_workers(60) and worker.token.cancelled
+    assert len(window.project.undo_stack) == n_steps and np.array_equal(lm.mask("seeded"), before)
+    assert "cancelled" in window.statusBar().currentMessage()
