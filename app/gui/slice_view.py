@@ -17,7 +17,8 @@ Ctrl+left drag (or left drag in rotate mode) = rotate the other views' planes
 about this view's normal through the crosshair (their lines follow the mouse);
 Ctrl+Shift+left drag = tilt this view's own plane about the crosshair;
 double-click = maximise.
-Keys: Up/Down/PageUp/PageDown scroll, R resets zoom.
+Keys: Up/Down/PageUp/PageDown scroll, R resets zoom, [ / ] turn the other views' planes by 5 degrees
+about this view's normal, Ctrl+Shift+R resets every orientation, Ctrl+Alt+R toggles rotate mode.
 
 A *slice tool* (e.g. a brush from the segmentation panel) may take over the
 left button: see :meth:`app.gui.main_window.MainWindow.set_slice_tool`.
@@ -544,6 +545,8 @@ class SliceView(QWidget):
             self.scroll_slices(-10)
         elif k == Qt.Key.Key_R:
             self.reset_view()
+        elif k in (Qt.Key.Key_BracketLeft, Qt.Key.Key_BracketRight):
+            self.rotate_others(np.deg2rad(5.0 if k == Qt.Key.Key_BracketRight else -5.0))
         else:
             super().keyPressEvent(ev)
 

@@ -242,3 +242,18 @@ def test_slice_planes_in_the_3d_view_follow_the_views(x_window, qtbot):
     np.testing.assert_allclose((planes.polygons["coronal"] - plane.point_lps) @ plane.normal, 0, atol=1e-9)
     w.slice_planes_action.setChecked(False)
     assert not planes.polygons and not any(str(n).startswith("slice_plane:") for n in w.view3d.plotter.actors)
+
+
+def test_bracket_keys_turn_the_other_views_by_five_degrees(x_window, qtbot):
+    w = x_window
+    axial = w.slice_views["axial"]
+    n0 = w.slice_views["sagittal"].plane().normal
+    qtbot.keyClick(axial, Qt.Key.Key_BracketRight)
+    qtbot.keyClick(axial, Qt.Key.Key_BracketRight)
+    n1 = w.slice_views["sagittal"].plane().normal
+    assert np.degrees(np.arccos(np.clip(n0 @ n1, -1, 1))) == pytest.approx(10.0, abs=1e-6)
+    assert abs(n1[2]) < 1e-12  # turned about S (the axial normal)
+    qtbot.keyClick(axial, Qt.Key.Key_BracketLeft)
+    qtbot.keyClick(axial, Qt.Key.Key_BracketLeft)
+    np.testing.assert_allclose(w.slice_views["sagittal"].plane().normal, n0, atol=1e-12)
+    assert w.slice_views["sagittal"].preset == "sagittal"
