@@ -371,3 +371,30 @@ def test_plane_cap_and_indenter_placed_by_clicking_the_surface(sim):
     assert np.linalg.norm(window.current_position_lps - c) < 5.0
     panel.pick_button.setChecked(False)
     assert view.mouse_tool is None
+
+
+def test_patch_in_progress_follows_a_new_mesh_and_a_new_project_clears_it(sim):
+    """Re-meshing replays the dabs on the new mesh (the patch is geometry, not face numbers)."""
+    window, panel = sim
+    view = window.view3d
+    _look(window, "anterior")
+    panel.brush_radius.setValue(8.0)
+    panel.paint_button.setChecked(True)
+    q, _ = _pixel_of(window, panel.mesh, (0, -1, 0), np.array([-22.0, -26.0, 5.0]))
+    _stroke(view, panel.paint_tool, [q])
+    area10 = panel.painter.painted_area_mm2()
+    dabs = list(panel.patch_dabs)
+    panel.edge.setValue(6.0)
+    panel.build_mesh()
+    assert window.wait_for_workers(120), window.messages
+    assert panel.mesh is window.project.meshes["fe_mesh"] and panel.painter.points is panel.mesh.points_lps
+    assert panel.patch_dabs == dabs and panel.painter.mask.any()
+    assert not panel.paint_button.isChecked() and view.mouse_tool is None  # the old mesh's picker is gone
+    # same brush on a finer mesh: about the same area (a disc of radius 8 mm is 201 mm^2)
+    area6 = panel.painter.painted_area_mm2()
+    assert 0.4 * area10 < area6 < 1.6 * area10 and 80 < area6 < 400
+    from twin.project import Project
+
+    window.set_project(Project(name="empty"))
+    QApplication.processEvents()
+    assert panel.painter is None and panel.patch_dabs == [] and "Patch: empty" in panel.patch_info.text()

@@ -176,12 +176,12 @@ class SimulationPanel(ConditionsMixin, MaterialsMixin, Panel):
 
     # ================================================================== hooks
     def on_project_changed(self) -> None:  # noqa: D102
-        self.set_painting(False)
         self._set_click_mode("")
         self.place_widget.setChecked(False)
         self.scene.clear()
         proj = self.main.project
         self.mesh = proj.meshes.get(MESH_KEY)
+        self.reset_painting()
         self.quality = None
         self.summary = proj.documents.get(RESULT_DOC)
         self.conditions = []
@@ -212,7 +212,6 @@ class SimulationPanel(ConditionsMixin, MaterialsMixin, Panel):
         if mesh is not seen and mesh is not self.mesh:
             if mesh is None:
                 self.mesh, self.quality = None, None
-                self.set_painting(False)
                 self._set_click_mode("")
                 self.reset_painting()
                 self.scene.clear()
@@ -292,7 +291,7 @@ class SimulationPanel(ConditionsMixin, MaterialsMixin, Panel):
 
         self.mesh = mesh
         self.quality = quality if quality is not None else mesh_quality(mesh)
-        self.reset_painting()
+        self.reset_painting(keep_dabs=True)
         self._result_mesh = None
         self.main.scene3d.clear_fe_result()
         self._hide_segment_surfaces()

@@ -317,10 +317,17 @@ class ConditionsMixin(PlacementMixin):
         self._painter()
         self._patch_changed()
 
-    def reset_painting(self) -> None:
-        """Forget the patch and the painter (new mesh)."""
+    def reset_painting(self, keep_dabs: bool = False) -> None:
+        """New mesh: stop the 3-D tools (their pickers belong to the old mesh) and rebuild the painter; the patch
+        being painted is replayed on the new mesh (``keep_dabs``) or forgotten."""
+        self.set_painting(False)
+        if self._click_purpose == "place":
+            self._set_click_mode("")
         self.painter = None
-        self.patch_dabs, self._stroke_starts, self._in_stroke = [], [], False
+        if not keep_dabs:
+            self.patch_dabs, self._stroke_starts, self._in_stroke = [], [], False
+        elif self.patch_dabs:
+            self._painter()
         self._patch_changed()
 
     def paint_dab(self, center_lps: np.ndarray, normal: np.ndarray, radius_mm: float, erase: bool = False) -> bool:
