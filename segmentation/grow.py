@@ -384,9 +384,10 @@ def _refine_rim(result: NDArray[np.uint16], smoothed: NDArray[np.float32], sd: M
     """Partial-volume boundary (in place): a free voxel face-adjacent to a label joins it when its
     smoothed value is nearer the label's local inside level than the local outside level (the
     half-way point of the edge, where the voxel centre crosses the true boundary). Levels are means
-    over a 5x5x5 window of the label's voxels and of the voxels two or more steps outside it; only
+    over a 5x5x5 window of the label's voxels and of the voxels two steps outside it; only
     edges of at least ``contrast`` times the label's standard deviation ``sd[v]`` count (a faint
-    edge's half-way point is lost in the noise)."""
+    edge's half-way point is lost in the noise). The outside level is taken on the next layer out
+    (3x3x3 window), not farther: behind a thin neighbour (the diaphragm) lies other tissue (lung)."""
     from scipy import ndimage as ndi
 
     six = ndi.generate_binary_structure(3, 1)
@@ -398,11 +399,11 @@ def _refine_rim(result: NDArray[np.uint16], smoothed: NDArray[np.float32], sd: M
         mb = m[box]
         sb = smoothed[box]
         ring = ndi.binary_dilation(mb, six) & ~mb
-        far = ~(mb | ring)
+        far = ndi.binary_dilation(ring, six) & ~(mb | ring)  # the next layer out: the nearest outside tissue
         w_in = ndi.uniform_filter(mb.astype(np.float32), 5)
-        w_out = ndi.uniform_filter(far.astype(np.float32), 5)
+        w_out = ndi.uniform_filter(far.astype(np.float32), 3)
         lvl_in = ndi.uniform_filter(np.where(mb, sb, 0).astype(np.float32), 5) / np.maximum(w_in, 1e-6)
-        lvl_out = ndi.uniform_filter(np.where(far, sb, 0).astype(np.float32), 5) / np.maximum(w_out, 1e-6)
+        lvl_out = ndi.uniform_filter(np.where(far, sb, 0).astype(np.float32), 3) / np.maximum(w_out, 1e-6)
         join = ring & (result[box] == 0) & (w_in > 0) & (w_out > 0) & (np.abs(sb - lvl_in) < np.abs(sb - lvl_out))
         join &= np.abs(lvl_in - lvl_out) >= contrast * sd_v
         if region is not None:

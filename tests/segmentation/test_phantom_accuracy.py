@@ -47,8 +47,6 @@ KNOWN_SHORT: dict[str, float] = {
     # measured 0.425: discs are 3-4 slices high; most of their voxels are brightened to 150-250 HU by the
     # endplate cortex and fall outside the window learned at the disc centres
     "intervertebral_discs": 0.41,
-    # measured 0.831: the lungs preset's slice-wise hole filling also fills the mediastinum and the liver dome
-    "lungs": 0.82,
     # measured 0.789: gas and fluid get their own models (local_models="auto"), the 4 mm wall is missed
     "stomach": 0.77,
     # measured 0.919 / 0.944: the gallbladder's fundus rim next to bowel, the IVC's intrahepatic part next to
@@ -143,7 +141,7 @@ def segment_phantom(vol, lm) -> tuple[dict[str, np.ndarray], dict[str, np.ndarra
     seed_sets[GROWN.index("intervertebral_discs")] = grow.SeedSet("intervertebral_discs", _vertebra_clicks(g, 0.5))
     seed_sets[GROWN.index("muscle")] = grow.SeedSet("muscle", _interior_clicks(masks["muscle"], g, 10, 0.15))
     seed_sets.append(grow.SeedSet("background", _background_clicks(masks, g)))
-    region = body & ~bone  # (not ~lungs: the lungs preset also fills the mediastinum, see the report)
+    region = body & ~bone & ~out["lungs"]
     labels = grow.grow_from_seeds(vol, grow.seed_image(g, seed_sets), background=[len(seed_sets)], region=region)
     for i, n in enumerate(GROWN):
         out[n] = labels == i + 1
