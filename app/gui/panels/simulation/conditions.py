@@ -258,7 +258,8 @@ class ConditionsMixin(PlacementMixin):
                 b.setChecked(False)
                 b.blockSignals(False)
             return
-        self._release_tool(purpose)
+        if purpose:
+            self._release_tool(purpose)
         self._click_purpose = purpose
         if not purpose:
             tool = getattr(self, "click_tool", None)
