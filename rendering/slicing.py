@@ -66,7 +66,10 @@ class SlicePlane:
         c = c / np.sqrt(float(c @ c))
         r = np.asarray(self.row_dir, float)
         r = r - c * float(r @ c)
-        r = r / np.sqrt(float(r @ r))
+        rr = float(r @ r)
+        if not (np.isfinite(rr) and rr > 1e-18 and np.all(np.isfinite(c))):
+            raise ValueError(f"a plane needs two independent directions, got {self.col_dir} and {self.row_dir}")
+        r = r / np.sqrt(rr)
         object.__setattr__(self, "col_dir", c)
         object.__setattr__(self, "row_dir", r)
         object.__setattr__(self, "point_lps", np.asarray(self.point_lps, float).reshape(3))

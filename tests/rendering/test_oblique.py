@@ -142,6 +142,8 @@ def test_plane_helpers():
     d = intersection_direction(t, SlicePlane.standard("sagittal", [0, 0, 0]))
     assert d is not None and abs(d @ t.normal) < 1e-12 and abs(d[0]) < 1e-12
     assert intersection_direction(ax, ax.moved_to([0, 0, 9])) is None
+    with pytest.raises(ValueError):
+        SlicePlane([0, 0, 0], [1, 0, 0], [2, 0, 0])  # parallel axes span no plane
 
 
 def test_trajectory_planes_put_the_path_on_the_centre_line():
