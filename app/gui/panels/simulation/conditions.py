@@ -260,6 +260,11 @@ class ConditionsMixin(PlacementMixin):
             return
         if purpose:
             self._release_tool(purpose)
+        else:
+            for b in (self.place_pick, self.pick_button):
+                b.blockSignals(True)
+                b.setChecked(False)
+                b.blockSignals(False)
         self._click_purpose = purpose
         if not purpose:
             tool = getattr(self, "click_tool", None)
