@@ -306,8 +306,8 @@ def test_plane_cap_and_indenter_placed_by_clicking_the_surface(sim):
     h = cond["select"]["half_space"]
     assert np.allclose(h["normal"], normal, atol=1e-5)
     assert np.allclose(h["point"], point - 6.0 * normal, atol=1e-5)
-    from biomech.bcs import select_nodes
-    from biomech.case import parse_selector
+    from biomech.bcs import mesh_boundary_faces, select_nodes
+    from biomech.case import parse_selector, problem_from_dict
 
     sel = select_nodes(parse_selector(cond["select"], "s"), mesh)
     depth = (mesh.points_lps - point) @ normal
@@ -351,7 +351,18 @@ def test_plane_cap_and_indenter_placed_by_clicking_the_surface(sim):
     panel.add_placed_condition()
     panel.place_what.setCurrentText("indenter sphere")
     panel.place_depth.setValue(3.0)
-    panel.add_placed_condition()
+    # contact surface: a 12 mm patch painted around the point (the patch is used up by the indenter)
+    assert panel.paint_dab(point, normal, 12.0)
+    patch_faces = panel.painter.faces[panel.painter.mask]
+    panel.ind_on_patch.setChecked(True)
+    ind = panel.add_placed_condition()
+    assert "surface_spheres" in ind["select"] and not panel.painter.mask.any()
+    assert "contact on a painted patch" in panel.cond_list.item(1).text()
+    from biomech.contact import build_indenter
+
+    prob = problem_from_dict(panel.build_case(), mesh)
+    rig = build_indenter(prob.contacts[0], mesh, mesh_boundary_faces(mesh), 0.01)
+    assert set(rig.nodes.tolist()) == set(patch_faces.ravel().tolist())
     panel.nonlinear.setCurrentText("nonlinear")
     panel.steps.setValue(3)
     assert panel.run() is not None

@@ -231,11 +231,13 @@ def describe_condition(c: dict[str, Any]) -> str:
         where = str(sel)
     sec = c.get("_section")
     if sec == "contacts":
+        on = " (contact on a painted patch)" if "surface_spheres" in sel else ""
         if "sphere" in c["indenter"]:
             s = c["indenter"]["sphere"]
-            return f"{c['name']}: indenter r={s['radius']:g} mm at {s['center']} moves {c['displacement']} mm"
+            return f"{c['name']}: indenter r={s['radius']:g} mm at {s['center']} moves {c['displacement']} mm{on}"
         pl = c["indenter"]["plane"]
-        return f"{c['name']}: rigid plate through {pl['point']} (n={pl['normal']}) moves {c['displacement']} mm"
+        return (f"{c['name']}: rigid plate through {pl['point']} (n={pl['normal']}) moves {c['displacement']} mm"
+                + on)
     kind = c.get("kind")
     value = "" if kind == "fixed" else f" {c.get('value')}" + {"displacement": " mm", "force": " N",
                                                                "pressure": " MPa"}.get(kind, "")

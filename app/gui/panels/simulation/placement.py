@@ -47,8 +47,8 @@ class PlacementMixin:
         self.place_what.setObjectName("sim_place_what")
         self.place_what.addItems(list(PLACE_KINDS))
         self.place_what.currentTextChanged.connect(lambda _: self._show_placement())
-        self.place_pick = toggle_button("Pick point", "sim_place_pick", "Click the mesh surface in the 3-D view: "
-                                  "point and outward normal")
+        self.place_pick = toggle_button("Pick point", "sim_place_pick",
+                                        "Click the mesh surface in the 3-D view: point and outward normal")
         self.place_pick.toggled.connect(lambda on: self._set_click_mode("place" if on else ""))
         form.addRow(row(self.place_what, self.place_pick))
         self.place_point = [spin(0.0, -1e4, 1e4, 1, 2, "", f"sim_place_p{a}") for a in "xyz"]
@@ -75,8 +75,12 @@ class PlacementMixin:
         self.place_widget.setToolTip("Move the plane / indenter with a VTK widget in the 3-D view (left drag on it; "
                                      "the plane's arrow turns it)")
         self.place_widget.toggled.connect(lambda _: self._show_placement())
-        form.addRow("Indenter radius", row(self.ind_radius, self.place_widget,
-                                           button("Add", self.add_placed_condition, "sim_place_add")))
+        self.ind_on_patch = QCheckBox("contact on painted patch")
+        self.ind_on_patch.setObjectName("sim_ind_patch")
+        self.ind_on_patch.setToolTip("Indenter: only the painted faces can touch it (otherwise the faces near the "
+                                     "point); the patch is used up")
+        form.addRow("Indenter radius", row(self.ind_radius, self.ind_on_patch))
+        form.addRow(row(self.place_widget, button("Add", self.add_placed_condition, "sim_place_add")))
         return box
 
     def _update_widget(self) -> None:
@@ -136,15 +140,25 @@ class PlacementMixin:
             sel = cb.half_space_cap_selector(p, n, depth, other_side=self.place_flip.isChecked())
             return cb.make_condition(kind, self._next_name(kind), sel, vec, scalar)
         shape = "sphere" if what == "indenter sphere" else "plane"
-        return cb.indenter_condition(self._next_name("indenter"), shape, p, n, self.ind_radius.value(), depth)
+        cond = cb.indenter_condition(self._next_name("indenter"), shape, p, n, self.ind_radius.value(), depth)
+        patch = self.patch_selector() if self.ind_on_patch.isChecked() else None
+        if patch is not None:
+            cond["select"] = patch
+        return cond
 
     def add_placed_condition(self) -> dict[str, Any] | None:
         """Add the plane / indenter of the placement fields."""
         if self.mesh is None:
             self.main.show_error("Mesh the segments first")
             return None
+        if self.ind_on_patch.isChecked() and not self.place_what.currentText().startswith("plane") \
+                and self.patch_selector() is None:
+            self.main.show_error("Paint the contact surface first, or uncheck 'contact on painted patch'")
+            return None
         cond = self.placed_condition()
         if cond is not None:
+            if "surface_spheres" in cond.get("select", {}) and cond.get("_section") == "contacts":
+                self.clear_patch()  # the patch became the contact surface
             self.add_condition(cond)
         return cond
 
