@@ -257,3 +257,25 @@ def test_bracket_keys_turn_the_other_views_by_five_degrees(x_window, qtbot):
     qtbot.keyClick(axial, Qt.Key.Key_BracketLeft)
     np.testing.assert_allclose(w.slice_views["sagittal"].plane().normal, n0, atol=1e-12)
     assert w.slice_views["sagittal"].preset == "sagittal"
+
+
+def test_right_click_opens_the_view_menu_and_right_drag_still_sets_window_level(x_window, qtbot):
+    w = x_window
+    view = w.slice_views["sagittal"]
+    c = QPointF(view.width() / 2, view.height() / 2)
+    wl0 = w.window_level
+    right = Qt.MouseButton.RightButton
+    _mouse(view, QEvent.Type.MouseButtonPress, c, right)
+    _mouse(view, QEvent.Type.MouseButtonRelease, c, right)
+    qtbot.waitUntil(lambda: QApplication.activePopupWidget() is not None, timeout=3000)
+    menu = QApplication.activePopupWidget()
+    assert menu.objectName() == "view_menu_sagittal"
+    texts = [a.text() for a in menu.actions()]
+    assert {"Axial", "Coronal", "Sagittal", "Align to trajectory", "Reset all orientations"} <= set(texts)
+    assert next(a for a in menu.actions() if a.text() == "Sagittal").isChecked()
+    menu.close()
+    assert w.window_level == wl0
+    _mouse(view, QEvent.Type.MouseButtonPress, c, right)
+    _mouse(view, QEvent.Type.MouseMove, c + QPointF(40, 0), Qt.MouseButton.NoButton, right)
+    _mouse(view, QEvent.Type.MouseButtonRelease, c + QPointF(40, 0), right)
+    assert w.window_level.width > wl0.width and QApplication.activePopupWidget() is None
