@@ -144,10 +144,30 @@ def test_margin_colours_match_planning_and_screen(plan_win):
         assert lut.GetBelowRangeColor()[:3] == pytest.approx((0.9, 0.05, 0.05), abs=0.005)
         arr = np.asarray(mapper.GetInput().GetPointData().GetArray("distance_mm"))
         assert arr.min() == pytest.approx(mins[name])
-    # off: actors and bar gone
+    # an edit of the label map (tumour grown by 4 mm, one undo step) recomputes the colours; undo restores them
+    from segmentation import morphology as morph
+    from twin.labelmap_commands import SetSegmentMask
+
+    before = dict(mins)
+    grown = morph.margin(lm.mask("liver_tumor"), lm.geometry, 4.0)
+    assert window.push_command(SetSegmentMask(lm, "liver_tumor", grown))
+    assert window.wait_for_workers(120)
+    _drawn(view)
+    after = evaluate_safety_margin(panel.plan.get(margin.id), lm)
+    for row in after["structures"]:
+        assert view.min_distances()[row["segment"]] == pytest.approx(row["min_distance_mm"], abs=1e-9)
+        assert view.min_distances()[row["segment"]] < before[row["segment"]]
+    window.undo()
+    assert window.wait_for_workers(120)
+    _drawn(view)
+    assert view.min_distances() == pytest.approx(before, abs=1e-9)
+    # off: actors and bar gone, the plain surfaces shown again
     view.toggle.setChecked(False)
     QApplication.processEvents()
     assert not any(k.startswith(ACTOR_PREFIX) for k in p.actors) and title not in p.scalar_bars
+    for name in CRITICAL:
+        plain = p.actors.get(f"surface:{name}")
+        assert plain is None or plain.GetVisibility()
 
 
 def _drawn(view, timeout_s=10.0):
@@ -222,8 +242,9 @@ def test_resection_cut_colours(plan_win):
     assert view.min_distances()["liver_tumor"] == pytest.approx(expected, abs=1e-9)
     assert "liver_tumor: resected side" in view.info.text()
     # the threshold only redraws (no new job) and turns the whole tumour red
+    colored = view.colored
     view.cut_margin.setValue(60.0)
-    assert not window.workers
+    assert view.colored is colored and view._pending is None  # no recomputation started
     _drawn(view)
     assert "within the margin" in view.info.text()
     lut = p.actors[f"{ACTOR_PREFIX}liver_tumor"].GetMapper().GetLookupTable()
