@@ -204,6 +204,7 @@ def test_paint_erase_undo_and_pick_land_on_the_surface(gl_mode, sim):
     assert not panel.paint_button.isChecked() and view.mouse_tool is None
 
 
+@pytest.mark.slow  # solves in a worker (6-8 s)
 def test_painted_support_and_load_solve_and_survive_save_reopen(sim, tmp_path):
     from biomech.bcs import mesh_boundary_faces, select_faces
     from biomech.case import load_case
@@ -284,6 +285,7 @@ def test_painted_support_and_load_solve_and_survive_save_reopen(sim, tmp_path):
     panel.paint_button.setChecked(False)
 
 
+@pytest.mark.slow  # solves in a worker (6-8 s)
 def test_plane_cap_and_indenter_placed_by_clicking_the_surface(sim):
     window, panel = sim
     view = window.view3d
