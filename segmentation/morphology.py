@@ -80,10 +80,22 @@ def dilate(mask: Mask, geometry: ImageGeometry, radius_mm: float) -> Mask:
     box = _cropped(m, margin)
     assert box is not None
     sub = m[box]
-    d = distance_mm(sub, _sub_geometry(geometry, box))
+    sub_geom = _sub_geometry(geometry, box)
     out = np.zeros_like(m)
-    # outside the object the Maurer map is the centre-to-centre distance to the nearest object voxel
-    out[box] = d <= radius_mm + 1e-6
+    target = out[box]
+    # slabs along k, each with the ``margin`` slices around it that can hold its nearest object
+    # voxel: the float32 distance map never covers more than a slab (exact, same result)
+    nk, mk = sub.shape[2], int(margin[2])
+    step = max(_slab_slices(sub.shape, 2), 2 * mk)
+    for lo in range(0, nk, step):
+        hi = min(lo + step, nk)
+        a, b = max(lo - mk, 0), min(hi + mk, nk)
+        block = sub[:, :, a:b]
+        if not block.any():
+            continue
+        d = distance_mm(block, _sub_geometry(sub_geom, (slice(0, sub.shape[0]), slice(0, sub.shape[1]), slice(a, b))))
+        # outside the object the Maurer map is the centre-to-centre distance to the nearest object voxel
+        np.less_equal(d[:, :, lo - a : hi - a], radius_mm + 1e-6, out=target[:, :, lo:hi])
     out |= m
     return out
 
@@ -132,7 +144,8 @@ def erode(mask: Mask, geometry: ImageGeometry, radius_mm: float, border_is_outsi
         return ~dilate(~padded, pg, radius_mm)[1:-1, 1:-1, 1:-1]
     if m.all():
         return m.copy(order="K")
-    return ~dilate(~m, geometry, radius_mm)
+    out = dilate(~m, geometry, radius_mm)
+    return np.logical_not(out, out=out)  # in place: no third full-size mask
 
 
 def closing(mask: Mask, geometry: ImageGeometry, radius_mm: float) -> Mask:
@@ -238,7 +251,8 @@ def select_components(mask: Mask, keep: Callable[[NDArray[np.int64], NDArray[np.
     ex = None if extra is None else np.asarray(extra, bool)[box]
     structure = _structure(fully_connected)
     nk = sub.shape[2]
-    step = _slab_slices(sub.shape, 2)
+    # a small mask (e.g. on a coarse grid) is labelled in one go: one slab, labelled once
+    step = nk if sub.size <= SINGLE_PASS_VOXELS else _slab_slices(sub.shape, 2)
     starts = list(range(0, nk, step))
 
     def slab(lo: int) -> tuple[NDArray[np.int32], int, int]:
@@ -274,7 +288,10 @@ def select_components(mask: Mask, keep: Callable[[NDArray[np.int64], NDArray[np.
     keep_provisional = np.asarray(keep(comp_sizes, comp_extra), bool)[comp]
     target = out[box]
     for lo, off in zip(starts, offsets):
-        labels, n, skip = slab(lo)
+        if len(starts) > 1:
+            labels, n, skip = slab(lo)
+        else:
+            n, skip = offset, 0  # ``labels`` of the single slab is still at hand
         lut = np.concatenate([[False], keep_provisional[off : off + n]])
         target[:, :, lo : lo + labels.shape[2] - skip] = lut[labels[:, :, skip:]]
     return out
@@ -373,6 +390,10 @@ def fill_holes(mask: Mask, mode: str = "3d", axes: tuple[int, ...] = (2,)) -> Ma
 
 SLAB_MAX_VOXELS = 1 << 22
 """Voxels labelled at once by the slab-wise tools (int32 labels: 16 MB); at most 1/16 of the volume."""
+
+
+SINGLE_PASS_VOXELS = 1 << 20
+"""Masks up to this many voxels (int32 labels: 4 MB) are labelled in one pass, not slab by slab."""
 
 
 def _slab_slices(shape: tuple[int, ...], axis: int) -> int:

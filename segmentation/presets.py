@@ -81,16 +81,22 @@ def body(volume: Volume, progress: Progress | None = None, table_gap_mm: float =
     p.raise_if_cancelled()
     p.update(0.5, "body: restore")
     near = morph.dilate(core, cg, table_gap_mm + float(cg.spacing.max()))
-    # upsample in the transposed (k, j, i) view so the result keeps SimpleITK's memory order
-    # (i fastest): a transposing copy of a full CT costs seconds
-    near_t = np.ascontiguousarray(near.T)
-    core_ijk = np.argwhere(core)
-    seed_ijk = core_ijk[len(core_ijk) // 2] * step  # a sample of ``dense`` inside the body's core
-    del near, core, core_ijk
-    full = np.repeat(np.repeat(np.repeat(near_t, step[2], 0), step[1], 1), step[0], 2).T
+    # a voxel of the core (in its fullest k slice), a sample of ``dense`` inside the body
+    k_seed = int(np.argmax(core.sum(axis=(0, 1))))
+    ij = np.argwhere(core[:, :, k_seed])
+    seed_ijk = np.array([*ij[len(ij) // 2], k_seed]) * step
+    del core
     restored = dense  # in place: no second full-size mask
-    restored &= full[: g.shape[0], : g.shape[1], : g.shape[2]]
-    del full, dense
+    if np.all(step == 1):
+        restored &= near
+    else:
+        # upsample in the transposed (k, j, i) view so the result keeps SimpleITK's memory order
+        # (i fastest): a transposing copy of a full CT costs seconds
+        near_t = np.ascontiguousarray(near.T)
+        full = np.repeat(np.repeat(np.repeat(near_t, step[2], 0), step[1], 1), step[0], 2).T
+        restored &= full[: g.shape[0], : g.shape[1], : g.shape[2]]
+        del full, near_t
+    del near, dense
     if not fill:  # callers that only need the table removed (bone) stop here
         p.update(1.0, "body")
         return restored
@@ -125,12 +131,18 @@ def contrast_enhanced(volume: Volume, body_mask: Mask | None = None, min_volume_
     step = np.maximum(np.floor(3.0 / g.spacing), 1).astype(int)
     sub = tuple(slice(None, None, int(s)) for s in step)
     cg = ImageGeometry(volume.array[sub].shape, g.spacing * step, g.origin, g.direction)  # type: ignore[arg-type]
-    a = np.asarray(volume.array[sub], np.float32)
-    sm = ndi.uniform_filter(a, 3, mode="nearest")
-    blob = (sm >= 130.0) & (sm <= 260.0) & body_mask[sub]
+    a = volume.array[sub]  # a view: on coarse CTs (>= 1.5 mm) the grid is the CT's own
+    sm = ndi.uniform_filter(a, 3, output=np.int16 if a.dtype == np.int16 else np.float32, mode="nearest")
+    blob = np.greater_equal(sm, 130)
+    blob &= sm <= 260
+    del sm
+    blob &= body_mask[sub]
     if not blob.any():
         return False
-    blob &= ~morph.dilate(a >= CORTEX_HU, cg, 5.0)
+    near_cortex = morph.dilate(np.greater_equal(a, CORTEX_HU), cg, 5.0)
+    np.logical_not(near_cortex, out=near_cortex)
+    blob &= near_cortex
+    del near_cortex
     blob = morph.erode(blob, cg, 6.0)
     return bool(blob.sum() * cg.voxel_volume_mm3 >= min_volume_ml * 1000.0)
 
