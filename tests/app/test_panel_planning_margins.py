@@ -88,6 +88,7 @@ def test_signed_distance_sphere_depth():
     assert np.isinf(signed_distance_to_mask(pts, np.zeros(g.shape, bool), g)).all()
 
 
+@pytest.mark.slow
 def test_margin_colours_match_planning_and_screen(plan_win):
     from app.gui.panels.planning.margin_view import ACTOR_PREFIX, bar_title
     from planning.margins import evaluate_safety_margin
@@ -201,6 +202,7 @@ def _cut_colours_brute_force(points, mask, geom, origin, normal):
     return np.array(out)
 
 
+@pytest.mark.slow
 def test_resection_cut_colours(plan_win):
     from dataclasses import replace
 

@@ -66,6 +66,7 @@ def _add_segments(window, masks):
         assert window.push_command(AddSegment(lm, name, mask=m, allow_overlap=True))
 
 
+@pytest.mark.slow
 def test_dicom_seg_export_read_back_and_deidentified(window, qtbot, dicom_folder, tmp_path):
     import highdicom as hd
     import pydicom

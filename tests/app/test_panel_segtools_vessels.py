@@ -47,6 +47,7 @@ def _dice(a, b):
     return 2 * np.count_nonzero(a & b) / (a.sum() + b.sum())
 
 
+@pytest.mark.slow
 def test_vessel_tool_dice_and_undo(seg):
     from segmentation import morphology as morph
     from segmentation.vessels import segment_vessels
@@ -96,6 +97,7 @@ def test_vessel_tool_refuses_bad_input(seg):
     assert page.find_vessels() is None and "seed set has no points" in window.messages[-1]
 
 
+@pytest.mark.slow
 def test_vessel_tool_seeds_and_cancel(seg):
     window, panel = seg
     page = panel.grow

@@ -61,6 +61,7 @@ def test_quick_suite_from_help_menu(window, tmp_path):
     dlg.close()
 
 
+@pytest.mark.slow
 def test_subset_and_cancel(window):
     import time
 
