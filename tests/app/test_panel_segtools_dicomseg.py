@@ -170,3 +170,33 @@ def test_dicom_seg_real_series(window, qtbot, tmp_path):
     import pydicom
 
     assert pydicom.dcmread(out2).PatientIdentityRemoved == "YES"
+
+
+@pytest.mark.slow
+def test_dicom_seg_reference_not_recorded(window, qtbot, dicom_folder, tmp_path):
+    """A project saved before the source path was recorded (or a moved series): the folder is asked for,
+    and a folder without the image's series is refused with the series it holds."""
+    import pydicom
+
+    from tests.twin.dicom_factory import write_series
+
+    folder, truth = dicom_folder
+    panel = _open(window, qtbot, folder)
+    page = panel.files
+    vol = window.volume
+    del vol.metadata["source_path"]
+    page.on_project_changed()
+    assert page.dicom_button.isEnabled() and "choose it when exporting" in page.dicom_info.text()
+    _add_segments(window, {"liver": truth.mask("liver")})
+    assert page.export_path("dicom-seg", tmp_path / "a.dcm", deidentify=False) is None
+    assert "not recorded" in window.messages[-1]
+    other = tmp_path / "other"
+    write_series(other, np.zeros((8, 8, 4)), np.zeros((4, 3)) + np.arange(4)[:, None] * [0, 0, 2.0])
+    page.export_path("dicom-seg", tmp_path / "b.dcm", reference=other, deidentify=False)
+    assert window.wait_for_workers(60)
+    assert "is not in this folder" in window.messages[-1] and not (tmp_path / "b.dcm").exists()
+    page.export_path("dicom-seg", tmp_path / "c.dcm", reference=folder, deidentify=False)
+    assert window.wait_for_workers(60) and (tmp_path / "c.dcm").exists(), window.messages
+    ds = pydicom.dcmread(tmp_path / "c.dcm")
+    assert ds.ReferencedSeriesSequence[0].SeriesInstanceUID == vol.metadata["SeriesInstanceUID"]
+    assert [s.SegmentLabel for s in ds.SegmentSequence] == ["liver"]
