@@ -18,7 +18,7 @@ margin's target (tumour) or to a resection's cut, red within the safety margin, 
 * :class:`MarginView`: the "Distance colours (3D)" box of the planning panel for the selected
   :class:`twin.plan.SafetyMargin` or :class:`twin.plan.Resection`: a toggle; distances computed
   in a worker (the surfaces the 3-D view already shows, ``window.scene3d.surfaces``, or computed by
-  :func:`segmentation.surfaces.segment_surface` when the view has none); min distance per
+  :func:`segmentation.surfaces.display_surfaces`, the same display path, when the view has none); min distance per
   structure listed; recomputed when the label map or the object changes while on (a threshold
   change only redraws).
 
@@ -426,15 +426,13 @@ class MarginView(QGroupBox):
         shown = dict(getattr(self.main.scene3d, "surfaces", {}) or {})
 
         def work(progress: Any) -> dict[str, Any]:
-            from segmentation.surfaces import segment_surface
+            from segmentation.surfaces import display_surfaces
 
-            surfaces = {}
-            for name in structures:
-                surf = shown.get(name)
-                if surf is None or getattr(surf, "n_triangles", 0) == 0:
-                    surf = segment_surface(snapshot, name, 0.5, 0.0).surface
-                if surf.n_triangles:
-                    surfaces[name] = surf
+            surfaces = {n: shown[n] for n in structures if getattr(shown.get(n), "n_triangles", 0)}
+            missing = [n for n in structures if n not in surfaces]
+            if missing:  # the 3-D view has none yet (surfaces off, still computing): the same display path
+                surfaces.update(display_surfaces(snapshot, missing))
+            surfaces = {n: surfaces[n] for n in structures if n in surfaces and surfaces[n].n_triangles}
             if target:
                 return structure_distances(snapshot, target, surfaces, progress)
             return cut_distances(snapshot, obj, surfaces, progress)
