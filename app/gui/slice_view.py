@@ -415,6 +415,10 @@ class SliceView(QWidget):
         now = time.perf_counter()
         self._lead_until = now + DEFER_LINKED_S if now - self._last_scroll < DEFER_LINKED_S else 0.0
         self._last_scroll = now
+        for v in self.main.slice_views.values():
+            if v is not self:  # one leader at a time: the view being scrolled is never the one that waits
+                v._lead_until = 0.0
+                v._last_scroll = -1.0
         self.main.set_position(pos)
 
     def mousePressEvent(self, ev) -> None:  # noqa: N802, ANN001

@@ -279,3 +279,40 @@ def test_right_click_opens_the_view_menu_and_right_drag_still_sets_window_level(
     _mouse(view, QEvent.Type.MouseMove, c + QPointF(40, 0), Qt.MouseButton.NoButton, right)
     _mouse(view, QEvent.Type.MouseButtonRelease, c + QPointF(40, 0), right)
     assert w.window_level.width > wl0.width and QApplication.activePopupWidget() is None
+
+
+def test_linked_views_catch_up_after_continuous_scrolling(x_window, qtbot):
+    from app.gui import slice_view
+
+    w = x_window
+    view = w.slice_views["axial"]
+    view.set_plane(_tilted(w.current_position_lps))
+    sag = w.slice_views["sagittal"]
+    for v in w.slice_views.values():
+        v._build_image()  # what paintEvent runs (the views may be too small to paint here)
+    n0 = sag.render_count
+    for _ in range(5):  # continuous scrolling: the oblique view moves the crosshair in L, P and S
+        view.scroll_slices(1)
+        view._build_image()
+        sag._build_image()
+    assert sag.render_count < n0 + 5  # the linked view waited...
+    assert view._cache_key[1] == round(view.plane().offset_mm, 4)  # ...the scrolled one never does
+    qtbot.wait(int(1000 * slice_view.DEFER_LINKED_S) + 50)
+    sag._build_image()  # ...and catches up once the scrolling paused
+    assert sag._cache_key[1] == round(sag.plane().offset_mm, 4)
+    # scrolling the sagittal view right after the axial one: it leads at once and never shows a stale slice
+    view.scroll_slices(1)
+    view.scroll_slices(1)
+    for _ in range(3):
+        sag.scroll_slices(1)
+        sag._build_image()
+        assert sag._cache_key[1] == round(sag.plane().offset_mm, 4)
+    old = slice_view.DEFER_LINKED_S
+    slice_view.DEFER_LINKED_S = 0.0  # disabled: every view follows every step
+    try:
+        for _ in range(3):
+            view.scroll_slices(1)
+            sag._build_image()
+            assert sag._cache_key[1] == round(sag.plane().offset_mm, 4)
+    finally:
+        slice_view.DEFER_LINKED_S = old
