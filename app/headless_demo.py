@@ -4,8 +4,8 @@ Stages (each with its own progress bar on stderr; a failing stage stops the run
 with one clear line, exit code 1, and no traceback):
 
 1. phantom     generated abdominal CT (``twin.phantom.load_demo_case``, cached)
-2. segment     presets (body, bone, lungs) and seeds (liver from the liver dome,
-               tumour from its centre, hepatic vessels by threshold inside the liver);
+2. segment     presets (body, bone, lungs) and seeds (liver grown from a few landmark clicks
+               with competing seeds, tumour from its centre, hepatic vessels inside the liver);
                Dice against the phantom's ground truth is recorded
 3. surfaces    surfaces of the segments
 4. mesh        tet mesh of the liver with the tumour as its own region
@@ -53,10 +53,47 @@ def stage_phantom(ctx: dict[str, Any], progress: Any) -> str:
     return f"{vol.geometry.shape} voxels of {np.round(vol.geometry.spacing, 2).tolist()} mm"
 
 
-def stage_segment(ctx: dict[str, Any], progress: Any) -> str:
-    """Presets and seeded growing -> a label map (liver, tumour, vessels, body, bone, lungs)."""
+def _spread_points(cands: np.ndarray, n: int) -> np.ndarray:
+    """``n`` well-spread rows of ``cands`` (farthest-point sampling from the first)."""
+    pts = [cands[0]]
+    d = np.linalg.norm(cands - cands[0], axis=1)
+    for _ in range(min(n, len(cands)) - 1):
+        i = int(np.argmax(d))
+        pts.append(cands[i])
+        d = np.minimum(d, np.linalg.norm(cands - cands[i], axis=1))
+    return np.array(pts)
+
+
+def _seed_sets(lms: dict[str, Any], body: np.ndarray, geom: Any) -> list[Any]:
+    """Clicks of the demo's grow-from-seeds run (LPS mm): four liver points (dome, resection plane point,
+    centroid, 22 mm from the tumour towards the needle entry), the tumour centre, the kidneys and the
+    spleen (competing, not kept), and 24 background points in the body wall 6-12 mm under the skin."""
     from segmentation import morphology as morph
-    from segmentation.grow import region_grow
+    from segmentation.grow import SeedSet
+    from twin.phantom import _anatomy as anatomy
+    from twin.phantom.landmarks import LIVER_CENTROID_MM, NEEDLE_DIRECTION
+
+    tumour = np.asarray(lms["tumor_center"], float)
+    towards_skin = np.asarray(NEEDLE_DIRECTION, float) / np.linalg.norm(NEEDLE_DIRECTION)
+    liver = [lms["liver_dome"], lms["resection_plane_point"], np.asarray(LIVER_CENTROID_MM) + anatomy.CENTRE_LPS,
+             tumour + 22.0 * towards_skin]
+    wall = body & ~morph.erode(body, geom, 12.0) & morph.erode(body, geom, 6.0)
+    background = geom.index_to_lps(_spread_points(np.argwhere(wall), 24))
+    return [SeedSet("liver", np.array(liver, float)), SeedSet("liver_tumor", tumour[None]),
+            SeedSet("kidney_right", np.array([lms["kidney_right_center"]])),
+            SeedSet("kidney_left", np.array([lms["kidney_left_center"]])),
+            SeedSet("spleen", np.array([lms["spleen_center"]])), SeedSet("background", background)]
+
+
+def stage_segment(ctx: dict[str, Any], progress: Any) -> str:
+    """Presets and seeded growing -> a label map (liver, tumour, vessels, body, bone, lungs).
+
+    The liver is grown from seeds (competitive, with the tumour, kidneys, spleen and the body wall
+    competing) inside the body without bone and lungs; the tumour by connected threshold from its
+    centre; the hepatic vessels with :func:`segmentation.vessels.segment_vessels` in the liver.
+    """
+    from segmentation import morphology as morph
+    from segmentation.grow import grow_from_seeds, region_grow, seed_image
     from segmentation.presets import run_preset
     from twin.labelmap import LabelMap
     from twin.progress import SubProgress
@@ -66,13 +103,16 @@ def stage_segment(ctx: dict[str, Any], progress: Any) -> str:
     masks: dict[str, np.ndarray] = {}
     for n, preset in enumerate(("body", "bone", "lungs")):
         masks[preset] = run_preset(vol, preset, SubProgress(progress, 0.1 * n, 0.1 * (n + 1), f"{preset}: "))
-    progress.update(0.35, "liver (seeded growing)")
-    liver = region_grow(vol, [lms["liver_dome"]], 65, 140, bridge_radius_mm=7.0)
-    liver = morph.fill_holes(morph.closing(liver, geom, 4.0))
-    progress.update(0.6, "tumour (seeded growing)")
+    progress.update(0.35, "liver (grow from seeds)")
+    sets = _seed_sets(lms, masks["body"], geom)
+    grown = grow_from_seeds(vol, seed_image(geom, sets), background=[len(sets)],
+                            region=masks["body"] & ~masks["bone"] & ~masks["lungs"],
+                            progress=SubProgress(progress, 0.35, 0.75, "liver: "))
+    liver = morph.fill_holes(morph.closing((grown == 1) | (grown == 2), geom, 5.0), "3d")
+    progress.update(0.75, "tumour (seeded growing)")
     tumour = region_grow(vol, [lms["tumor_center"]], 0, 70, max_distance_mm=25.0, bridge_radius_mm=2.0)
     tumour = morph.fill_holes(morph.closing(tumour, geom, 2.0)) & liver
-    progress.update(0.8, "hepatic vessels (connected bright tubes in the liver)")
+    progress.update(0.85, "hepatic vessels (connected bright tubes in the liver)")
     from segmentation.vessels import segment_vessels
 
     vessels = segment_vessels(vol, liver) & ~tumour

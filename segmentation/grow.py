@@ -278,6 +278,10 @@ def grow_from_seeds(
         low[q], high[q] = mu - intensity_tolerance * sd, mu + intensity_tolerance * sd
         inv_sd[q] = np.sqrt(intensity_weight) / sd
         ref_grads.append(grad[near == q])
+    for v in objects:  # a label with several models may enter the whole span of its tissues (their mixtures
+        mine = [q for q in parts if owner[q] == v]  # at partial-volume borders); its cost still picks the model
+        if len(mine) > 1:
+            low[mine], high[mine] = low[mine].min(), high[mine].max()
     dz = np.zeros(top + 1, np.float32)
     distinct = _distinct_objects(seed_arr, sm, g, objects, bg_labels, owner, low, high)
     for q in parts:
@@ -314,8 +318,8 @@ def grow_from_seeds(
             # give back what the opening shaved off within r of the kept core (tips, thin
             # cortex), not the leaks it cut off farther away
             m = morph.keep_islands_touching(m & morph.dilate(core, g, r), seed_arr == v)
-        if fill_holes:
-            m = morph.fill_holes(m, "3d")
+        if fill_holes:  # cavities that no other object label grew into (vessels, not a tumour label inside)
+            m = morph.fill_holes(m, "3d") & ((out == 0) | (out == v))
         result[m & (result == 0)] = v
     rim = [v for v in objects if v in distinct] if boundary_refinement == "auto" else \
         (list(objects) if boundary_refinement else [])
@@ -380,35 +384,39 @@ def _distinct_objects(seeds: NDArray[np.uint16], smoothed: NDArray[np.float32], 
 
 
 def _refine_rim(result: NDArray[np.uint16], smoothed: NDArray[np.float32], sd: Mapping[int, float],
-                region: Mask | None, contrast: float) -> None:
+                region: Mask | None, contrast: float, layers: int = 1) -> None:
     """Partial-volume boundary (in place): a free voxel face-adjacent to a label joins it when its
     smoothed value is nearer the label's local inside level than the local outside level (the
     half-way point of the edge, where the voxel centre crosses the true boundary). Levels are means
     over a 5x5x5 window of the label's voxels and of the voxels two steps outside it; only
     edges of at least ``contrast`` times the label's standard deviation ``sd[v]`` count (a faint
     edge's half-way point is lost in the noise). The outside level is taken on the next layer out
-    (3x3x3 window), not farther: behind a thin neighbour (the diaphragm) lies other tissue (lung)."""
+    (3x3x3 window), not farther: behind a thin neighbour (the diaphragm) lies other tissue (lung).
+    Repeated up to ``layers`` times (a blur wider than a voxel leaves a band of several voxels)."""
     from scipy import ndimage as ndi
 
     six = ndi.generate_binary_structure(3, 1)
     for v, sd_v in sd.items():
-        m = result == v
-        box = bbox(m, 3)
-        if box is None:
-            continue
-        mb = m[box]
-        sb = smoothed[box]
-        ring = ndi.binary_dilation(mb, six) & ~mb
-        far = ndi.binary_dilation(ring, six) & ~(mb | ring)  # the next layer out: the nearest outside tissue
-        w_in = ndi.uniform_filter(mb.astype(np.float32), 5)
-        w_out = ndi.uniform_filter(far.astype(np.float32), 3)
-        lvl_in = ndi.uniform_filter(np.where(mb, sb, 0).astype(np.float32), 5) / np.maximum(w_in, 1e-6)
-        lvl_out = ndi.uniform_filter(np.where(far, sb, 0).astype(np.float32), 3) / np.maximum(w_out, 1e-6)
-        join = ring & (result[box] == 0) & (w_in > 0) & (w_out > 0) & (np.abs(sb - lvl_in) < np.abs(sb - lvl_out))
-        join &= np.abs(lvl_in - lvl_out) >= contrast * sd_v
-        if region is not None:
-            join &= region[box]
-        result[box][join] = v
+        for _ in range(layers):
+            m = result == v
+            box = bbox(m, 3)
+            if box is None:
+                break
+            mb = m[box]
+            sb = smoothed[box]
+            ring = ndi.binary_dilation(mb, six) & ~mb
+            far = ndi.binary_dilation(ring, six) & ~(mb | ring)  # the next layer out: the nearest outside tissue
+            w_in = ndi.uniform_filter(mb.astype(np.float32), 5)
+            w_out = ndi.uniform_filter(far.astype(np.float32), 3)
+            lvl_in = ndi.uniform_filter(np.where(mb, sb, 0).astype(np.float32), 5) / np.maximum(w_in, 1e-6)
+            lvl_out = ndi.uniform_filter(np.where(far, sb, 0).astype(np.float32), 3) / np.maximum(w_out, 1e-6)
+            join = ring & (result[box] == 0) & (w_in > 0) & (w_out > 0) & (np.abs(sb - lvl_in) < np.abs(sb - lvl_out))
+            join &= np.abs(lvl_in - lvl_out) >= contrast * sd_v
+            if region is not None:
+                join &= region[box]
+            if not join.any():
+                break
+            result[box][join] = v
 
 
 def _bridge_radius(mask: Mask, geometry: ImageGeometry, radius_mm: float) -> float:

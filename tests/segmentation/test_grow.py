@@ -82,3 +82,62 @@ def test_seed_json_parsing():
                 {"segments": [{"name": "a", "points_lps": [[0, 0]]}]}):
         with pytest.raises(InputError):
             grow.seed_sets_from_json(bad)
+
+
+def _blurred_ball_in_tissues(noise: float = 6.0):
+    """A 100 HU ball (r 12 mm) in -100 HU fat with a 40 HU slab of muscle beside it, blurred (partial volume)."""
+    from scipy import ndimage as ndi
+
+    g = ImageGeometry((64, 48, 48), (1.0, 1.0, 1.0))
+    ijk = np.indices(g.shape).transpose(1, 2, 3, 0).astype(float)
+    ball = np.linalg.norm(ijk - [24, 24, 24], axis=-1) <= 12
+    img = np.where(ball, 100.0, -100.0)
+    img[ijk[..., 0] >= 44] = 40.0
+    img = ndi.gaussian_filter(img, 0.6) + np.random.default_rng(3).normal(0, noise, g.shape)
+    return Volume(img.astype(np.float32), g, modality="CT", units="HU"), ball
+
+
+def test_grow_from_seeds_partial_volume_rim_and_dead_zone():
+    vol, ball = _blurred_ball_in_tissues()
+    g = vol.geometry
+    sets = [grow.SeedSet("ball", g.index_to_lps(np.array([[24, 24, 24], [20, 24, 24]]))),
+            grow.SeedSet("background", g.index_to_lps(np.array([[4, 4, 4], [55, 24, 24], [24, 4, 44]])))]
+    seeds = grow.seed_image(g, sets)
+    auto = grow.grow_from_seeds(vol, seeds, background=[2]) == 1
+    plain = grow.grow_from_seeds(vol, seeds, background=[2], dead_zone=0.0, boundary_refinement=False) == 1
+    # the ball is unlike fat and muscle: its partial-volume rim is placed half-way up the edge
+    # (measured 0.937 against 0.866 without; the window alone stops 1-2 voxels inside the blurred edge)
+    assert dice(auto, ball) > 0.92
+    assert dice(auto, ball) > dice(plain, ball) + 0.05
+    assert not auto[44:].any()
+
+
+def test_grow_from_seeds_region():
+    # (per-click models of multi-tissue labels are checked on the phantom's kidneys and stomach in
+    # test_phantom_accuracy: kidney_left 0.947 -> 0.99)
+    vol, ball = _blurred_ball_in_tissues(noise=3.0)
+    g = vol.geometry
+    sets = [grow.SeedSet("ball", g.index_to_lps(np.array([[24, 24, 24], [24, 10, 24]]))),
+            grow.SeedSet("background", g.index_to_lps(np.array([[4, 4, 4], [24, 4, 44]])))]
+    seeds = grow.seed_image(g, sets)
+    # the region restricts growth; seeds outside it stay seeds
+    region = np.zeros(g.shape, bool)
+    region[:, :24] = True
+    half = grow.grow_from_seeds(vol, seeds, background=[2], region=region) == 1
+    full = grow.grow_from_seeds(vol, seeds, background=[2]) == 1
+    assert half[:, 24].any() and not half[:, 25:].any(), "only the seed voxel lies outside the region"
+    assert dice(half[:, :24], ball[:, :24]) > 0.92 and np.array_equal(half[:, :24], full[:, :24])
+
+
+def test_bridge_cut_keeps_thin_objects_on_thick_slices():
+    # a 3-slice-high disc (7.5 mm on 2.5 mm slices): the 4.5 mm opening ball rounds to 3 slices and
+    # used to erase it
+    g = ImageGeometry((40, 40, 12), (1.0, 1.0, 2.5))
+    ijk = np.indices(g.shape).transpose(1, 2, 3, 0).astype(float)
+    disc = (np.hypot(ijk[..., 0] - 20, ijk[..., 1] - 20) <= 12) & (np.abs(ijk[..., 2] - 6) <= 1)
+    img = np.where(disc, 90.0, -100.0) + np.random.default_rng(4).normal(0, 4.0, g.shape)
+    vol = Volume(img.astype(np.float32), g, modality="CT", units="HU")
+    sets = [grow.SeedSet("disc", g.index_to_lps(np.array([[20, 20, 6]]))),
+            grow.SeedSet("background", g.index_to_lps(np.array([[2, 2, 1], [38, 38, 11]])))]
+    out = grow.grow_from_seeds(vol, grow.seed_image(g, sets), background=[2]) == 1
+    assert dice(out, disc) > 0.95

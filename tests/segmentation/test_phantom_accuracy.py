@@ -47,9 +47,10 @@ KNOWN_SHORT: dict[str, float] = {
     # measured 0.425: discs are 3-4 slices high; most of their voxels are brightened to 150-250 HU by the
     # endplate cortex and fall outside the window learned at the disc centres
     "intervertebral_discs": 0.41,
-    # measured 0.789: gas and fluid get their own models (local_models="auto"), the 4 mm wall is missed
-    "stomach": 0.77,
-    # measured 0.919 / 0.944: the gallbladder's fundus rim next to bowel, the IVC's intrahepatic part next to
+    # measured 0.805: gas and fluid get their own models (local_models="auto"), the 4 mm wall (45 HU, like the
+    # bowel and muscle around it) is mostly missed
+    "stomach": 0.79,
+    # measured 0.919 / 0.948: the gallbladder's fundus rim next to bowel, the IVC's intrahepatic part next to
     # hepatic veins of the same density
     "gallbladder": 0.90,
     "inferior_vena_cava": 0.93,
