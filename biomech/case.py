@@ -232,11 +232,7 @@ def problem_from_dict(case: dict[str, Any], mesh: TetMesh | None, base_dir: str 
 
     ``mesh`` may be None when ``case["mesh"]["file"]`` names a file (read relative to ``base_dir``).
     """
-    _check_keys(case, "", "")
-    mesh_sec = _check_keys(case.get("mesh", {}), "mesh", "mesh")
-    element = mesh_sec.get("element", "tet4")
-    if element not in ("tet4", "tet10"):
-        raise InputError(f"mesh.element: expected \"tet4\" or \"tet10\", got {element!r}")
+    mesh_sec = _mesh_section(case)
     if mesh is None:
         if "file" not in mesh_sec:
             raise InputError("mesh.file: missing (path of a .vtu/.vtk/.msh tet mesh or a closed surface)")
@@ -244,7 +240,33 @@ def problem_from_dict(case: dict[str, Any], mesh: TetMesh | None, base_dir: str 
         vol = mesh_sec.get("max_cell_volume_mm3")
         mesh = read_mesh(base / str(mesh_sec["file"]), None if vol is None else
                          _num(vol, "mesh.max_cell_volume_mm3", positive=True))
-    materials = _materials(case.get("materials"))
+    materials, bcs, loads, contacts, opts = parse_sections(case)
+    return Problem(mesh, materials, tuple(bcs), tuple(loads), tuple(contacts), opts,
+                   name=str(case.get("name", "case")), case=case)
+
+
+def _mesh_section(case: Any) -> dict[str, Any]:
+    _check_keys(case, "", "")
+    mesh_sec = _check_keys(case.get("mesh", {}), "mesh", "mesh")
+    element = mesh_sec.get("element", "tet4")
+    if element not in ("tet4", "tet10"):
+        raise InputError(f"mesh.element: expected \"tet4\" or \"tet10\", got {element!r}")
+    return mesh_sec
+
+
+def check_setup(case: dict[str, Any]) -> None:
+    """Validate a case dictionary without a mesh (an edited set-up): every key and value as
+    :func:`problem_from_dict` checks them, except that ``mesh.file`` may be missing and ``materials``
+    may be empty (the editor fills unassigned regions). Raises :class:`InputError` naming the key."""
+    _mesh_section(case)
+    parse_sections(case, require_materials=False)
+
+
+def parse_sections(case: dict[str, Any], require_materials: bool = True) -> tuple[
+        tuple[MaterialAssignment, ...], list[BoundaryCondition], list[Load], list[Contact], SolverOptions]:
+    """Materials, boundary conditions, loads, contacts and solver options of a case dictionary (validated)."""
+    element = case.get("mesh", {}).get("element", "tet4")
+    materials = _materials(case.get("materials")) if require_materials or case.get("materials") else ()
     bcs = []
     for w, name, d in _named(case.get("boundary_conditions"), "boundary_conditions", "bc"):
         kind = d.get("kind", "fixed")
@@ -307,8 +329,7 @@ def problem_from_dict(case: dict[str, Any], mesh: TetMesh | None, base_dir: str 
                          max_iterations=int(_num(s.get("max_iterations", 25), "solver.max_iterations", True)),
                          max_cutbacks=int(_num(s.get("max_cutbacks", 6), "solver.max_cutbacks")),
                          line_search=bool(s.get("line_search", True)), linear_solver=ls, element=element)
-    return Problem(mesh, materials, tuple(bcs), tuple(loads), tuple(contacts), opts,
-                   name=str(case.get("name", "case")), case=case)
+    return materials, bcs, loads, contacts, opts
 
 
 def read_mesh(path: Path, max_cell_volume_mm3: float | None = None) -> TetMesh:

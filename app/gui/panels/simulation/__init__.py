@@ -11,11 +11,15 @@ runs in a child process watched by a worker thread (:mod:`.job`): the window
 stays responsive even while the solver holds the GIL, and Cancel kills the
 solve at once, inside a load step or a factorisation.
 
-What is stored in the project (one undoable command per action):
+What is stored in the project (one undoable command per action, Ctrl+Z / Ctrl+Shift+Z):
 ``meshes["fe_mesh"]`` (after meshing), ``meshes["fe_result"]`` (displacement,
-von Mises...), ``documents["simulation_case"]`` (``{"case": <case dict>,
-"mesh": "fe_mesh", "frame": "LPS"}``) and ``documents["simulation_result"]``
-(the solver summary). Frame: patient LPS; units mm, N, MPa.
+von Mises...), ``documents["simulation_case"]`` (the set-up: ``{"case": <case dict
+without mesh.file>, "mesh": "fe_mesh", "frame": "LPS"}``, edited only through the
+commands of :mod:`biomech.case_commands`: each added / removed / edited condition,
+material, element, analysis or load-step change is one undo step; the panel
+redraws from the document after every command, undo and redo) and
+``documents["simulation_result"]`` (the solver summary). ``vht simulate PROJECT_DIR``
+solves the same stored set-up. Frame: patient LPS; units mm, N, MPa.
 """
 
 from __future__ import annotations
@@ -79,8 +83,9 @@ class SimulationPanel(ConditionsMixin, MaterialsMixin, Panel):
         self.quality: Any = None
         self._result_mesh: Any = None
         self.summary: dict[str, Any] | None = None
-        self.conditions: list[dict[str, Any]] = []
         self.worker: Any = None
+        self._seen_setup: Any = None
+        self._filling = False
         self.scene = SimulationScene(window)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
@@ -133,6 +138,10 @@ class SimulationPanel(ConditionsMixin, MaterialsMixin, Panel):
         self.steps.setObjectName("sim_steps")
         self.steps.setRange(1, 200)
         self.steps.setValue(5)
+        self.element.currentTextChanged.connect(lambda t: self._solver_edited(element=t))
+        self.nonlinear.currentTextChanged.connect(
+            lambda t: self._solver_edited(nonlinear=None if t == "auto" else t == "nonlinear"))
+        self.steps.valueChanged.connect(lambda v: self._solver_edited(steps=int(v)))
         form.addRow("Element", row(self.element, "Analysis", self.nonlinear))
         form.addRow("Load steps", self.steps)
         lay.addLayout(form)
@@ -184,14 +193,8 @@ class SimulationPanel(ConditionsMixin, MaterialsMixin, Panel):
         self.reset_painting()
         self.quality = None
         self.summary = proj.documents.get(RESULT_DOC)
-        self.conditions = []
         self._refill_segments()
-        doc = proj.documents.get(CASE_DOC)
-        if doc and isinstance(doc.get("case"), dict):
-            self.load_case(doc["case"])
-        else:
-            self._refill_materials()
-            self._refill_conditions()
+        self._show_setup()
         self.status.setPlainText(cb.summary_text(self.summary) if self.summary else "")
         self._update_quality_text()
         res = proj.meshes.get(RESULT_KEY)
@@ -205,8 +208,10 @@ class SimulationPanel(ConditionsMixin, MaterialsMixin, Panel):
         self._refill_segments()
 
     def _sync_with_project(self) -> None:
-        """Follow undo / redo of the meshing and result commands."""
+        """Follow undo / redo of the meshing, set-up and result commands."""
         proj = self.main.project
+        if proj.documents.get(CASE_DOC) is not self._seen_setup:
+            self._show_setup()
         mesh = proj.meshes.get(MESH_KEY)
         seen, self._seen_mesh = getattr(self, "_seen_mesh", None), mesh
         if mesh is not seen and mesh is not self.mesh:
@@ -334,24 +339,72 @@ class SimulationPanel(ConditionsMixin, MaterialsMixin, Panel):
         else:
             self.main.scene3d.set_show_surfaces(False)
 
+    # ================================================================== set-up document
+    @property
+    def conditions(self) -> list[dict[str, Any]]:
+        """The stored supports, loads and contacts (copies, tagged with ``"_section"``; section order)."""
+        from biomech.case_commands import tagged_conditions
+
+        return tagged_conditions(self.setup_case())
+
+    def setup_case(self) -> dict[str, Any]:
+        """A copy of the stored set-up (``documents["simulation_case"]["case"]``, defaults if none)."""
+        from biomech.case_commands import setup_case
+
+        return setup_case(self.main.project)
+
+    def edit_setup(self, cmd: Any, merge: bool = False) -> bool:
+        """Push a set-up command (:mod:`biomech.case_commands`) on the project's undo stack; errors are shown."""
+        return self.main.push_command(cmd, merge=merge)
+
+    def _solver_edited(self, **options: Any) -> None:
+        from biomech.case_commands import SetSolverOptions
+
+        if self._filling:
+            return
+        key, value = next(iter(options.items()))
+        case = self.setup_case()
+        now = case.get("mesh", {}).get("element", "tet4") if key == "element" else case.get("solver", {}).get(key)
+        if now == value:
+            return
+        if not self.edit_setup(SetSolverOptions(self.main.project, **options), merge=key == "steps"):
+            self._show_setup()
+
+    def _show_setup(self) -> None:
+        """Show the stored set-up: solver options, material table, conditions (and their 3-D markers)."""
+        doc = self.main.project.documents.get(CASE_DOC)
+        self._seen_setup = doc
+        case = self.setup_case()
+        s = case.get("solver", {})
+        self._filling = True
+        try:
+            self.element.setCurrentText(case.get("mesh", {}).get("element", "tet4"))
+            self.nonlinear.setCurrentText("auto" if s.get("nonlinear") is None else
+                                          ("nonlinear" if s["nonlinear"] else "linear"))
+            self.steps.setValue(int(s.get("steps", 1)))
+        finally:
+            self._filling = False
+        self._refill_materials()
+        self._refill_conditions()
+        editing = getattr(self, "_editing_name", None)
+        if editing and editing not in {c.get("name") for c in self.conditions}:
+            self._editing_name = None
+
     # ================================================================== case
     def build_case(self) -> dict[str, Any]:
-        """The case dictionary of the current set-up (``vht simulate`` schema, without ``mesh.file``)."""
-        nl = self.nonlinear.currentText()
-        return cb.make_case(self.materials(), self.conditions, element=self.element.currentText(),
-                            nonlinear=None if nl == "auto" else nl == "nonlinear", steps=self.steps.value(),
-                            name=self.main.project.name)
+        """The case dictionary of the current set-up (``vht simulate`` schema, without ``mesh.file``): the stored
+        set-up with one material per mesh region (see :func:`biomech.case_commands.complete_case`)."""
+        from biomech.case_commands import complete_case
 
-    def load_case(self, case: dict[str, Any]) -> None:
-        """Restore the widgets from a case dictionary (materials, conditions, solver options)."""
-        self.conditions = cb.conditions_from_case(case)
-        self.element.setCurrentText(case.get("mesh", {}).get("element", "tet4"))
-        s = case.get("solver", {})
-        self.nonlinear.setCurrentText("auto" if "nonlinear" not in s else
-                                      ("nonlinear" if s["nonlinear"] else "linear"))
-        self.steps.setValue(int(s.get("steps", 1)))
-        self._refill_materials(case.get("materials", []))
-        self._refill_conditions()
+        if self.mesh is None:
+            return {**self.setup_case(), "name": self.main.project.name}
+        return complete_case(self.setup_case(), self.mesh, name=self.main.project.name)
+
+    def load_case(self, case: dict[str, Any]) -> bool:
+        """Replace the set-up by a case dictionary (materials, conditions, solver options): one undo step."""
+        from biomech.case_commands import ReplaceSetup
+
+        return self.edit_setup(ReplaceSetup(self.main.project, case))
 
     def save_case(self, path: str | Path) -> Path | None:
         """Write the case (TOML or JSON) and its mesh beside it; keep the case in the project (one command)."""
@@ -373,9 +426,11 @@ class SimulationPanel(ConditionsMixin, MaterialsMixin, Panel):
         except Exception as exc:  # noqa: BLE001 - user-facing message
             self.main.show_error(f"Case not saved: {exc}")
             return None
-        self.main.push_command(SetProjectItems(self.main.project, [
-            ("documents", CASE_DOC, {"case": case, "mesh": MESH_KEY, "frame": "LPS", "file": str(out)})],
-            "Save simulation case"))
+        from biomech.case_commands import default_setup
+        from twin.document_commands import SetDocumentValue
+
+        self.edit_setup(SetDocumentValue(self.main.project, CASE_DOC, ("file",), str(out), "Save simulation case",
+                                         default=default_setup))
         self.main.statusBar().showMessage(f"Case saved: {out}", 8000)
         return out
 
@@ -458,9 +513,8 @@ class SimulationPanel(ConditionsMixin, MaterialsMixin, Panel):
         if not summary.get("converged"):
             self.main.show_error(f"The simulation did not converge: {summary.get('status')}")
         self._result_mesh = result_mesh
-        changes = [("meshes", RESULT_KEY, result_mesh),
-                   ("documents", CASE_DOC, {"case": case, "mesh": MESH_KEY, "frame": "LPS"}),
-                   ("documents", RESULT_DOC, summary)]
+        summary = {**summary, "setup": case}  # the set-up this result was solved with
+        changes = [("meshes", RESULT_KEY, result_mesh), ("documents", RESULT_DOC, summary)]
         self.main.push_command(SetProjectItems(self.main.project, changes, "Simulation result"))
         self.show_result()
 

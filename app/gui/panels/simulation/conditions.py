@@ -18,6 +18,11 @@ Mixed into :class:`app.gui.panels.simulation.SimulationPanel` (needs ``self.main
   VTK plane / sphere widget (:mod:`.placement`).
 * **Crosshair**: the older selectors (sphere, plane, box, beyond plane) around the crosshair.
 
+The list shows ``documents["simulation_case"]``: adding (*Add patch*, *Add*), removing, clearing and
+re-painting a condition (*Edit patch* then *Add patch*) are undoable commands
+(:mod:`biomech.case_commands`), one undo step each; the strokes of the patch being painted have the
+brush's own *Undo stroke*.
+
 Frame: patient LPS, mm; N; MPa.
 """
 
@@ -67,6 +72,7 @@ class ConditionsMixin(PlacementMixin):
         self._stroke_starts: list[int] = []
         self._in_stroke = False
         self._click_purpose = ""
+        self._editing_name: str | None = None
         self._patch_timer = QTimer()
         self._patch_timer.setSingleShot(True)
         self._patch_timer.setInterval(15)
@@ -332,6 +338,7 @@ class ConditionsMixin(PlacementMixin):
         self.painter = None
         if not keep_dabs:
             self.patch_dabs, self._stroke_starts, self._in_stroke = [], [], False
+            self._editing_name = None
         elif self.patch_dabs:
             self._painter()
         self._patch_changed()
@@ -368,8 +375,9 @@ class ConditionsMixin(PlacementMixin):
         self._rebuild_painter()
 
     def clear_patch(self) -> None:
-        """Unpaint everything."""
+        """Unpaint everything (and stop editing a stored patch)."""
         self.patch_dabs, self._stroke_starts, self._in_stroke = [], [], False
+        self._editing_name = None
         if self.painter is not None:
             self.painter.clear()
         self._patch_changed()
@@ -383,7 +391,10 @@ class ConditionsMixin(PlacementMixin):
         return {"surface_spheres": params_from_dabs(self.patch_dabs, float(self.brush_angle.value()))}
 
     def add_patch_condition(self) -> dict[str, Any] | None:
-        """Add the painted patch as a condition of the chosen kind; the brush starts a new patch."""
+        """Add the painted patch as a condition of the chosen kind (one undo step); the brush starts a new
+        patch. After *Edit patch*, the edited condition is replaced instead (same name if the kind is kept)."""
+        from biomech.case_commands import UpdateCondition
+
         kind, vec, scalar = self._values()
         if kind == "indenter":
             self.main.show_error("An indenter is placed at a surface point (Plane or indenter box)")
@@ -392,25 +403,35 @@ class ConditionsMixin(PlacementMixin):
         if sel is None:
             self.main.show_error("Paint the surface first (Paint, then left drag on the mesh)")
             return None
-        cond = cb.make_condition(kind, self._next_name(kind), sel, vec, scalar)
+        editing = {c["name"]: c for c in self.conditions}.get(self._editing_name or "")
+        if editing is not None:
+            name = editing["name"] if editing.get("kind") == kind else self._next_name(kind)
+            cond = cb.make_condition(kind, name, sel, vec, scalar)
+            ok = self.main.push_command(UpdateCondition(self.main.project, editing["name"], cond,
+                                                        f"Edit patch {editing['name']}"))
+        else:
+            cond = cb.make_condition(kind, self._next_name(kind), sel, vec, scalar)
+            ok = self.add_condition(cond)
+        if not ok:
+            return None
         self.clear_patch()
-        self.add_condition(cond)
         return cond
 
     def edit_selected_patch(self, quiet: bool = False) -> None:
-        """Take the selected painted condition out of the list and back into the brush (``quiet``: no message
-        when the selection is not a painted condition)."""
+        """Load the selected painted condition back into the brush (``quiet``: no message when the selection is
+        not a painted condition); *Add patch* then replaces it (one undo step), *Clear patch* abandons the edit."""
         from biomech.surface_patch import dabs_from_params
 
         r = self.cond_list.currentRow()
-        if not 0 <= r < len(self.conditions) or "surface_spheres" not in self.conditions[r].get("select", {}):
+        conditions = self.conditions
+        if not 0 <= r < len(conditions) or "surface_spheres" not in conditions[r].get("select", {}):
             if not quiet:
                 self.main.show_error("Select a painted condition in the list")
             return
         if self.painter is not None and self.painter.mask.any():
             self.main.show_error("Add or clear the patch being painted first")
             return
-        cond = self.conditions.pop(r)
+        cond = conditions[r]
         q = cond["select"]["surface_spheres"]
         self.brush_angle.blockSignals(True)
         self.brush_angle.setValue(float(q.get("max_angle", 180.0)) if q.get("normals") else 180.0)
@@ -422,7 +443,7 @@ class ConditionsMixin(PlacementMixin):
         elif cond.get("kind") == "pressure":
             self.cond_scalar.setValue(float(cond["value"]))
         self.patch_dabs, self._stroke_starts, self._in_stroke = dabs_from_params(q), [0], False
-        self._refill_conditions()
+        self._editing_name = cond["name"]
         self._rebuild_painter()
         self.set_painting(True)
 
@@ -432,13 +453,14 @@ class ConditionsMixin(PlacementMixin):
 
     def _draw_patch(self) -> None:
         p = self.painter
+        editing = f" - editing {self._editing_name}, Add patch replaces it" if self._editing_name else ""
         if p is None or not p.mask.any():
-            self.patch_info.setText("Patch: empty")
+            self.patch_info.setText("Patch: empty" + editing)
             self.scene.show_patch(None, None)
             return
         nodes = p.node_mask().sum()
         self.patch_info.setText(f"Patch: {int(p.mask.sum())} faces, {int(nodes)} nodes, "
-                                f"{p.painted_area_mm2():.1f} mm² ({len(self.patch_dabs)} dabs)")
+                                f"{p.painted_area_mm2():.1f} mm² ({len(self.patch_dabs)} dabs){editing}")
         self.scene.show_patch(p.points, p.faces[p.mask])
 
     # ================================================================== crosshair selectors
@@ -469,32 +491,42 @@ class ConditionsMixin(PlacementMixin):
         self.add_condition(cond)
         return cond
 
-    # ================================================================== list
-    def add_condition(self, cond: dict[str, Any]) -> None:
-        """Add a tagged condition (see :func:`case_builder.make_condition`)."""
-        self.conditions.append(cond)
-        self._refill_conditions()
+    # ================================================================== list (undoable commands)
+    def add_condition(self, cond: dict[str, Any]) -> bool:
+        """Add a tagged condition (see :func:`case_builder.make_condition`): one undo step. Returns success."""
+        from biomech.case_commands import AddCondition
 
-    def remove_condition(self) -> None:
-        """Remove the selected condition."""
+        return self.main.push_command(AddCondition(self.main.project, cond))
+
+    def remove_condition(self) -> bool:
+        """Remove the selected condition (one undo step)."""
+        from biomech.case_commands import RemoveCondition
+
         r = self.cond_list.currentRow()
-        if 0 <= r < len(self.conditions):
-            self.conditions.pop(r)
-            self._refill_conditions()
+        conditions = self.conditions
+        if 0 <= r < len(conditions):
+            return self.main.push_command(RemoveCondition(self.main.project, conditions[r]["name"]))
+        return False
 
-    def clear_conditions(self) -> None:
-        """Remove every condition."""
-        self.conditions.clear()
-        self._refill_conditions()
+    def clear_conditions(self) -> bool:
+        """Remove every condition (one undo step)."""
+        from biomech.case_commands import ClearConditions
+
+        if not self.conditions:
+            return False
+        return self.main.push_command(ClearConditions(self.main.project))
 
     def _refill_conditions(self) -> None:
         counts = self._refresh_conditions_view()
+        row = self.cond_list.currentRow()
         self.cond_list.clear()
         for n, c in enumerate(self.conditions):
             text = cb.describe_condition(c)
             if counts is not None and n < len(counts):
                 text += f"  [{counts[n]}]"
             self.cond_list.addItem(text)
+        if self.cond_list.count():
+            self.cond_list.setCurrentRow(min(max(row, 0), self.cond_list.count() - 1) if row >= 0 else -1)
 
     def _refresh_conditions_view(self) -> list[str] | None:
         if self.mesh is None:

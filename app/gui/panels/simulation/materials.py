@@ -1,7 +1,9 @@
 """Material table of the simulation panel: a library tissue (cited values) or a custom model per mesh region.
 
-Mixed into :class:`app.gui.panels.simulation.SimulationPanel`; produces the ``[[materials]]`` entries of
-the case file (moduli entered in kPa, written in MPa).
+Mixed into :class:`app.gui.panels.simulation.SimulationPanel`. The table shows the stored set-up
+(``documents["simulation_case"]``; regions without an entry show their default,
+:func:`biomech.case_commands.default_material`); every change of a row (tissue, model, E, nu) is one
+undoable :class:`biomech.case_commands.SetMaterial` (moduli entered in kPa, stored in MPa).
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ class MaterialsMixin:
     """Material page and table (needs ``self.mesh``)."""
 
     mesh: Any
+    main: Any
     material_table: QTableWidget
+    _filling: bool
 
     def _material_page(self) -> QWidget:
         w = QWidget()
@@ -62,15 +66,23 @@ class MaterialsMixin:
 
     # ================================================================== materials
     def _refill_materials(self, entries: list[dict[str, Any]] | None = None) -> None:
+        """Rows for the mesh regions (rebuilt only when the regions change), values from the stored set-up."""
+        t = self.material_table
+        if self.mesh is None:
+            t.setRowCount(0)
+            return
+        regions = sorted(int(r) for r in np.unique(self.mesh.region))
+        shown = [int(t.item(r, 0).data(Qt.ItemDataRole.UserRole)) for r in range(t.rowCount())]
+        if shown != regions or any(t.item(r, 0).text() != self.mesh.region_names.get(reg, f"region {reg}")
+                                   for r, reg in enumerate(regions)):
+            self._build_rows(regions)
+        self._show_materials()
+
+    def _build_rows(self, regions: list[int]) -> None:
         from biomech.tissues import TISSUES
 
         t = self.material_table
-        old = {int(e["region"]): e for e in (entries if entries is not None else self.materials())
-               if "region" in e}
         t.setRowCount(0)
-        if self.mesh is None:
-            return
-        regions = sorted(int(r) for r in np.unique(self.mesh.region))
         t.setRowCount(len(regions))
         for r, reg in enumerate(regions):
             name = self.mesh.region_names.get(reg, f"region {reg}")
@@ -94,25 +106,32 @@ class MaterialsMixin:
             for wdg in (e, nu):
                 wdg.setButtonSymbols(QDoubleSpinBox.ButtonSymbols.NoButtons)
                 wdg.setMaximumWidth(64 if wdg is e else 48)
+                wdg.setKeyboardTracking(False)  # one command per finished entry, not per keystroke
             t.setCellWidget(r, 1, tissue)
             t.setCellWidget(r, 2, model)
             t.setCellWidget(r, 3, e)
             t.setCellWidget(r, 4, nu)
-            tissue.currentTextChanged.connect(lambda _t, row_=r: self._tissue_changed(row_))
-            prev = old.get(reg)
-            guess = name.lower().replace(" ", "_")
-            guess = {"tumor": "tumour", "kidney_left": "kidney", "kidney_right": "kidney", "bone": "cortical_bone",
-                     "spine": "cortical_bone"}.get(guess, guess)
-            if prev is not None:
-                self._set_row(r, prev)
-            elif guess in TISSUES:
-                tissue.setCurrentText(guess)
-            self._tissue_changed(r)
+            tissue.currentTextChanged.connect(lambda _t, row_=r: self._row_edited(row_, tissue_changed=True))
+            model.currentIndexChanged.connect(lambda _i, row_=r: self._row_edited(row_))
+            e.valueChanged.connect(lambda _v, row_=r: self._row_edited(row_))
+            nu.valueChanged.connect(lambda _v, row_=r: self._row_edited(row_))
         t.resizeColumnsToContents()
         hh = t.horizontalHeader()
         hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         hh.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
         t.setColumnWidth(2, 94)
+
+    def _show_materials(self) -> None:
+        """Set every row from the stored set-up (no commands are pushed meanwhile)."""
+        entries = {int(m["region"]): m for m in self.materials()}
+        self._filling = True
+        try:
+            for r in range(self.material_table.rowCount()):
+                reg = int(self.material_table.item(r, 0).data(Qt.ItemDataRole.UserRole))
+                self._set_row(r, entries[reg])
+                self._tissue_changed(r)
+        finally:
+            self._filling = False
 
     def _set_row(self, r: int, entry: dict[str, Any]) -> None:
         t = self.material_table
@@ -133,9 +152,13 @@ class MaterialsMixin:
         lib = tissue.currentText() != "custom"
         if lib:
             tis = get_tissue(tissue.currentText())
+            for wdg in (model, e, nu):
+                wdg.blockSignals(True)
             _set_model(model, tis.model)
             e.setValue(tis.youngs_modulus_mpa * 1000.0)
             nu.setValue(tis.poisson_ratio)
+            for wdg in (model, e, nu):
+                wdg.blockSignals(False)
             tissue.setToolTip(f"{tis.display_name}: E {tis.youngs_modulus_mpa * 1000:g} kPa "
                               f"(range {tis.youngs_modulus_range_mpa[0] * 1000:g}-"
                               f"{tis.youngs_modulus_range_mpa[1] * 1000:g}), ν {tis.poisson_ratio:g}\n"
@@ -143,26 +166,49 @@ class MaterialsMixin:
         for wdg in (model, e, nu):
             wdg.setEnabled(not lib)
 
+    def _row_entry(self, r: int) -> dict[str, Any]:
+        t = self.material_table
+        reg = int(t.item(r, 0).data(Qt.ItemDataRole.UserRole))
+        tissue, model, e, nu = (t.cellWidget(r, c) for c in (1, 2, 3, 4))
+        if tissue.currentText() != "custom":
+            return cb.material_entry(reg, tissue.currentText())
+        return cb.material_entry(reg, None, model.currentData(), round(e.value() / 1000.0, 12), nu.value())
+
+    def _row_edited(self, r: int, tissue_changed: bool = False) -> None:
+        """A row widget changed: one undoable :class:`SetMaterial` (nothing if the entry is unchanged)."""
+        if self._filling:
+            return
+        if tissue_changed:
+            self._tissue_changed(r)
+        entry = self._row_entry(r)
+        reg = entry["region"]
+        current = next((m for m in self.materials() if m.get("region") == reg), None)
+        if current == entry:
+            return
+        self._push_material(reg, entry)
+
+    def _push_material(self, region: int, entry: dict[str, Any]) -> bool:
+        from biomech.case_commands import SetMaterial
+
+        name = self.mesh.region_names.get(region, f"region {region}") if self.mesh is not None else str(region)
+        label = entry.get("tissue") or f"{entry.get('model')} E={entry.get('youngs_modulus', 0) * 1000:g} kPa"
+        ok = self.main.push_command(SetMaterial(self.main.project, region, entry, f"Material of {name}: {label}"))
+        if not ok:
+            self._show_materials()  # back to the stored values
+        return ok
+
     def set_material(self, region: int, tissue: str | None = None, model: str = "linear-elastic",
-                     youngs_modulus_mpa: float = 0.01, poisson_ratio: float = 0.45) -> None:
-        """Assign a library tissue, or a custom model with E (MPa) and ν, to a region."""
-        for r in range(self.material_table.rowCount()):
-            if self.material_table.item(r, 0).data(Qt.ItemDataRole.UserRole) == int(region):
-                self._set_row(r, cb.material_entry(region, tissue, model, youngs_modulus_mpa, poisson_ratio))
-                self._tissue_changed(r)
-                return
-        raise KeyError(f"no region {region} in the mesh")
+                     youngs_modulus_mpa: float = 0.01, poisson_ratio: float = 0.45) -> bool:
+        """Assign a library tissue, or a custom model with E (MPa) and ν, to a region (one undo step)."""
+        if self.mesh is None or int(region) not in set(np.unique(self.mesh.region).tolist()):
+            raise KeyError(f"no region {region} in the mesh")
+        return self._push_material(int(region), cb.material_entry(region, tissue, model, youngs_modulus_mpa,
+                                                                  poisson_ratio))
 
     def materials(self) -> list[dict[str, Any]]:
-        """The ``[[materials]]`` entries of the table."""
-        out = []
-        t = self.material_table
-        for r in range(t.rowCount()):
-            reg = int(t.item(r, 0).data(Qt.ItemDataRole.UserRole))
-            tissue, model, e, nu = (t.cellWidget(r, c) for c in (1, 2, 3, 4))
-            if tissue.currentText() != "custom":
-                out.append(cb.material_entry(reg, tissue.currentText()))
-            else:
-                out.append(cb.material_entry(reg, None, model.currentData(), e.value() / 1000.0, nu.value()))
-        return out
+        """The ``[[materials]]`` entries the solve uses: one per mesh region (stored, else the default)."""
+        from biomech.case_commands import complete_case
 
+        if self.mesh is None:
+            return []
+        return complete_case(self.setup_case(), self.mesh)["materials"]
