@@ -192,7 +192,13 @@ class DocumentMixin:
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No | QMessageBox.StandardButton.Discard,
         )
         if ans == QMessageBox.StandardButton.Yes:
-            self.restore_session(s)
+            try:
+                self.restore_session(s)
+            except Exception as exc:  # noqa: BLE001 - an unreadable autosave must not stop the app
+                s.set_aside()
+                self.show_error(f"Could not recover {s.name}: {exc}. The autosave is kept in {s.folder} "
+                                "and will not be offered again.")
+                return False
             return True
         if ans == QMessageBox.StandardButton.Discard:
             s.discard()

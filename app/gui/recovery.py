@@ -67,6 +67,12 @@ class RecoverableSession:
         """Delete the autosave."""
         shutil.rmtree(self.folder, ignore_errors=True)
 
+    def set_aside(self) -> None:
+        """Keep the files but stop offering them (an autosave that could not be loaded)."""
+        info = self.folder / "session.json"
+        if info.is_file():
+            info.replace(self.folder / "session.unreadable.json")
+
 
 def find_recoverable(root: Path | None = None) -> list[RecoverableSession]:
     """Autosaves of sessions whose process is gone, newest first."""
