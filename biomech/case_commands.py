@@ -313,3 +313,28 @@ class ReplaceSetup(SetupEdit):
         new.setdefault("solver", {})
         case.clear()
         case.update(new)
+
+
+def problem_from_project(project: Any) -> Any:
+    """The :class:`~biomech.problem.Problem` of a project's stored set-up on its mesh (what the GUI's Run and
+    ``vht simulate PROJECT_DIR`` solve).
+
+    Raises
+    ------
+    InputError
+        No set-up document, its mesh is missing, or the set-up is invalid (message names the key).
+    """
+    from biomech.case import problem_from_dict
+
+    doc = project.documents.get(SETUP_KEY)
+    if not isinstance(doc, dict) or not isinstance(doc.get("case"), dict):
+        raise InputError(f"the project has no simulation set-up (documents/{SETUP_KEY}.json): set it up in the "
+                         "Simulation panel first")
+    key = str(doc.get("mesh", MESH_KEY))
+    mesh = project.meshes.get(key)
+    if mesh is None:
+        raise InputError(f"the simulation set-up refers to the mesh {key!r}, which the project does not hold")
+    try:
+        return problem_from_dict(complete_case(doc["case"], mesh, name=project.name), mesh)
+    except InputError as exc:
+        raise InputError(f"simulation set-up: {exc.reason}") from None

@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
 
     p = sub.add_parser("simulate", help="run a finite-element case file")
-    p.add_argument("case")
+    p.add_argument("case", help="CASE.toml / CASE.json, or a project folder (its stored simulation set-up)")
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--summary", metavar="SUMMARY.json")
     p.add_argument("--export-feb", metavar="OUT.feb")

@@ -1,5 +1,9 @@
 """``vht simulate CASE.(toml|json) -o RESULT.vtu [--summary SUMMARY.json] [--export-feb OUT.feb]``.
 
+``CASE`` may also be a project folder (with ``manifest.json``): its stored simulation set-up
+(``documents/simulation_case.json``, edited in the GUI's Simulation panel) is solved on its tet mesh
+(``meshes/fe_mesh.vtu``), exactly as the panel's Run does; the project itself is not changed.
+
 Exit codes: 0 converged; 1 the solve failed (reason printed and written to the summary as
 ``status``; no result mesh is written); 2 bad case file (one line naming the file and the key).
 Outputs are written atomically. Geometry in the patient LPS frame, mm.
@@ -24,7 +28,19 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.suffix.lower() not in (".vtu", ".vtk"):
         raise InputError("output must be a .vtu (or .vtk) file", out)
-    problem = load_case(args.case)
+    case_path = Path(args.case)
+    if case_path.is_dir():
+        from biomech.case_commands import problem_from_project
+        from twin.project import Project
+
+        if not (case_path / "manifest.json").is_file():
+            raise InputError("expected a case file or a VHT project folder (no manifest.json)", case_path)
+        try:
+            problem = problem_from_project(Project.load(case_path))
+        except InputError as exc:
+            raise InputError(exc.reason, exc.path or case_path) from None
+    else:
+        problem = load_case(case_path)
     if args.export_feb:
         from biomech.febio import export_feb
 
