@@ -28,3 +28,20 @@ def test_unreadable_autosave_is_reported_and_set_aside(window, gui_env, monkeypa
     assert (folder / "project" / "manifest.json").is_file()  # the user's data is not deleted
     assert find_recoverable() == []  # and not offered at every start
     assert window.volume is None
+
+
+def test_undoing_a_rename_keeps_the_segment_display_settings(window, synthetic_nifti) -> None:  # type: ignore[no-untyped-def]
+    window.open_path(synthetic_nifti)
+    assert window.wait_for_workers(60)
+    panel = window.panels["segments_panel"]
+    assert panel.add_segment("lesion")
+    panel.set_opacity("lesion", 0.2)
+    panel.set_visible("lesion", False)
+    assert panel.rename("lesion", "tumour")
+    assert window.overlay.style("tumour").opacity == pytest.approx(0.2)
+    window.undo()
+    assert [s.name for s in window.labelmap.segments][-1] == "lesion"
+    st = window.overlay.style("lesion")
+    assert st.opacity == pytest.approx(0.2) and st.visible is False
+    window.redo()
+    assert window.overlay.style("tumour").opacity == pytest.approx(0.2)

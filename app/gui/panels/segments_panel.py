@@ -250,7 +250,8 @@ class SegmentsPanel(Panel):
             return False
         ok = self.main.push_command(cmd)
         if ok and old in self.main.overlay.segments:
-            self.main.overlay.segments[new] = self.main.overlay.segments.pop(old)
+            # shared, not moved: after an undo of the rename the old name finds its display settings again
+            self.main.overlay.segments[new] = self.main.overlay.segments[old]
         if ok and self.main.selected_segment == old:
             self.main.select_segment(new)
         return ok
