@@ -61,7 +61,7 @@ def test_oblique_view_shows_the_analytic_volume_and_labels_itself(x_window):
     view = w.slice_views["axial"]
     view.set_plane(_tilted(w.current_position_lps))
     assert view.is_oblique and view.preset is None
-    view.repaint()
+    view._build_image()  # what paintEvent runs (a view squeezed by the docks may not paint at all)
     sl = view._slice
     rr, cc = np.meshgrid(np.arange(sl.shape[0]), np.arange(sl.shape[1]), indexing="ij")
     lps = sl.pixel_to_lps(np.stack([rr.ravel(), cc.ravel()], 1))
@@ -73,6 +73,9 @@ def test_oblique_view_shows_the_analytic_volume_and_labels_itself(x_window):
     # the widget shows the grey values: brighter towards patient left (screen right, value = x)
     w.crosshair_visible = False
     w.project.plan = {}  # nothing drawn over the image (the planned path is drawn in every view)
+    w.toggle_maximise(view)  # room for the +-25 mm samples below
+    QApplication.processEvents()
+    assert view.width() > 300 and view.height() > 200
     img = view.grab().toImage()
     y = int(view.lps_to_screen(w.current_position_lps).y())
     xs = [int(view.lps_to_screen(w.current_position_lps + d * view.plane().col_dir).x()) for d in (-25, 0, 25)]
@@ -212,7 +215,7 @@ def test_brush_paints_a_disc_in_the_oblique_plane(x_window):
     half = 0.5 * float(np.abs(plane.normal) @ lm.geometry.spacing)
     assert np.all(np.abs(d @ plane.normal) <= half + 1e-6)  # a one-voxel slab around the oblique plane
     # ... and the oblique view shows it as a filled disc: every pixel within 5 mm of the centre is labelled
-    view.repaint()
+    view._build_image()
     sl = view._slice
     (labels,) = label_slices(lm, sl, plane)
     rr, cc = np.meshgrid(np.arange(sl.shape[0]), np.arange(sl.shape[1]), indexing="ij")
