@@ -14,7 +14,7 @@ from pathlib import Path
 
 def run(args: argparse.Namespace) -> int:
     """Contour, smooth, decimate, check and write one segment's surface."""
-    from app.cli.progressbar import StderrProgress
+    from app.cli.progressbar import delayed_bar
     from segmentation.surface_io import SURFACE_SUFFIXES, write_surface
     from segmentation.surfaces import segment_surface
     from twin.errors import InputError
@@ -27,15 +27,19 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--smoothing must be between 0 and 1")
     if not 0 <= args.decimate < 1:
         raise InputError("--decimate must be in [0, 1)")
-    progress = StderrProgress("meshing", quiet=args.quiet or args.json)
-    lm = read_labelmap(args.labels)
-    if not lm.segments:
-        raise InputError("label map has no segments (every voxel is 0)", args.labels)
-    seg = lm.segment(args.label)
-    if not lm.mask(seg).any():
-        raise InputError(f"segment {seg.name!r} is empty")
-    res = segment_surface(lm, seg.name, smoothing=args.smoothing, decimate=args.decimate, progress=progress)
-    write_surface(res.surface, out)
+    progress = delayed_bar("meshing", quiet=args.quiet or args.json)
+    try:
+        lm = read_labelmap(args.labels)
+        if not lm.segments:
+            raise InputError("label map has no segments (every voxel is 0)", args.labels)
+        seg = lm.segment(args.label)
+        if not lm.mask(seg).any():
+            raise InputError(f"segment {seg.name!r} is empty")
+        res = segment_surface(lm, seg.name, smoothing=args.smoothing, decimate=args.decimate, progress=progress)
+        write_surface(res.surface, out)
+    except BaseException:
+        progress.close(failed=True)
+        raise
     progress.close()
     info = {"volume_mm3": res.volume_mm3, "area_mm2": res.area_mm2, "watertight": bool(res.watertight),
             "triangles": int(res.surface.n_triangles)}

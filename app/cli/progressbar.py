@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 
 class StderrProgress:
@@ -57,3 +57,49 @@ class StderrProgress:
             self.stream.write("\n")
             self.stream.flush()
             self._open = False
+
+
+class DelayedProgress:
+    """Forwards to the stderr progress bar once the work has lasted ``delay_s`` seconds.
+
+    Quick work (and bad input, which the readers detect from headers before decoding)
+    prints nothing but its result or its one error line; on a terminal a bar that was
+    drawn is erased again on failure.
+    """
+
+    def __init__(self, target: Any, delay_s: float = 1.0) -> None:
+        self.target = target
+        self.delay_s = delay_s
+        self.start = time.monotonic()
+        stream = getattr(target, "stream", sys.stderr)
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.enabled = not getattr(target, "quiet", False)
+        self.drawn = False
+
+    def update(self, fraction: float, message: str = "") -> None:  # noqa: D102
+        if self.enabled and time.monotonic() - self.start >= self.delay_s:
+            self.drawn = True
+            self.target.update(fraction, message)
+
+    def raise_if_cancelled(self) -> None:  # noqa: D102
+        self.target.raise_if_cancelled()
+
+    def close(self, failed: bool = False) -> None:
+        """End the bar's line; on failure erase it."""
+        if not self.drawn:
+            return
+        if failed and self.tty:
+            stream = self.target.stream
+            stream.write("\r\033[K")
+            stream.flush()
+        elif not failed:
+            self.target.close()
+
+
+def delayed_bar(label: str, quiet: bool = False, delay_s: float = 1.0) -> DelayedProgress:
+    """The CLI's progress bar: silent for quick work, erased on failure on a terminal.
+
+    Call ``close(failed=True)`` before an error propagates, ``close()`` at the end: a failing
+    command then prints only its one error line (no half-drawn bar before it).
+    """
+    return DelayedProgress(StderrProgress(label, quiet=quiet), delay_s)

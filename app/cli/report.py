@@ -15,7 +15,7 @@ from pathlib import Path
 
 def run(args: argparse.Namespace) -> int:
     """Load the project, build the report, write the PDF (and JSON)."""
-    from app.cli.progressbar import StderrProgress
+    from app.cli.progressbar import delayed_bar
     from planning.report import build_report
     from twin.errors import InputError
     from twin.io.atomic import atomic_write_text
@@ -29,9 +29,13 @@ def run(args: argparse.Namespace) -> int:
     if out.suffix.lower() != ".pdf":
         raise InputError("the report must be a .pdf file", out)
     to_stdout = args.json == "-"
-    progress = StderrProgress("report", quiet=args.quiet)
-    project = Project.load(project_dir, progress=SubProgress(progress, 0.0, 0.2, "loading: "))
-    data = build_report(project, out, identify=args.identify, progress=SubProgress(progress, 0.2, 1.0))
+    progress = delayed_bar("report", quiet=args.quiet)
+    try:
+        project = Project.load(project_dir, progress=SubProgress(progress, 0.0, 0.2, "loading: "))
+        data = build_report(project, out, identify=args.identify, progress=SubProgress(progress, 0.2, 1.0))
+    except BaseException:
+        progress.close(failed=True)
+        raise
     progress.close()
     if args.json:
         text = json.dumps(data, indent=2)

@@ -17,7 +17,7 @@ def run(args: argparse.Namespace) -> int:
     """Segment the image and write the label map (+ ``<name>.segments.json``)."""
     import numpy as np
 
-    from app.cli.progressbar import StderrProgress
+    from app.cli.progressbar import delayed_bar
     from twin.errors import InputError
     from twin.io.images import WRITABLE_SUFFIXES, image_format, read_image, write_labelmap
     from twin.labelmap import LabelMap
@@ -51,39 +51,43 @@ def run(args: argparse.Namespace) -> int:
             seed_sets = seed_sets_from_json(json.loads(seeds_path.read_text(encoding="utf-8")))
         except ValueError as exc:
             raise InputError(f"seeds file is not valid JSON ({exc})", seeds_path) from None
-    progress = StderrProgress("segmenting", quiet=args.quiet)
-    vol = read_image(args.image, series_uid=args.series, progress=SubProgress(progress, 0.0, 0.2, "read: "))
-    work = SubProgress(progress, 0.2, 0.95)
-    if args.preset is not None:
-        from segmentation.presets import run_preset
+    progress = delayed_bar("segmenting", quiet=args.quiet)
+    try:
+        vol = read_image(args.image, series_uid=args.series, progress=SubProgress(progress, 0.0, 0.2, "read: "))
+        work = SubProgress(progress, 0.2, 0.95)
+        if args.preset is not None:
+            from segmentation.presets import run_preset
 
-        mask = run_preset(vol, args.preset, work)
-        lm = LabelMap.from_array(mask.astype(np.uint8), vol.geometry, names={1: args.preset}, name=out.name)
-    elif args.grow is not None:
-        from segmentation.grow import region_grow
+            mask = run_preset(vol, args.preset, work)
+            lm = LabelMap.from_array(mask.astype(np.uint8), vol.geometry, names={1: args.preset}, name=out.name)
+        elif args.grow is not None:
+            from segmentation.grow import region_grow
 
-        low, high = args.threshold
-        mask = region_grow(vol, [args.grow], low, high, progress=work)
-        lm = LabelMap.from_array(mask.astype(np.uint8), vol.geometry, names={1: "grown"}, name=out.name)
-    elif seed_sets is not None:
-        from segmentation.grow import grow_from_seeds, seed_image
+            low, high = args.threshold
+            mask = region_grow(vol, [args.grow], low, high, progress=work)
+            lm = LabelMap.from_array(mask.astype(np.uint8), vol.geometry, names={1: "grown"}, name=out.name)
+        elif seed_sets is not None:
+            from segmentation.grow import grow_from_seeds, seed_image
 
-        img = seed_image(vol.geometry, seed_sets)
-        background = [n + 1 for n, s in enumerate(seed_sets) if s.is_background]
-        labels = grow_from_seeds(vol, img, background, progress=work)
-        names = {n + 1: s.name for n, s in enumerate(seed_sets) if not s.is_background}
-        lm = LabelMap.from_array(labels, vol.geometry, names=names, name=out.name)
-    else:
-        from segmentation.morphology import keep_largest
-        from segmentation.threshold import threshold
+            img = seed_image(vol.geometry, seed_sets)
+            background = [n + 1 for n, s in enumerate(seed_sets) if s.is_background]
+            labels = grow_from_seeds(vol, img, background, progress=work)
+            names = {n + 1: s.name for n, s in enumerate(seed_sets) if not s.is_background}
+            lm = LabelMap.from_array(labels, vol.geometry, names=names, name=out.name)
+        else:
+            from segmentation.morphology import keep_largest
+            from segmentation.threshold import threshold
 
-        low, high = args.threshold
-        mask = threshold(vol, low, high, work)
-        if args.largest:
-            mask = keep_largest(mask)
-        lm = LabelMap.from_array(mask.astype(np.uint8), vol.geometry, names={1: "threshold"}, name=out.name)
-    write_labelmap(lm, out)
-    progress.update(1.0, "written")
+            low, high = args.threshold
+            mask = threshold(vol, low, high, work)
+            if args.largest:
+                mask = keep_largest(mask)
+            lm = LabelMap.from_array(mask.astype(np.uint8), vol.geometry, names={1: "threshold"}, name=out.name)
+        write_labelmap(lm, out)
+        progress.update(1.0, "written")
+    except BaseException:
+        progress.close(failed=True)
+        raise
     progress.close()
     import sys
 

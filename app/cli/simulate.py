@@ -19,7 +19,7 @@ from pathlib import Path
 
 def run(args: argparse.Namespace) -> int:
     """Load the case, optionally export FEBio, solve, write the result mesh and summary."""
-    from app.cli.progressbar import StderrProgress
+    from app.cli.progressbar import delayed_bar
     from biomech.case import load_case
     from biomech.solver import solve
     from twin.errors import InputError
@@ -45,8 +45,12 @@ def run(args: argparse.Namespace) -> int:
         from biomech.febio import export_feb
 
         export_feb(problem, args.export_feb)
-    progress = StderrProgress("simulate", quiet=args.quiet)
-    result = solve(problem, progress=progress)
+    progress = delayed_bar("simulate", quiet=args.quiet)
+    try:
+        result = solve(problem, progress=progress)
+    except BaseException:
+        progress.close(failed=True)
+        raise
     progress.close()
     summary = result.summary()
     summary["case"] = str(Path(args.case))

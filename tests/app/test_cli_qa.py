@@ -101,3 +101,23 @@ def test_bad_screenshot_target_refused_before_any_window(tmp_path: Path, capsys,
     assert main([command, "--screenshot", str(out)]) == 2
     assert words in _one_error_line(capsys, command)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "folder"]
+
+
+def test_failing_commands_print_only_their_error_line(shared_data: Path, tmp_path: Path) -> None:
+    """As a subprocess (stderr not a terminal): no progress lines before the one error line."""
+    import subprocess
+    import sys
+
+    ct = str(_ct(shared_data))
+    cases = [
+        ["segment", ct, "--grow", "0", "0", "0", "--threshold", "200", "3000", "-o", str(tmp_path / "g.nii.gz")],
+        ["mesh", ct, "--label", "1", "-o", str(tmp_path / "m.stl")],
+        ["export-seg", ct, "--format", "seg.nrrd", "-o", str(tmp_path / "e.seg.nrrd")],
+        ["report", str(tmp_path), "-o", str(tmp_path / "r.pdf")],
+    ]
+    for argv in cases:
+        cmd = [sys.executable, "-c", "import sys; from app.cli import main; sys.exit(main())", *argv]
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        lines = res.stderr.strip().splitlines()
+        assert res.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"vht {argv[0]}: error: "), res.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
