@@ -91,11 +91,14 @@ def _code(seg: Segment):  # type: ignore[no-untyped-def]
 
 
 def write_dicom_seg(labelmap: LabelMap, reference_dir: str | Path, path: str | Path,
-                    progress: Progress | None = None) -> Path:
+                    progress: Progress | None = None, deidentify: bool = False, salt: str | None = None) -> Path:
     """Write ``labelmap`` as a binary DICOM-SEG referencing the series in ``reference_dir``.
 
     Segments become segment numbers 1..n in table order (label, colour as CIELab, coded
     property type from the segment's terminology or "Tissue"). Empty segments are kept.
+    With ``deidentify``, :func:`twin.deid.deidentify_dataset` is applied before writing (same
+    pseudonym, date shift and replacement UIDs as ``vht convert --deidentify`` with that
+    ``salt``, so the references still match the de-identified series).
     """
     import highdicom as hd
     from pydicom.sr.codedict import codes
@@ -146,6 +149,19 @@ def write_dicom_seg(labelmap: LabelMap, reference_dir: str | Path, path: str | P
         device_serial_number="0", series_description=f"VHT segmentation {lm.name}"[:64],
         omit_empty_frames=False,
     )
+    if deidentify:
+        import io
+
+        import pydicom
+
+        from twin.deid import deidentify_dataset
+
+        buf = io.BytesIO()  # a written copy: highdicom shares items between sequences (would be hashed twice)
+        seg.save_as(buf)
+        buf.seek(0)
+        seg = pydicom.dcmread(buf)
+        deidentify_dataset(seg, salt)
+        seg.SeriesDescription = "VHT segmentation (de-identified)"
     p.update(0.8, "writing")
     out = Path(path)
     with atomic_path(out) as tmp:

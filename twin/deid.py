@@ -260,3 +260,66 @@ def deidentify_volume(vol: Volume, salt: str | None = None, shift_dates: bool = 
     """The same volume with de-identified metadata and a non-identifying name (``<pseudonym> <modality>``)."""
     meta = deidentify_metadata(vol.metadata, salt, shift_dates, keep_characteristics)
     return replace(vol, metadata=meta, name=f"{meta['pseudonym']} {vol.modality}")
+
+
+_TEXT_VRS = {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI", "UR", "UT"}
+
+
+def deidentify_dataset(ds: Any, salt: str | None = None) -> Any:
+    """De-identify a pydicom dataset in place (PS3.15 E.1 basic profile, the rules above).
+
+    Patient name and ID become the pseudonym of :func:`twin.deid.pseudonym` (computed from the
+    dataset's own patient attributes, i.e. the source series'); attributes of
+    ``twin._REMOVE`` and person names are emptied (kept zero-length, as the IOD's type-2
+    attributes must be present); dates are shifted back by :func:`twin.deid.date_offset_days`
+    (times of day emptied, except the SEG's own ``ContentTime``); every instance UID (own and
+    referenced, also in the file meta) becomes :func:`twin.deid.replacement_uid`. Adds
+    ``PatientIdentityRemoved``, ``DeidentificationMethod(CodeSequence)``.
+    """
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    s = _salt(salt)
+    meta = {k: str(ds.get(k, "") or "") for k in ("PatientID", "PatientName", "PatientBirthDate",
+                                                   "StudyInstanceUID")}
+    pseudo = pseudonym(meta, s)
+    days = date_offset_days(meta, s)
+
+    def walk(d: Any) -> None:
+        for elem in list(d):
+            kw, vr = elem.keyword, elem.VR
+            if vr == "SQ":
+                if kw in _REMOVE:
+                    elem.value = Sequence([])
+                else:
+                    for item in elem.value:
+                        walk(item)
+                continue
+            if kw in ("PatientName", "PatientID"):
+                elem.value = pseudo
+            elif kw in _REMOVE or vr == "PN":
+                elem.value = "" if vr in _TEXT_VRS else None  # zero length (type-2 attributes stay present)
+            elif vr == "UI" and kw not in _NON_INSTANCE_UIDS and elem.value:
+                elem.value = replacement_uid(str(elem.value), s)
+            elif vr in ("DA", "DT") and elem.value:
+                elem.value = _shift_date(elem.value, days) or ""
+            elif vr == "TM" and kw != "ContentTime":
+                elem.value = ""
+
+    walk(ds)
+    fm = getattr(ds, "file_meta", None)
+    if fm is not None and fm.get("MediaStorageSOPInstanceUID"):
+        fm.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    ds.PatientIdentityRemoved = "YES"
+    ds.LongitudinalTemporalInformationModified = "MODIFIED"
+    codes = ["113100", "113107", "113108"]
+    ds.DeidentificationMethod = [PROFILE_CODES[c] for c in codes]  # LO: 64 characters per value
+    seq = []
+    for c in codes:
+        item = Dataset()
+        item.CodeValue = c
+        item.CodingSchemeDesignator = "DCM"
+        item.CodeMeaning = PROFILE_CODES[c]
+        seq.append(item)
+    ds.DeidentificationMethodCodeSequence = Sequence(seq)
+    return ds

@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("labels")
     p.add_argument("--format", required=True, choices=["seg.nrrd", "dicom-seg"])
     p.add_argument("--reference", metavar="DICOM_DIR")
+    p.add_argument("--deidentify", action="store_true",
+                   help="DICOM-SEG: de-identify (PS3.15 basic profile; UIDs/dates as `vht convert --deidentify`)")
     p.add_argument("-o", "--output", required=True)
     _add_common(p)
 
