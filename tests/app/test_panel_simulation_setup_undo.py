@@ -133,7 +133,8 @@ def test_setup_survives_save_reopen_and_solves(sim, tmp_path):  # noqa: F811
     assert panel.build_case() == case
     assert _rows(panel) == ["fixed_1", "force_1"] and panel.steps.value() == 2
     assert panel.material_table.cellWidget(0, 3).value() == pytest.approx(20.0)
-    assert "sim:cond:0" in window.view3d.plotter.renderer.actors  # markers drawn on the restored mesh
+    actors = window.view3d.plotter.renderer.actors
+    assert "sim:mesh" in actors and "sim:cond:0" in actors  # the restored mesh and its condition markers
     s = _run(window, panel)
     assert s["converged"] and np.allclose(s["reaction_forces"]["fixed_1"], [0.0, 0.05, 0.0], atol=1e-9)
     assert window.project.documents["simulation_result"]["setup"] == case

@@ -203,6 +203,11 @@ class SimulationPanel(ConditionsMixin, MaterialsMixin, Panel):
             self.show_result()
         else:
             self._result_mesh = None
+            if self.mesh is not None:  # a reopened project shows its set-up: mesh, conditions, patch markers
+                self._hide_segment_surfaces()
+                self.scene.show_mesh(self.mesh, self.bad_cells())
+                self._refill_conditions()
+        self._seen_mesh = self.mesh
 
     def on_labelmap_changed(self) -> None:  # noqa: D102
         self._refill_segments()
