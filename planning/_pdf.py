@@ -24,6 +24,7 @@ from reportlab.platypus import (
 )
 
 from planning.report import NOT_COMPUTED, _vec, fmt
+from planning.report_data import person_name
 
 PAGE_W, PAGE_H = A4
 MARGIN = 15 * mm
@@ -42,7 +43,8 @@ WARN = ParagraphStyle("warn", parent=BODY, textColor=colors.HexColor("#9b1c1c"))
 def make_doc(path: str, data: dict[str, Any]) -> tuple[SimpleDocTemplate, Any]:
     """Document template and the page decorator (header, footer with page number)."""
     case = data.get("case", {})
-    who = case.get("PatientName") if case.get("identified") and case.get("PatientName") else case.get("pseudonym", "")
+    who = person_name(case["PatientName"]) if case.get("identified") and case.get("PatientName") \
+        else case.get("pseudonym", "")
     doc = SimpleDocTemplate(path, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN + 4 * mm,
                             bottomMargin=MARGIN + 2 * mm, title=f"VHT Planner case report {who}",
                             author=case.get("software", "VHT Planner"), subject="Surgical planning report")
@@ -101,7 +103,7 @@ def _case(data: dict[str, Any]) -> list[Any]:
         for k, label in (("PatientName", "Patient name"), ("PatientID", "Patient ID"),
                          ("PatientBirthDate", "Birth date"), ("StudyDate", "Study date")):
             if c.get(k):
-                pairs.append((label, c[k]))
+                pairs.append((label, person_name(c[k]) if k == "PatientName" else c[k]))
     else:
         pairs.append(("Identity", "de-identified (pseudonym; names, IDs and dates removed)"))
     pairs += [("Report date", c.get("report_date", "")), ("Software", c.get("software", "")),

@@ -67,11 +67,44 @@ def software_version() -> str:
         return f"VHT Planner {twin.__version__}"
 
 
+def person_name(value: Any) -> str:
+    """A DICOM PN (``Family^Given^Middle^Prefix^Suffix``) as readable text: ``"Family, Given Middle"``."""
+    parts = [x.strip() for x in str(value).split("=")[0].split("^")]
+    family, rest = parts[0], " ".join(x for x in parts[1:3] if x)
+    return f"{family}, {rest}" if family and rest else (family or rest)
+
+
+def identity_terms(meta: dict[str, Any]) -> list[str]:
+    """Strings that would identify the patient if they appeared in free text (names, IDs), longest first."""
+    terms: set[str] = set()
+    for key in ("PatientName", "OtherPatientNames", "PatientBirthName"):
+        value = str(meta.get(key, "") or "")
+        for piece in [value, *value.replace("=", "^").replace(",", "^").replace(" ", "^").split("^")]:
+            if len(piece.strip()) >= 3:
+                terms.add(piece.strip())
+    for key in ("PatientID", "OtherPatientIDs", "AccessionNumber"):
+        value = str(meta.get(key, "") or "").strip()
+        if len(value) >= 3:
+            terms.add(value)
+    return sorted(terms, key=len, reverse=True)
+
+
+def scrub(text: Any, terms: list[str]) -> Any:
+    """``text`` with every identity term replaced by ``[removed]`` (case-insensitive); non-strings unchanged."""
+    if not isinstance(text, str) or not terms:
+        return text
+    import re
+
+    pattern = "|".join(re.escape(t) for t in terms)
+    return re.sub(pattern, "[removed]", text, flags=re.IGNORECASE)
+
+
 def _case_section(project: Any, identify: bool) -> dict[str, Any]:
     vol = project.main_volume
     meta = dict(vol.metadata) if vol is not None else {}
     out: dict[str, Any] = {
-        "project": project.name,
+        # de-identified: a project or file named after the patient must not carry the name into the report
+        "project": project.name if identify else scrub(project.name, identity_terms(meta)),
         "pseudonym": pseudonym(meta),
         "identified": bool(identify),
         "report_date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -81,7 +114,7 @@ def _case_section(project: Any, identify: bool) -> dict[str, Any]:
     if identify:
         for k in _IDENTIFYING:
             if meta.get(k):
-                out[k] = str(meta[k])
+                out[k] = str(meta[k])  # raw DICOM values in the data; the PDF formats names
         for k in ("StudyDate", "PatientBirthDate", "PatientSex"):
             if meta.get(k):
                 out[k] = str(meta[k])
@@ -94,14 +127,18 @@ def _provenance(project: Any, identify: bool) -> list[dict[str, Any]]:
         meta = vol.metadata
         uid = meta.get("SeriesInstanceUID")
         uid = None if str(uid).strip().lower() in ("", "none", "unknown") else uid
+        terms = [] if identify else identity_terms(dict(meta))
+        # PS3.15 basic profile removes SeriesDescription (free text); our own descriptions are kept, scrubbed
+        described = meta.get("source") or (meta.get("SeriesDescription") if identify else None) \
+            or meta.get("description")
         row = {
-            "volume": key,
+            "volume": scrub(key, terms),
             "modality": vol.modality,
             "units": vol.units,
             "size": list(vol.geometry.shape),
             "voxel_size_mm": [float(s) for s in vol.geometry.spacing],
             "series_uid_hash": _hash(str(uid)) if uid else None,
-            "source": meta.get("source") or meta.get("SeriesDescription") or meta.get("description"),
+            "source": scrub(described, terms),
             "manufacturer": meta.get("Manufacturer"),
             "acquisition_date": (meta.get("StudyDate") or meta.get("AcquisitionDate")) if identify else None,
         }

@@ -69,7 +69,7 @@ def test_identify_shows_patient(tmp_path):
     out = tmp_path / "r.pdf"
     data = build_report(proj, out, identify=True, images=False, recompute=False)
     text = pdf_text(out)
-    assert "Doe^Jane" in text and "PID-12345" in text
+    assert "Doe, Jane" in text and "PID-12345" in text  # DICOM PN shown readable
     assert data["case"]["PatientID"] == "PID-12345"
 
 
