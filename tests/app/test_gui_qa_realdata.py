@@ -81,3 +81,20 @@ def test_liver_is_on_the_screen_left_in_axial(window, shared_data: Path) -> None
     assert on[2].y() > on[0].y()  # spine below (posterior to) the liver centroid
     window.report_cursor(liver, from_crosshair=True)
     assert "segment" not in window.cursor_label.text()  # no label map loaded in the window
+
+
+def test_data_panel_hides_a_patient_name_in_the_file_name(window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from pydicom.data import get_testdata_file
+
+    src = get_testdata_file("CT_small.dcm")
+    if src is None:
+        pytest.skip("pydicom test file CT_small.dcm not shipped")
+    (tmp_path / "one").mkdir()
+    path = Path(shutil.copy(src, tmp_path / "one" / "CompressedSamples_CT1_chest.dcm"))
+    _load(window, path)
+    info = window.panels["data_panel"].info
+    assert "CompressedSamples" not in info.text() and "[removed]" in info.text()
+    window.identity_action.setChecked(True)  # Ctrl+I: identity shown everywhere
+    assert "CompressedSamples_CT1_chest.dcm" in info.text()
+    window.identity_action.setChecked(False)
+    assert "CompressedSamples" not in info.text()

@@ -105,6 +105,8 @@ class DataPanel(Panel):
         form.addRow("Volume rendering", self.vr)
         lay.addWidget(box)
         lay.addStretch(1)
+        if hasattr(window, "identity_action"):
+            window.identity_action.toggled.connect(lambda _on: self.on_project_changed())
         self.refresh_recent()
         self.on_project_changed()
 
@@ -140,8 +142,16 @@ class DataPanel(Panel):
         g = vol.geometry
         src = vol.metadata.get("source_file") or (Path(str(self.main.project.path)).name if self.main.project.path
                                                   else vol.name)
+        name = vol.name
+        action = getattr(self.main, "identity_action", None)
+        shown = action.isChecked() if action is not None else getattr(self.main, "show_identity", False)
+        if not shown:  # file names often carry the patient's name
+            from planning.report_data import identity_terms, scrub
+
+            terms = identity_terms(dict(vol.metadata))
+            name, src = scrub(str(name), terms), scrub(str(src), terms)
         self.info.setText(
-            f"<b>{escape(str(vol.name))}</b> ({escape(str(src))})<br>{escape(vol.modality)}, {vol.array.dtype}, "
+            f"<b>{escape(str(name))}</b> ({escape(str(src))})<br>{escape(vol.modality)}, {vol.array.dtype}, "
             f"{g.shape[0]} x {g.shape[1]} x {g.shape[2]} voxels<br>"
             f"spacing {g.spacing[0]:.3g} x {g.spacing[1]:.3g} x {g.spacing[2]:.3g} mm"
             f"{'' if g.is_axis_aligned() else ' (oblique)'}<br>"
