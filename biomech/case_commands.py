@@ -5,9 +5,10 @@ The set-up is the ``vht simulate`` case dictionary without the mesh file, kept i
 
     {"case": {"mesh": {"element": "tet4"}, "materials": [...], "boundary_conditions": [...],
               "loads": [...], "contacts": [...], "solver": {"steps": 5, ...}},
-     "mesh": "fe_mesh", "frame": "LPS"}
+     "mesh": "fe_mesh", "frame": "LPS", "meshing": {"segments": ["liver"], "edge_mm": 4.0}}
 
-(``"mesh"`` names the ``project.meshes`` entry the set-up applies to). It is saved
+(``"mesh"`` names the ``project.meshes`` entry the set-up applies to; the optional ``"meshing"``
+records what the GUI meshed it from, set in the same undo step as the mesh). It is saved
 with the project (``documents/simulation_case.json``) and is what the GUI's Run,
 *Save case* and ``vht simulate PROJECT_DIR`` solve. Conditions are addressed by
 their ``name`` (unique across sections); every command validates the new case

@@ -22,6 +22,8 @@ def _rows(panel):
 
 
 def test_each_setup_edit_is_one_undo_step_and_the_panel_follows(sim):  # noqa: F811
+    from biomech.case_commands import default_setup
+
     window, panel = sim
     stack = window.project.undo_stack
     stack.set_clean()  # as if saved right after meshing
@@ -72,7 +74,9 @@ def test_each_setup_edit_is_one_undo_step_and_the_panel_follows(sim):  # noqa: F
     while len(stack) > n0:
         window.undo_action.trigger()
     assert panel.conditions == [] and panel.cond_list.count() == 0 and panel.nonlinear.currentText() == "auto"
-    assert "simulation_case" not in window.project.documents and not window.isWindowModified()
+    assert not window.isWindowModified()
+    assert window.project.documents["simulation_case"] == {**default_setup(), "meshing": {"segments": ["liver"],
+                                                                                         "edge_mm": 10.0}}
 
 
 def test_paint_patch_add_and_edit_are_single_undo_steps(sim):  # noqa: F811
@@ -127,11 +131,14 @@ def test_setup_survives_save_reopen_and_solves(sim, tmp_path):  # noqa: F811
     QApplication.processEvents()
     assert not window.isWindowModified()
     panel.clear_conditions()  # the window's project changes after the save (not saved)
+    panel.edge.setValue(4.0)
+    panel.set_segments([])
     window.set_project(Project.load(tmp_path / "proj"))
     QApplication.processEvents()
     assert not window.isWindowModified() and len(window.project.undo_stack) == 0
     assert panel.build_case() == case
     assert _rows(panel) == ["fixed_1", "force_1"] and panel.steps.value() == 2
+    assert panel.edge.value() == 10.0 and panel.selected_segments() == ["liver"]  # what the mesh was made from
     assert panel.material_table.cellWidget(0, 3).value() == pytest.approx(20.0)
     actors = window.view3d.plotter.renderer.actors
     assert "sim:mesh" in actors and "sim:cond:0" in actors  # the restored mesh and its condition markers

@@ -193,7 +193,13 @@ class SimulationPanel(ConditionsMixin, MaterialsMixin, Panel):
         self.reset_painting()
         self.quality = None
         self.summary = proj.documents.get(RESULT_DOC)
+        meshing = (proj.documents.get(CASE_DOC) or {}).get("meshing")
+        if isinstance(meshing, dict) and self.mesh is not None:  # the parameters the stored mesh was made with
+            self.segment_list.clear()
+            self.edge.setValue(float(meshing.get("edge_mm", self.edge.value())))
         self._refill_segments()
+        if isinstance(meshing, dict) and self.mesh is not None and isinstance(meshing.get("segments"), list):
+            self.set_segments([str(n) for n in meshing["segments"]])
         self._show_setup()
         self.status.setPlainText(cb.summary_text(self.summary) if self.summary else "")
         self._update_quality_text()
@@ -288,9 +294,17 @@ class SimulationPanel(ConditionsMixin, MaterialsMixin, Panel):
             return mesh, mesh_quality(mesh)
 
         def done(out: tuple[Any, Any]) -> None:
+            from app.gui.tools.commands import Batch
+            from biomech.case_commands import default_setup
+            from twin.document_commands import SetDocumentValue
+
             mesh, quality = out
-            if self.main.push_command(SetProjectItems(self.main.project, [("meshes", MESH_KEY, mesh)],
-                                                      f"Tet mesh ({mesh.n_cells} cells)")):
+            proj = self.main.project
+            record = {"segments": list(names), "edge_mm": float(edge)}  # what this mesh was made from
+            cmd = Batch(f"Tet mesh ({mesh.n_cells} cells)", [
+                lambda: SetProjectItems(proj, [("meshes", MESH_KEY, mesh)], "mesh"),
+                lambda: SetDocumentValue(proj, CASE_DOC, ("meshing",), record, default=default_setup)])
+            if self.main.push_command(cmd):
                 self.set_mesh(mesh, quality)
 
         return self.main.run_worker(work, done, "Tet meshing")
