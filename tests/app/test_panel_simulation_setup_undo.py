@@ -145,6 +145,17 @@ def test_setup_survives_save_reopen_and_solves(sim, tmp_path):  # noqa: F811
     s = _run(window, panel)
     assert s["converged"] and np.allclose(s["reaction_forces"]["fixed_1"], [0.0, 0.05, 0.0], atol=1e-9)
     assert window.project.documents["simulation_result"]["setup"] == case
+    # `vht simulate PROJECT_DIR` solves the same stored set-up to the same answer
+    import json
+
+    from app.cli import main
+
+    window.project.save(tmp_path / "proj2")
+    assert main(["simulate", str(tmp_path / "proj2"), "-o", str(tmp_path / "r.vtu"), "--summary",
+                 str(tmp_path / "s.json"), "-q"]) == 0
+    cli = json.loads((tmp_path / "s.json").read_text())
+    assert cli["max_displacement_mm"] == pytest.approx(s["max_displacement_mm"], rel=1e-9)
+    assert np.allclose(cli["reaction_forces"]["fixed_1"], s["reaction_forces"]["fixed_1"], atol=1e-12)
     # undoing a set-up edit after the reopen works on the restored document
     panel.clear_conditions()
     assert panel.conditions == []
