@@ -156,10 +156,10 @@ class PlacementMixin:
             self.main.show_error("Paint the contact surface first, or uncheck 'contact on painted patch'")
             return None
         cond = self.placed_condition()
-        if cond is not None:
-            if "surface_spheres" in cond.get("select", {}) and cond.get("_section") == "contacts":
-                self.clear_patch()  # the patch became the contact surface
-            self.add_condition(cond)
+        if cond is None or not self.add_condition(cond):  # one undo step; a refused condition keeps the patch
+            return None
+        if "surface_spheres" in cond.get("select", {}) and cond.get("_section") == "contacts":
+            self.clear_patch()  # the patch became the contact surface
         return cond
 
     def _show_placement(self, rebuild_widget: bool = True) -> None:
