@@ -74,11 +74,11 @@ def test_grow_from_seeds_phantom():
     out = grow.grow_from_seeds(vol, grow.seed_image(vol.geometry, sets), background=[len(sets)])
     scores = {n: dice(out == i + 1, m) for i, (n, m) in enumerate(masks.items())}
     print("grow-from-seeds Dice (phantom):", {k: round(v, 3) for k, v in scores.items()})
-    # measured 0.947 / 0.956 / 0.996 / 0.990 (phantom liver 100 HU, portal venous phase; before the automatic
-    # dead zone, partial-volume rim and per-blob models: 0.794 / 0.935 / 0.973 / 0.909)
+    # measured 0.975 / 0.963 / 0.998 / 0.996 (phantom liver 100 HU, portal venous phase; before the automatic
+    # dead zone, partial-volume rim, per-blob object and background models: 0.794 / 0.935 / 0.973 / 0.909)
     assert scores["kidney_right"] >= 0.98 and scores["kidney_left"] >= 0.98
     assert scores["spleen"] >= 0.95
-    assert scores["liver"] >= 0.93
+    assert scores["liver"] >= 0.95
     # background seeds with their own local intensity models keep the abdominal wall out of the liver;
     # not the default: on the real CT the kidneys then leak (0.95 -> 0.20)
     out = grow.grow_from_seeds(vol, grow.seed_image(vol.geometry, sets), background=[len(sets)],
