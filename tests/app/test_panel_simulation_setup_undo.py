@@ -43,6 +43,26 @@ def test_each_setup_edit_is_one_undo_step_and_the_panel_follows(sim):  # noqa: F
     assert _names(panel) == ["force_1"] and window.undo_action.text() == "Undo Remove fixed_1"
     window.undo_action.trigger()
     assert _names(panel) == ["fixed_1", "force_1"]
+    # select a condition: its values come into the widgets; Apply changes the value / kind in one step
+    panel.cond_list.setCurrentRow(1)
+    panel.show_selected_values()
+    assert panel.cond_kind.currentText() == "force" and panel.cond_vec[1].value() == pytest.approx(-0.05)
+    sel = panel.conditions[1]["select"]
+    panel.cond_vec[1].setValue(-0.1)
+    panel.findChild(type(panel.run_button), "sim_cond_update").click()
+    assert window.undo_action.text() == "Undo Edit force_1" and panel.conditions[1]["value"] == [0.0, -0.1, 0.0]
+    panel.cond_kind.setCurrentText("pressure")
+    panel.cond_scalar.setValue(0.001)
+    panel.cond_list.setCurrentRow(1)
+    panel.update_selected_condition()
+    assert _names(panel) == ["fixed_1", "pressure_1"] and panel.conditions[1]["select"] == sel
+    assert panel.conditions[1]["value"] == 0.001 and panel.conditions[1]["_section"] == "loads"
+    panel.cond_kind.setCurrentText("indenter")
+    panel.update_selected_condition()  # a load cannot become an indenter: refused, nothing pushed
+    assert window.messages and "indenter" in window.messages[-1] and window.undo_action.text() == "Undo Edit force_1"
+    window.undo_action.trigger()
+    window.undo_action.trigger()
+    assert panel.conditions[1]["value"] == [0.0, -0.05, 0.0] and _names(panel) == ["fixed_1", "force_1"]
     # a material chosen in the table (the tissue combo) is one step; undo restores the custom E = 10 kPa
     tissue = panel.material_table.cellWidget(0, 1)
     e_box = panel.material_table.cellWidget(0, 3)

@@ -18,8 +18,9 @@ Mixed into :class:`app.gui.panels.simulation.SimulationPanel` (needs ``self.main
   VTK plane / sphere widget (:mod:`.placement`).
 * **Crosshair**: the older selectors (sphere, plane, box, beyond plane) around the crosshair.
 
-The list shows ``documents["simulation_case"]``: adding (*Add patch*, *Add*), removing, clearing and
-re-painting a condition (*Edit patch* then *Add patch*) are undoable commands
+The list shows ``documents["simulation_case"]``: adding (*Add patch*, *Add*), removing, clearing,
+changing the kind / value of the selected condition (click it, edit the fields, *Apply*) and re-painting
+it (*Edit patch* then *Add patch*) are undoable commands
 (:mod:`biomech.case_commands`), one undo step each; the strokes of the patch being painted have the
 brush's own *Undo stroke*.
 
@@ -107,8 +108,11 @@ class ConditionsMixin(PlacementMixin):
         self.cond_list.setWordWrap(True)
         self.cond_list.setMinimumHeight(110)
         self.cond_list.itemDoubleClicked.connect(lambda _: self.edit_selected_patch(quiet=True))
+        self.cond_list.itemClicked.connect(lambda _: self.show_selected_values())
         lay.addWidget(self.cond_list)
-        lay.addLayout(row(button("Remove selected", self.remove_condition, "sim_cond_remove"),
+        lay.addLayout(row(button("Apply", self.update_selected_condition, "sim_cond_update",
+                                 "Give the selected condition the kind and value above (same nodes / patch)"),
+                          button("Remove", self.remove_condition, "sim_cond_remove", "Remove the selected condition"),
                           button("Edit patch", self.edit_selected_patch, "sim_cond_edit",
                                  "Load the selected painted condition back into the brush to change it"),
                           button("Clear", self.clear_conditions, "sim_cond_clear")))
@@ -507,6 +511,54 @@ class ConditionsMixin(PlacementMixin):
         if 0 <= r < len(conditions):
             return self.main.push_command(RemoveCondition(self.main.project, conditions[r]["name"]))
         return False
+
+    def show_selected_values(self) -> None:
+        """Put the selected condition's kind and value in the widgets (to change them with *Apply*)."""
+        r = self.cond_list.currentRow()
+        conditions = self.conditions
+        if not 0 <= r < len(conditions):
+            return
+        c = conditions[r]
+        kind = "indenter" if c["_section"] == "contacts" else str(c.get("kind", "fixed"))
+        if kind not in cb.CONDITION_KINDS:
+            return
+        self.cond_kind.setCurrentText(kind)
+        vec = c.get("displacement") if kind == "indenter" else c.get("value")
+        if kind in ("indenter", "displacement", "force") and isinstance(vec, list) and len(vec) == 3:
+            for s_, v in zip(self.cond_vec, vec):
+                s_.setValue(float(v))
+        elif kind == "pressure":
+            self.cond_scalar.setValue(float(c.get("value", 0.0)))
+
+    def update_selected_condition(self) -> dict[str, Any] | None:
+        """Give the selected condition the kind and value of the widgets, keeping its nodes (one undo step).
+
+        An indenter keeps its shape and takes the new travel; a support or load may change kind among fixed,
+        displacement, force and pressure (renamed after the new kind).
+        """
+        from biomech.case_commands import UpdateCondition
+
+        r = self.cond_list.currentRow()
+        conditions = self.conditions
+        if not 0 <= r < len(conditions):
+            self.main.show_error("Select a condition in the list")
+            return None
+        old = conditions[r]
+        kind, vec, scalar = self._values()
+        if (old["_section"] == "contacts") != (kind == "indenter"):
+            self.main.show_error("An indenter stays an indenter (and a support or load cannot become one)")
+            return None
+        if kind == "indenter":
+            new = {**old, "displacement": [round(float(x), 6) for x in vec]}
+        else:
+            name = old["name"] if old.get("kind") == kind else self._next_name(kind)
+            new = cb.make_condition(kind, name, old["select"], vec, scalar)
+            for key in ("components",):  # keep what the widgets do not show
+                if key in old and kind in ("fixed", "displacement"):
+                    new[key] = old[key]
+        if new == old:
+            return old
+        return new if self.main.push_command(UpdateCondition(self.main.project, old["name"], new)) else None
 
     def clear_conditions(self) -> bool:
         """Remove every condition (one undo step)."""
