@@ -93,6 +93,14 @@ def test_sampler_matches_scipy_linear_and_brute_force_nearest():
     assert inside.sum() > 500 and outside.sum() > 500
     np.testing.assert_allclose(lin[inside], ref[inside], atol=1e-5)
     assert np.all(lin[outside] == -7.0)
+    # C order, and a strided view (no flat view: the 3-D kernel), give the same values
+    np.testing.assert_array_equal(sample_plane_grid(np.ascontiguousarray(arr), ijk0, d_row, d_col, shape, 1, -7.0),
+                                  lin)
+    view = np.asfortranarray(rng.normal(size=(23, 62, 17)).astype(np.float32))
+    view[:, ::2, :] = arr
+    strided = view[:, ::2, :]
+    assert not (strided.flags.c_contiguous or strided.flags.f_contiguous)
+    np.testing.assert_array_equal(sample_plane_grid(strided, ijk0, d_row, d_col, shape, 1, -7.0), lin)
     labels = rng.integers(0, 5, size=arr.shape).astype(np.uint16)
     near = sample_plane_grid(labels, ijk0, d_row, d_col, shape, 0, 9)
     idx = np.floor(pts + 0.5).astype(int)
