@@ -44,7 +44,15 @@ class SurfaceResult:
     area_mm2: float
 
 
+def _padded(array: NDArray[np.integer]) -> NDArray[np.integer]:
+    """``array`` with one voxel of zeros around it, in VTK's memory order (i fastest: Fortran)."""
+    out = np.zeros(tuple(n + 2 for n in array.shape), array.dtype, order="F")
+    out[1:-1, 1:-1, 1:-1] = array
+    return out
+
+
 def _image_data(array: NDArray[np.integer], spacing: NDArray[np.float64]):  # type: ignore[no-untyped-def]
+    """``vtkImageData`` of ``array`` (no copy when it is in Fortran order; VTK keeps a reference)."""
     import vtk
     from vtk.util import numpy_support
 
@@ -53,7 +61,7 @@ def _image_data(array: NDArray[np.integer], spacing: NDArray[np.float64]):  # ty
     img.SetSpacing(*[float(s) for s in spacing])
     img.SetOrigin(0.0, 0.0, 0.0)
     flat = np.ascontiguousarray(array.transpose(2, 1, 0)).ravel()  # VTK: x fastest
-    vtk_arr = numpy_support.numpy_to_vtk(flat, deep=True)
+    vtk_arr = numpy_support.numpy_to_vtk(flat, deep=False)
     vtk_arr.SetName("labels")
     img.GetPointData().SetScalars(vtk_arr)
     return img
@@ -210,8 +218,7 @@ def labelmap_to_surfaces(
         p.update(0.05 + 0.5 * n_layer / len(layers), "contouring")
         layer_segs = [s for s in segs if s.layer == layer]
         arr = labelmap.layers[layer]
-        padded = np.pad(arr, 1)
-        img = _image_data(padded, g.spacing)
+        img = _image_data(_padded(arr), g.spacing)
         if method == "flying_edges":
             f = vtk.vtkDiscreteFlyingEdges3D()
             f.ComputeNormalsOff()
@@ -335,8 +342,7 @@ def _block_contour(sub: NDArray[np.bool_], offset_ijk: NDArray[np.float64],
     """Flying edges of a binary block padded by one voxel; points in the full grid's ijk units."""
     import vtk
 
-    padded = np.pad(sub, 1).view(np.uint8)
-    img = _image_data(padded, np.full(3, float(step)))
+    img = _image_data(_padded(sub.view(np.uint8)), np.full(3, float(step)))
     img.SetOrigin(*(offset_ijk - step))
     f = vtk.vtkDiscreteFlyingEdges3D()
     f.SetInputData(img)
