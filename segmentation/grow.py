@@ -349,7 +349,11 @@ def _heterogeneous(components: NDArray[np.int32], n: int, smoothed: NDArray[np.f
     3 mm of each blob) span more than ``spread`` times the typical within-blob standard deviation
     (at least ``min_std``), e.g. gas and fluid of the stomach, cortex and medulla of an enhanced kidney
     (phantom kidneys: 50 HU over sd 12 HU; the non-contrast real CT's liver: 35 HU over 12 HU, one model)."""
-    near = np.where(region, _nearest_label(components.astype(np.uint16), geometry), 0)
+    box = bbox(region)
+    if box is None:
+        return False
+    near = np.where(region[box], _nearest_label(components[box].astype(np.uint16), geometry), 0)
+    smoothed = smoothed[box]
     means, sds = [], []
     for c in range(1, n + 1):
         vals = smoothed[near == c]
@@ -437,12 +441,14 @@ def _refine_rim(result: NDArray[np.uint16], smoothed: NDArray[np.float32], sd: M
 def _bridge_radius(mask: Mask, geometry: ImageGeometry, radius_mm: float) -> float:
     """Opening radius (mm) for cutting leaks out of ``mask``: ``radius_mm`` but at most a quarter
     of the object's largest inscribed radius, so thin objects (vessels) are not erased; 0 when it
-    would be below half a voxel."""
+    would be below half a voxel (or the rounded ball would be thicker than the object)."""
     if radius_mm <= 0 or not mask.any():
         return 0.0
     from scipy import ndimage as ndi
 
-    depth = float(ndi.distance_transform_edt(np.pad(mask, 1), sampling=geometry.spacing).max())
+    box = bbox(mask)
+    assert box is not None
+    depth = float(ndi.distance_transform_edt(np.pad(mask[box], 1), sampling=geometry.spacing).max())
     r = min(radius_mm, 0.4 * depth)
     # the ball is rounded to whole voxels per axis: on a coarse axis (thick slices) it may reach
     # farther than r; an object thinner than that ball (an intervertebral disc three slices high) is

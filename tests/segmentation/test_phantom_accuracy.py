@@ -24,7 +24,7 @@ from scipy import ndimage as ndi
 
 from segmentation import grow, presets
 from segmentation import morphology as morph
-from segmentation._common import dice
+from segmentation._common import bbox, dice
 from segmentation.vessels import segment_vessels
 from tests.segmentation.test_grow_real import _fps
 
@@ -62,23 +62,39 @@ KNOWN_SHORT: dict[str, float] = {
 
 def _interior_clicks(ref: np.ndarray, geometry, n: int, depth_fraction: float = 0.3) -> np.ndarray:
     """``n`` well-spread points deep inside a structure (what a user clicks), LPS mm."""
-    dt = ndi.distance_transform_edt(ref, sampling=geometry.spacing)
-    deep = np.vstack([np.unravel_index(np.argmax(dt), ref.shape),
+    box = bbox(ref, 1)
+    dt = ndi.distance_transform_edt(ref[box], sampling=geometry.spacing)
+    deep = np.vstack([np.unravel_index(np.argmax(dt), dt.shape),
                       np.argwhere(dt >= max(min(4.0, 0.5 * dt.max()), depth_fraction * dt.max()))])
-    return geometry.index_to_lps(_fps(deep, n))
+    return geometry.index_to_lps(_fps(deep, n) + [b.start for b in box])
 
 
 def _background_clicks(masks: dict[str, np.ndarray], geometry, n_out: int = 12) -> np.ndarray:
-    closed = {k: morph.fill_holes(morph.closing(m, geometry, 10.0), "3d") for k, m in masks.items()}
-    union = np.logical_or.reduce(list(closed.values()))
+    """``n_out`` points around each structure, 6-9 mm outside it and >= 6 mm from all of them (LPS mm)."""
+    margin = np.ceil(22.0 / geometry.spacing).astype(int)
+    closed = {}
+    for name, m in masks.items():  # (closing and distances on each structure's box: 10 mm closing + 9 mm shell)
+        box = bbox(m)
+        box = tuple(slice(max(b.start - k, 0), min(b.stop + k, s)) for b, k, s in zip(box, margin, m.shape))
+        c = np.zeros(m.shape, bool)
+        c[box] = morph.fill_holes(morph.closing(m[box], _sub(geometry, box), 10.0), "3d")
+        closed[name] = (c, box)
+    union = np.logical_or.reduce([c for c, _ in closed.values()])
     d_all = ndi.distance_transform_edt(~union, sampling=geometry.spacing)
     pts = []
-    for name in masks:
-        d_own = ndi.distance_transform_edt(~closed[name], sampling=geometry.spacing)
-        shell = np.argwhere((d_all >= 6) & (d_own <= 9))
+    for c, box in closed.values():
+        d_own = ndi.distance_transform_edt(~c[box], sampling=geometry.spacing)
+        shell = np.argwhere((d_all[box] >= 6) & (d_own <= 9))
         if len(shell):
-            pts.append(geometry.index_to_lps(_fps(shell, n_out)))
+            pts.append(geometry.index_to_lps(_fps(shell, n_out) + [b.start for b in box]))
     return np.vstack(pts)
+
+
+def _sub(geometry, box):
+    from twin.geometry import ImageGeometry
+
+    shape = tuple(b.stop - b.start for b in box)
+    return ImageGeometry(shape, geometry.spacing)  # type: ignore[arg-type]
 
 
 def _vertebra_clicks(geometry, offset: float = 0.0) -> np.ndarray:
