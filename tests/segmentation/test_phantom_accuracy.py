@@ -10,10 +10,12 @@ other than to place a handful of clicks):
   island under one click minus the skin (a 2 mm hollow shell of the body preset);
 * one competitive grow-from-seeds run (``segmentation.grow.grow_from_seeds``, default parameters)
   for all soft-tissue structures inside the body, bone and lungs excluded (its ``region``): liver,
-  tumour, spleen, kidneys, aorta, IVC, stomach, gallbladder, muscle, intervertebral discs, with
-  8 clicks inside each (farthest-point sampling of its deep voxels, as in ``test_grow_real``) and
-  background clicks around each (12 per structure, in whatever tissue lies 6-9 mm outside it);
-* hepatic vessels with ``segmentation.vessels.segment_vessels`` inside the grown liver (holes filled).
+  tumour, hepatic vessels, spleen, kidneys, aorta, IVC, stomach, gallbladder, muscle, intervertebral
+  discs, with 8 clicks inside each (farthest-point sampling of its deep voxels, as in
+  ``test_grow_real``; 10 for muscle; one per disc) and background clicks around each (12 per
+  structure, in whatever tissue lies 6-9 mm outside it);
+* hepatic vessels: the grown vessel label (its clicks compete with the IVC where the hepatic veins
+  join it) plus ``segmentation.vessels.segment_vessels`` inside the grown liver (holes filled).
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ from segmentation.vessels import segment_vessels
 from tests.segmentation.test_grow_real import _fps
 
 TARGET = 0.95
-GROWN = ("liver_tumor", "liver", "spleen", "kidney_right", "kidney_left", "aorta", "inferior_vena_cava",
-         "stomach", "gallbladder", "intervertebral_discs", "muscle")
+GROWN = ("liver_tumor", "hepatic_vessels", "liver", "spleen", "kidney_right", "kidney_left", "aorta",
+         "inferior_vena_cava", "stomach", "gallbladder", "intervertebral_discs", "muscle")
 STRUCTURES = ("body", "subcutaneous_fat", "muscle", "liver", "liver_tumor", "hepatic_vessels", "kidney_right",
               "kidney_left", "spleen", "aorta", "inferior_vena_cava", "spine", "ribs", "intervertebral_discs",
               "lungs", "stomach", "gallbladder")
@@ -39,9 +41,9 @@ KNOWN_SHORT: dict[str, float] = {
     # whole musculature (wall, diaphragm, back, psoas); 50 HU muscle against 30 HU bowel along the wall, and
     # the 5 mm diaphragm and the linea alba are cut by the 4.5 mm bridge opening
     "muscle": 0.71,
-    # measured 0.842 in the grown liver (0.942 in the true liver region, test_vessels): vessels at the hilum
-    # lie outside the liver, hepatic veins at the confluence are taken by the IVC (same density)
-    "hepatic_vessels": 0.83,
+    # measured 0.902 (clicks competing with the IVC + the vessel tool in the grown liver; the tool alone 0.842):
+    # thin peripheral branches and partial-volume rims of 1.8-3 mm vessels on 2 mm voxels
+    "hepatic_vessels": 0.89,
     # measured 0.937 / 0.924: the bone preset keeps 2300 voxels of disc next to the endplates (partial volume
     # with 1000 HU cortex) and its rim, and the geodesic split gives rib heads to the transverse processes
     "spine": 0.93,
@@ -52,10 +54,8 @@ KNOWN_SHORT: dict[str, float] = {
     # measured 0.848: gas and fluid get their own models (local_models="auto"), the 4 mm wall (45 HU, like the
     # bowel and muscle around it) is partly missed
     "stomach": 0.83,
-    # measured 0.920 / 0.947: the gallbladder's fundus rim next to bowel, the IVC's intrahepatic part next to
-    # hepatic veins of the same density
+    # measured 0.920: the gallbladder's rim next to 30 HU bowel (bile 8 HU, 22 HU of contrast)
     "gallbladder": 0.90,
-    "inferior_vena_cava": 0.93,
 }
 """Structures still below the target: the floor measured now (regression guard), see the module docstring."""
 
@@ -164,8 +164,9 @@ def segment_phantom(vol, lm) -> tuple[dict[str, np.ndarray], dict[str, np.ndarra
     labels = grow.grow_from_seeds(vol, grow.seed_image(g, seed_sets), background=[len(seed_sets)], region=region)
     for i, n in enumerate(GROWN):
         out[n] = labels == i + 1
-    liver_region = morph.fill_holes(morph.closing(out["liver"] | out["liver_tumor"], g, 5.0), "3d")
-    out["hepatic_vessels"] = segment_vessels(vol, liver_region)
+    liver_region = morph.fill_holes(morph.closing(out["liver"] | out["liver_tumor"] | out["hepatic_vessels"], g, 5.0),
+                                    "3d")
+    out["hepatic_vessels"] |= segment_vessels(vol, liver_region) & ~out["inferior_vena_cava"]
     out["liver"] = out["liver"] & ~out["hepatic_vessels"] & ~out["liver_tumor"]
     return out, truth
 
