@@ -181,3 +181,15 @@ def test_float_pixel_data_reads_as_values(tmp_path: Path, double: bool) -> None:
     assert vol.array.dtype == (np.float64 if double else np.float32)
     np.testing.assert_allclose(vol.array, expect.astype(vol.array.dtype))
     np.testing.assert_allclose(vol.spacing, [1.0, 1.5, 2.0])
+
+
+def test_copied_series_with_blank_uids_is_deduplicated(shared_data: Path, tmp_path: Path) -> None:
+    """Two copies of the real UID-less series: duplicates found by the file meta's SOP instance UID."""
+    src = shared_data / "totalseg_example" / "example_ct_dicom"
+    shutil.copytree(src, tmp_path / "a")
+    shutil.copytree(src, tmp_path / "b")
+    vol = read_dicom(tmp_path)
+    assert vol.shape == (512, 512, 20)
+    assert "20 duplicate file(s) (same SOPInstanceUID) were ignored" in vol.metadata["warnings"]
+    assert not any("images per slice position" in w for w in vol.metadata["warnings"])
+    np.testing.assert_array_equal(vol.array, read_dicom(src).array)

@@ -297,7 +297,8 @@ def _dedupe(images: list[_Image], named: Path | None) -> tuple[list[_Image], Cou
     by_uid: dict[str, list[_Image]] = defaultdict(list)
     keep: list[_Image] = []
     for im in images:
-        uid = str(im.ds.get("SOPInstanceUID", "") or "")
+        meta = getattr(im.ds, "file_meta", None)  # anonymisers may blank the data set's UID but not the meta's
+        uid = str(im.ds.get("SOPInstanceUID", "") or (meta.get("MediaStorageSOPInstanceUID", "") if meta else "") or "")
         if uid:
             by_uid[uid].append(im)
         else:
