@@ -196,8 +196,10 @@ class LabelMap:
                 return s
         if isinstance(key, str) and key.isdigit():
             return self.segment(int(key))
-        known = ", ".join(f"{s.value}={s.name}" for s in self.segments) or "none"
-        raise InputError(f"no segment {key!r} (segments: {known})")
+        listed = [f"{s.value}={s.name}" for s in self.segments[:12]]  # one readable line, not 100 labels
+        if len(self.segments) > 12:
+            listed.append(f"... {len(self.segments) - 12} more")
+        raise InputError(f"no segment {key!r} (segments: {', '.join(listed) or 'none'})")
 
     def mask(self, key: int | str | Segment) -> NDArray[np.bool_]:
         """Boolean mask ``(ni, nj, nk)`` of one segment."""
