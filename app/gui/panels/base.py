@@ -23,8 +23,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabBar, QWidget
 
 if TYPE_CHECKING:
     from app.gui.main_window import MainWindow
@@ -43,6 +43,8 @@ class Panel(QWidget):
         super().__init__()
         self.window_ = window
         self.setObjectName(self.object_name or type(self).__name__)
+        if self.tab_with:  # after MainWindow.add_panel has tabified this panel's dock
+            QTimer.singleShot(0, lambda: hide_stale_dock_tab_bars(window))
 
     @property
     def main(self) -> MainWindow:
@@ -60,3 +62,36 @@ class Panel(QWidget):
 
     def on_selected_segment_changed(self, name: str | None) -> None:
         """The selected segment changed."""
+
+
+def hide_stale_dock_tab_bars(window: QMainWindow) -> int:
+    """Hide the duplicate tab bar Qt 6.11 leaves behind when a second group of docks is tabified.
+
+    With two tabbed dock groups (segments | tools on the left, simulation | planning on the right),
+    ``QMainWindow.tabifyDockWidget`` creates two tab bars for the second group: the layout drives one;
+    the other keeps its first geometry and tab, is never updated, and shows through as a stale tab
+    (a "la" fragment of "Planning") once the dock area is resized. The live bar is the one that
+    follows ``QDockWidget.raise_()``; the others are hidden. Returns the number of bars hidden.
+    """
+    docks = {d.windowTitle(): d for d in window.findChildren(QDockWidget)}
+    groups: dict[tuple[str, ...], list[QTabBar]] = {}
+    for bar in window.findChildren(QTabBar):
+        if bar.parent() is window and bar.count() > 1 and not bar.isHidden():
+            groups.setdefault(tuple(bar.tabText(i) for i in range(bar.count())), []).append(bar)
+    hidden = 0
+    for titles, bars in groups.items():
+        if len(bars) < 2 or not all(t in docks for t in titles):
+            continue
+        before = [b.currentIndex() for b in bars]
+        live = list(bars)
+        for i in (1, 0):  # a live bar follows both raises
+            docks[titles[i]].raise_()
+            live = [b for b in live if b.currentIndex() == i]
+        if len(live) != 1:
+            continue  # cannot tell which one Qt drives: leave them alone
+        docks[titles[before[bars.index(live[0])]]].raise_()  # the tab that was shown stays shown
+        for b in bars:
+            if b is not live[0]:
+                b.hide()
+                hidden += 1
+    return hidden
