@@ -18,6 +18,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
@@ -32,6 +33,7 @@ ALIGN_MODES = {
     "along_ortho": "Along the path (rotated 90\N{DEGREE SIGN})",
     "across": "Across the path (probe's eye, at the target)",
 }
+WARM_UP_DELAY_MS = 2500
 SLOT_MODES = {"axial": "across", "coronal": "along", "sagittal": "along_ortho"}
 """Which plane each view slot shows after :func:`align_views_to_trajectory`."""
 
@@ -158,7 +160,9 @@ def warm_up_sampler(window: MainWindow) -> threading.Thread | None:
 
 def install_view_actions(window: MainWindow, menu: QMenu) -> None:
     """Add the orientation actions to the main window's View menu (and window-wide shortcuts)."""
-    window.project_changed.connect(lambda: warm_up_sampler(window))
+    # after the first slices are painted: importing numba in a thread competes for the GIL with start-up
+    window.project_changed.connect(
+        lambda: QTimer.singleShot(WARM_UP_DELAY_MS, window, lambda: warm_up_sampler(window)))  # dropped on close
     menu.addSeparator()
     traj_menu = menu.addMenu("Align views to trajectory")
     traj_menu.setObjectName("align_trajectory_menu")
