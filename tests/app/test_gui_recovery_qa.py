@@ -45,3 +45,19 @@ def test_undoing_a_rename_keeps_the_segment_display_settings(window, synthetic_n
     assert st.opacity == pytest.approx(0.2) and st.visible is False
     window.redo()
     assert window.overlay.style("tumour").opacity == pytest.approx(0.2)
+
+
+def test_segment_names_are_not_cut_in_the_table(window, synthetic_nifti) -> None:  # type: ignore[no-untyped-def]
+    """The name column gets the width (narrow swatch, arrow-less opacity box, 1-decimal volumes)."""
+    from app.gui.panels.segments_panel import COL_NAME
+
+    window.open_path(synthetic_nifti)
+    assert window.wait_for_workers(60)
+    panel = window.panels["segments_panel"]
+    for name in ("subcutaneous_fat", "hepatic_vessels"):
+        assert panel.add_segment(name)
+    window.wait_for_workers(30)
+    panel.on_labelmap_changed()
+    fm = panel.table.fontMetrics()
+    need = max(fm.horizontalAdvance(n) for n in ("subcutaneous_fat", "hepatic_vessels")) + 8
+    assert panel.table.columnWidth(COL_NAME) >= need, (panel.table.columnWidth(COL_NAME), need)

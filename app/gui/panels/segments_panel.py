@@ -49,8 +49,10 @@ class SegmentsPanel(Panel):
         lay = QVBoxLayout(self)
         self.table = QTableWidget(0, 5)
         self.table.setObjectName("segments_table")
-        self.table.setHorizontalHeaderLabels(["Show", "Colour", "Name", "Opacity", "Volume (mL)"])
+        self.table.setHorizontalHeaderLabels(["Show", "", "Name", "Opacity", "mL"])
         self.table.verticalHeader().hide()
+        for col, tip in ((COL_COLOR, "Colour (double-click to change)"), (COL_VOLUME, "Volume in millilitres")):
+            self.table.horizontalHeaderItem(col).setToolTip(tip)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         hh = self.table.horizontalHeader()
@@ -58,7 +60,8 @@ class SegmentsPanel(Panel):
         hh.setSectionResizeMode(COL_COLOR, QHeaderView.ResizeMode.Fixed)
         for c in (COL_VIS, COL_OPACITY, COL_VOLUME):
             hh.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
-        self.table.setColumnWidth(COL_COLOR, 40)
+        self.table.setColumnWidth(COL_COLOR, 26)  # narrow swatch, spin box without arrows, 1-decimal volumes:
+        # the names (e.g. "subcutaneous_fat", "inferior_vena_cava") get the width
         self.setMinimumWidth(340)
         self.table.itemChanged.connect(self._item_changed)
         self.table.cellDoubleClicked.connect(self._double_clicked)
@@ -122,7 +125,7 @@ class SegmentsPanel(Panel):
                 name = self.table.item(r, COL_NAME).data(Qt.ItemDataRole.UserRole)
                 item = self.table.item(r, COL_VOLUME)
                 if item is not None and name in vols:
-                    item.setText(f"{vols[name]:.2f}")
+                    item.setText(f"{vols[name]:.1f}")
         finally:
             self._updating = False
 
@@ -162,11 +165,14 @@ class SegmentsPanel(Panel):
                 self.table.setItem(r, COL_NAME, name)
                 spin = QSpinBox()
                 spin.setRange(0, 100)
+                spin.setButtonSymbols(QSpinBox.ButtonSymbols.NoButtons)  # wheel / typing; arrows cost the names
+                spin.setToolTip("Overlay opacity (%) of this segment: mouse wheel or type")
+                spin.setFrame(False)
                 spin.setValue(int(round(100 * (st.opacity if st and st.opacity is not None
                                                else self.main.overlay.opacity))))
                 spin.valueChanged.connect(lambda v, n=s.name: self.set_opacity(n, v / 100.0))
                 self.table.setCellWidget(r, COL_OPACITY, spin)
-                vol = QTableWidgetItem(f"{vols[s.name]:.2f}" if s.name in vols else "...")
+                vol = QTableWidgetItem(f"{vols[s.name]:.1f}" if s.name in vols else "...")
                 vol.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
                 vol.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, COL_VOLUME, vol)
