@@ -232,6 +232,32 @@ def fe_field(mesh: TetMesh, field: str) -> tuple[NDArray[np.float64], str, str]:
     raise KeyError(f"the mesh has no data for {field!r}")
 
 
+def display_units(field: str, values: NDArray[np.float64], label: str) -> tuple[float, str]:
+    """Factor and label that show a result field in readable numbers on a colour bar.
+
+    Soft-tissue stresses are fractions of a kPa: ``5.11e-05 MPa`` labels overlap on a bar, so von Mises
+    stress is shown in MPa, kPa or Pa (the largest unit with a maximum >= 0.1), and strain in percent.
+    ``values`` are in the units of :data:`FE_FIELDS`; multiply them by the factor for the new label.
+    """
+    peak = float(np.max(np.abs(values))) if np.size(values) else 0.0
+    if field == "von_mises" and "(MPa)" in label:
+        units = ((1.0, "MPa"), (1e3, "kPa"), (1e6, "Pa"))
+        factor, unit = next((u for u in units if peak * u[0] >= 0.1), units[-1] if peak > 0 else units[0])
+        return factor, label.replace("(MPa)", f"({unit})")
+    if field == "max_principal_strain" and "(-)" in label:
+        return 100.0, label.replace("(-)", "(%)")
+    return 1.0, label
+
+
+def text_color_for(plotter: Any) -> tuple[float, float, float]:
+    """White on a dark background, black on a light one (scalar bar text must stay readable)."""
+    try:
+        bg = np.asarray(plotter.background_color.float_rgb, float)
+    except AttributeError:
+        return (1.0, 1.0, 1.0)
+    return (0.0, 0.0, 0.0) if float(bg @ [0.299, 0.587, 0.114]) > 0.5 else (1.0, 1.0, 1.0)
+
+
 def add_fe_result(
     plotter: Any,
     mesh: TetMesh,
@@ -257,6 +283,10 @@ def add_fe_result(
     """
     grid = mesh.to_pyvista()
     values, label, where = fe_field(mesh, field)
+    factor, label = display_units(field, values, label)
+    values = values * factor
+    if clim is not None:
+        clim = (clim[0] * factor, clim[1] * factor)
     if ghost:
         ghost_surface = grid.extract_surface(algorithm="dataset_surface")
         plotter.add_mesh(ghost_surface, color=(0.7, 0.7, 0.7), opacity=0.15, name=f"{name}:ghost",
@@ -278,8 +308,9 @@ def add_fe_result(
             clim = (min(0.0, lo), max(0.0, hi)) if hi != 0 else (0.0, 1.0)
     actor = plotter.add_mesh(
         surf, scalars=key, cmap=cmap, clim=clim, name=name, smooth_shading=where == "point",
-        scalar_bar_args={"title": label, "vertical": False, "fmt": "%.3g", "position_x": 0.25, "position_y": 0.04,
-                         "height": 0.08, "width": 0.5, "title_font_size": 14, "label_font_size": 12, "n_labels": 5},
+        scalar_bar_args={"title": label, "vertical": False, "fmt": "%.3g", "position_x": 0.2, "position_y": 0.03,
+                         "height": 0.11, "width": 0.6, "title_font_size": 14, "label_font_size": 12, "n_labels": 5,
+                         "color": text_color_for(plotter)},
     )
     try:
         bar = plotter.scalar_bars[label]
