@@ -72,10 +72,12 @@ class SlicePlane:
         r = r / np.sqrt(rr)
         object.__setattr__(self, "col_dir", c)
         object.__setattr__(self, "row_dir", r)
-        object.__setattr__(self, "point_lps", np.asarray(self.point_lps, float).reshape(3))
+        object.__setattr__(self, "point_lps", np.array(self.point_lps, float).reshape(3))
         # cached: views ask for the normal hundreds of times per repaint (np.cross is slow on 3-vectors)
         n = np.array([c[1] * r[2] - c[2] * r[1], c[2] * r[0] - c[0] * r[2], c[0] * r[1] - c[1] * r[0]])
         object.__setattr__(self, "_normal", n)
+        for a in (self.point_lps, c, r, n):  # frozen means frozen: views share their (cached) plane
+            a.setflags(write=False)
 
     @property
     def normal(self) -> NDArray[np.float64]:
