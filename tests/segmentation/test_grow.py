@@ -141,3 +141,24 @@ def test_bridge_cut_keeps_thin_objects_on_thick_slices():
             grow.SeedSet("background", g.index_to_lps(np.array([[2, 2, 1], [38, 38, 11]])))]
     out = grow.grow_from_seeds(vol, grow.seed_image(g, sets), background=[2]) == 1
     assert dice(out, disc) > 0.95
+
+
+def test_grow_from_seeds_edge_cases():
+    vol, truth, centre = sphere_volume(noise=4.0)
+    g = vol.geometry
+    corner = g.index_to_lps(np.array([[0, 0, 0]]))
+    far = g.index_to_lps(np.array([[g.shape[0] - 1, g.shape[1] - 1, g.shape[2] - 1]]))
+    sets = [grow.SeedSet("ball", centre[None]), grow.SeedSet("edge", far), grow.SeedSet("background", corner)]
+    seeds = grow.seed_image(g, sets)
+    # nothing may be entered: every label keeps only its seed voxels
+    out = grow.grow_from_seeds(vol, seeds, background=[3], region=np.zeros(g.shape, bool))
+    assert (out > 0).sum() == 2 and out[tuple(np.rint(g.lps_to_index(far)).astype(int)[0])] == 2
+    # a seed on the image border (a label touching the border) and a one-voxel label do not crash
+    out = grow.grow_from_seeds(vol, seeds, background=[3], fill_holes=True, boundary_refinement=True)
+    assert dice(out == 1, truth) > 0.9 and (out == 2).any()
+    with pytest.raises(InputError, match="dead_zone"):
+        grow.grow_from_seeds(vol, seeds, background=[3], dead_zone="big")
+    with pytest.raises(InputError, match="local_models"):
+        grow.grow_from_seeds(vol, seeds, background=[3], local_models="some")
+    with pytest.raises(InputError, match="region"):
+        grow.grow_from_seeds(vol, seeds, background=[3], region=np.zeros((3, 3, 3), bool))
