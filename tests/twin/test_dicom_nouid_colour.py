@@ -193,3 +193,15 @@ def test_copied_series_with_blank_uids_is_deduplicated(shared_data: Path, tmp_pa
     assert "20 duplicate file(s) (same SOPInstanceUID) were ignored" in vol.metadata["warnings"]
     assert not any("images per slice position" in w for w in vol.metadata["warnings"])
     np.testing.assert_array_equal(vol.array, read_dicom(src).array)
+
+
+def test_monochrome1_is_flagged(tmp_path: Path) -> None:
+    path = _alone("CT_small.dcm", tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = pydicom.dcmread(str(path))
+    ds.PhotometricInterpretation = "MONOCHROME1"
+    ds.save_as(path)
+    vol = read_dicom(path)
+    assert any(w.startswith("MONOCHROME1 image") for w in vol.metadata["warnings"])
+    np.testing.assert_array_equal(vol.array[:, :, 0], (ds.pixel_array.astype(np.int32) - 1024).T)  # values unchanged

@@ -565,6 +565,9 @@ def read_dicom_with_series(
     notes: set[str] = set()
     buf = _read_pixels(frames, scan_index, ref, SubProgress(prog, 0.25, 0.9, ""), notes)
     warnings.extend(sorted(notes))
+    if str(ref.get("PhotometricInterpretation", "")).strip().upper() == "MONOCHROME1":
+        warnings.append("MONOCHROME1 image: values kept as stored, but its viewers show high values dark; "
+                        "invert the window to see it as acquired")
     if buf.dtype.kind == "f" and not np.all(np.isfinite(buf)):
         raise InputError("DICOM pixel data contains NaN or infinite values", p)
     # ---- geometry
