@@ -66,7 +66,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"vht simulate: warning: {w}", file=sys.stderr)
     if not args.quiet:
         rf = ", ".join(f"{k}=[{', '.join(f'{x:.4g}' for x in v)}] N" for k, v in summary["reaction_forces"].items())
-        print(f"converged: {summary['steps']} step(s), {summary['newton_iterations']} Newton iteration(s), "
+        its = summary["newton_iterations"]
+        how = f"{its} Newton iteration(s)" if its else "linear solve"
+        print(f"converged: {summary['steps']} step(s), {how}, "
               f"max displacement {summary['max_displacement_mm']:.4g} mm, max von Mises "
               f"{summary['max_von_mises_mpa']:.4g} MPa, {summary['dofs']} DOFs, {summary['solver']}, "
               f"{summary['wall_seconds']:.2f} s" + (f"; reactions {rf}" if rf else ""))

@@ -122,3 +122,13 @@ def test_failing_commands_print_only_their_error_line(shared_data: Path, tmp_pat
         lines = res.stderr.strip().splitlines()
         assert res.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"vht {argv[0]}: error: "), res.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_linear_simulation_summary_line(tmp_path: Path, capsys) -> None:
+    """A linear solve is reported as such, not as '0 Newton iteration(s)'; reaction = applied force (2 N)."""
+    from tests.app.test_cli_simulate import _setup
+
+    case = _setup(tmp_path)
+    assert main(["simulate", str(case), "-o", str(tmp_path / "out.vtu")]) == 0
+    out = capsys.readouterr().out
+    assert "linear solve" in out and "0 Newton" not in out and "z0=[0, 0, -2] N" in out
