@@ -66,16 +66,16 @@ def _spread_points(cands: np.ndarray, n: int) -> np.ndarray:
 
 def _seed_sets(lms: dict[str, Any], body: np.ndarray, geom: Any) -> list[Any]:
     """Clicks of the demo's grow-from-seeds run (LPS mm): four liver points (dome, resection plane point,
-    centroid, 22 mm from the tumour towards the needle entry), the tumour centre, the kidneys and the
-    spleen (competing, not kept), and 24 background points in the body wall 6-12 mm under the skin."""
+    30 mm right of the hilum, 22 mm from the tumour towards the needle entry), the tumour centre, the
+    kidneys and the spleen (competing, not kept), and 24 background points in the body wall 6-12 mm
+    under the skin."""
     from segmentation import morphology as morph
     from segmentation.grow import SeedSet
-    from twin.phantom import _anatomy as anatomy
-    from twin.phantom.landmarks import LIVER_CENTROID_MM, NEEDLE_DIRECTION
+    from twin.phantom.landmarks import NEEDLE_DIRECTION
 
     tumour = np.asarray(lms["tumor_center"], float)
     towards_skin = np.asarray(NEEDLE_DIRECTION, float) / np.linalg.norm(NEEDLE_DIRECTION)
-    liver = [lms["liver_dome"], lms["resection_plane_point"], np.asarray(LIVER_CENTROID_MM) + anatomy.CENTRE_LPS,
+    liver = [lms["liver_dome"], lms["resection_plane_point"], np.asarray(lms["liver_hilum"]) + [-30.0, 0.0, 0.0],
              tumour + 22.0 * towards_skin]
     wall = body & ~morph.erode(body, geom, 12.0) & morph.erode(body, geom, 6.0)
     background = geom.index_to_lps(_spread_points(np.argwhere(wall), 24))

@@ -40,7 +40,7 @@ def test_headless_demo_writes_project_and_report(tmp_path, capsys):
     assert reh["max_displacement_mm"] == pytest.approx(8.0, rel=1e-6)  # prescribed retraction
     assert reh["max_von_mises_mpa"] > 0
     dice = proj.documents["demo_pipeline"]["segmentation_dice_vs_ground_truth"]
-    # measured 0.978 / 0.959 / 0.829 (grow from seeds + vessel tool; before: connected threshold 0.947 / 0.959 / 0.635)
+    # measured 0.978 / 0.959 / 0.816 (grow from seeds + vessel tool; before: connected threshold 0.947 / 0.959 / 0.635)
     assert dice["liver"] > 0.96 and dice["liver_tumor"] > 0.93 and dice["hepatic_vessels"] > 0.78
 
     data = json.loads((out / "report.json").read_text())
