@@ -35,9 +35,11 @@ def plan_to_objects(plan: Any, plane_size_mm: float = 120.0) -> list[PlanObject]
         color = TRAJECTORY_COLORS.get(t.kind, (1.0, 0.85, 0.1))
         pts = np.asarray([t.entry_lps, t.target_lps], float)
         out.append(LineObject(pts, max(t.diameter_mm / 2, 0.3), color, f"trajectory:{t.id}"))
-        out.append(MarkerObject(pts[0], max(t.diameter_mm, 1.5), (0.2, 0.8, 0.2), f"{t.name} entry",
-                                f"trajectory:{t.id}:entry"))
-        out.append(MarkerObject(pts[1], max(t.diameter_mm, 1.5), (0.9, 0.1, 0.1), f"{t.name} target",
+        # one label per trajectory, at the target: seen along the path (the usual anterior view of an
+        # antero-posterior needle) "entry" and "target" labels landed on top of each other, unreadable;
+        # the markers' colours tell the ends apart (green entry, red target, as in the slice views)
+        out.append(MarkerObject(pts[0], max(t.diameter_mm, 1.5), (0.2, 0.8, 0.2), "", f"trajectory:{t.id}:entry"))
+        out.append(MarkerObject(pts[1], max(t.diameter_mm, 1.5), (0.9, 0.1, 0.1), t.name,
                                 f"trajectory:{t.id}:target"))
     for r in p.resections:
         for n, cut in enumerate(r.planes):

@@ -284,6 +284,11 @@ def _style_bar(plotter: Any, title: str) -> None:
         return
     bar.SetTextPositionToPrecedeScalarBar()  # tick labels below the bar, then the title
     bar.SetVerticalTitleSeparation(12)  # (without it the title overlaps the tick labels)
+    from rendering.scene import text_color_for
+
+    color = text_color_for(plotter)  # readable on the 3-D view's background (was dark grey on dark)
+    for prop in (bar.GetTitleTextProperty(), bar.GetLabelTextProperty(), bar.GetAnnotationTextProperty()):
+        prop.SetColor(color)
 
 
 def _offset(actor: Any) -> None:
