@@ -19,7 +19,7 @@ from twin.progress import Progress, ensure_progress
 _SOFTWARE = "VHT Planner 0.1"
 
 
-def _read_series(folder: Path):  # type: ignore[no-untyped-def]
+def _read_series(folder: Path, notes: list[str] | None = None):  # type: ignore[no-untyped-def]
     import pydicom
 
     files = [f for f in sorted(folder.rglob("*")) if f.is_file()]
@@ -33,7 +33,10 @@ def _read_series(folder: Path):  # type: ignore[no-untyped-def]
             datasets.append(ds)
     if not datasets:
         raise InputError("no DICOM images found", folder)
-    _repair_uids(datasets)
+    invented = _repair_uids(datasets)
+    if invented and notes is not None:
+        notes.append(f"the reference series has no {', '.join(invented)}: the DICOM-SEG references UIDs derived "
+                     "from its images, which other systems holding the original series will not recognise")
     uids = {ds.SeriesInstanceUID for ds in datasets}
     if len(uids) > 1:
         biggest = max(uids, key=lambda u: sum(ds.SeriesInstanceUID == u for ds in datasets))
@@ -41,9 +44,12 @@ def _read_series(folder: Path):  # type: ignore[no-untyped-def]
     return datasets
 
 
-def _repair_uids(datasets: list) -> None:  # type: ignore[type-arg]
+def _repair_uids(datasets: list) -> list[str]:  # type: ignore[type-arg]
     """Fill UIDs that anonymisers blank (in memory only): SOP class/instance from the file meta,
-    study / series / frame of reference derived deterministically from what is left."""
+    study / series / frame of reference derived deterministically from what is left.
+
+    Returns the keywords of the study / series / frame-of-reference UIDs that had to be invented.
+    """
     from pydicom.uid import generate_uid
 
     for ds in datasets:
@@ -54,12 +60,16 @@ def _repair_uids(datasets: list) -> None:  # type: ignore[type-arg]
             ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
     series = next((str(ds.SeriesInstanceUID) for ds in datasets if ds.get("SeriesInstanceUID")), "")
     seed = [series or str(datasets[0].get("SOPInstanceUID", ""))]
+    invented = []
     for key in ("StudyInstanceUID", "SeriesInstanceUID", "FrameOfReferenceUID"):
         present = next((str(ds.get(key)) for ds in datasets if ds.get(key)), None)
+        if present is None:
+            invented.append(key)
         value = present or generate_uid(entropy_srcs=[*seed, key])
         for ds in datasets:
             if not ds.get(key):
                 setattr(ds, key, value)
+    return invented
 
 
 def _on_reference_grid(labelmap: LabelMap, reference) -> LabelMap:  # type: ignore[no-untyped-def]
@@ -91,14 +101,16 @@ def _code(seg: Segment):  # type: ignore[no-untyped-def]
 
 
 def write_dicom_seg(labelmap: LabelMap, reference_dir: str | Path, path: str | Path,
-                    progress: Progress | None = None, deidentify: bool = False, salt: str | None = None) -> Path:
+                    progress: Progress | None = None, deidentify: bool = False, salt: str | None = None,
+                    notes: list[str] | None = None) -> Path:
     """Write ``labelmap`` as a binary DICOM-SEG referencing the series in ``reference_dir``.
 
     Segments become segment numbers 1..n in table order (label, colour as CIELab, coded
     property type from the segment's terminology or "Tissue"). Empty segments are kept.
     With ``deidentify``, :func:`twin.deid.deidentify_dataset` is applied before writing (same
     pseudonym, date shift and replacement UIDs as ``vht convert --deidentify`` with that
-    ``salt``, so the references still match the de-identified series).
+    ``salt``, so the references still match the de-identified series). Warnings for the user
+    (e.g. UIDs the reference series lacks and that had to be derived) are appended to ``notes``.
     """
     import highdicom as hd
     from pydicom.sr.codedict import codes
@@ -114,7 +126,7 @@ def write_dicom_seg(labelmap: LabelMap, reference_dir: str | Path, path: str | P
         raise InputError("the segmentation has no segments to export")
     p.update(0.05, "reading the reference series")
     ref_vol = read_image(ref_dir)
-    datasets = _read_series(ref_dir)
+    datasets = _read_series(ref_dir, notes)
     lm = _on_reference_grid(labelmap, ref_vol.geometry)
     g = ref_vol.geometry
     # frame index k of each source image from its position

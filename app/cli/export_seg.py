@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -13,6 +14,7 @@ def run(args: argparse.Namespace) -> int:
     from twin.io.images import read_labelmap
 
     out = Path(args.output)
+    notes: list[str] = []
     progress = delayed_bar("exporting", quiet=args.quiet)
     try:
         lm = read_labelmap(args.labels)
@@ -29,9 +31,11 @@ def run(args: argparse.Namespace) -> int:
                 raise InputError("--format dicom-seg needs --reference DICOM_DIR (the source series)")
             from segmentation.dicom_seg import write_dicom_seg
 
-            write_dicom_seg(lm, args.reference, out, progress=progress, deidentify=args.deidentify)
+            write_dicom_seg(lm, args.reference, out, progress=progress, deidentify=args.deidentify, notes=notes)
     except BaseException:
         progress.close(failed=True)
         raise
     progress.close()
+    for note in notes:
+        print(f"vht export-seg: warning: {note}", file=sys.stderr)
     return 0

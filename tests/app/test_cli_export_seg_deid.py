@@ -58,3 +58,29 @@ def test_export_dicom_seg_deidentified(series, tmp_path, monkeypatch):
     # the segmentation itself is unchanged
     assert np.array_equal(a.pixel_array, b.pixel_array) and a.pixel_array.sum() == int((arr > 50).sum())
     assert list(b.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].PixelSpacing) == [1.5, 1.5]
+
+
+def test_export_dicom_seg_warns_about_derived_uids(series, tmp_path, capsys):
+    """A reference series whose Study/FrameOfReference UIDs were blanked by an anonymiser: the SEG
+    is written, and the user is told its references use derived UIDs."""
+    import pydicom
+
+    from twin.io.images import read_image, write_labelmap
+    from twin.labelmap import LabelMap
+
+    folder, _ = series
+    for f in sorted(folder.iterdir()):
+        ds = pydicom.dcmread(f)
+        ds.StudyInstanceUID = ""
+        ds.FrameOfReferenceUID = ""
+        ds.save_as(f)
+    vol = read_image(folder)
+    labels = tmp_path / "labels.nrrd"
+    write_labelmap(LabelMap.from_array((vol.array > 50).astype(np.uint8), vol.geometry, names={1: "lesion"}), labels)
+    out = tmp_path / "seg.dcm"
+    assert main(["export-seg", str(labels), "--format", "dicom-seg", "--reference", str(folder),
+                 "-o", str(out), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "warning" in err and "StudyInstanceUID" in err and "FrameOfReferenceUID" in err
+    assert "SeriesInstanceUID" not in err.split("has no", 1)[1].split(":")[0]
+    assert pydicom.dcmread(out).StudyInstanceUID  # derived, not empty

@@ -86,7 +86,8 @@ def reference_series_dir(source: str | Path, series_uid: str | None) -> Iterator
 
 
 def export_dicom_seg(labelmap: Any, volume: Any, path: str | Path, reference: str | Path,
-                     deidentify: bool = False, salt: str | None = None, progress: Any = None) -> Path:
+                     deidentify: bool = False, salt: str | None = None, progress: Any = None,
+                     notes: list[str] | None = None) -> Path:
     """Write ``labelmap`` as a DICOM-SEG referencing the series of ``volume`` found under ``reference``.
 
     With ``deidentify``, :func:`twin.deid.deidentify_dataset` is applied before the (atomic) write.
@@ -98,7 +99,7 @@ def export_dicom_seg(labelmap: Any, volume: Any, path: str | Path, reference: st
     uid = (volume.metadata or {}).get("SeriesInstanceUID") if volume is not None else None
     with reference_series_dir(reference, uid) as ref, tempfile.TemporaryDirectory(prefix="vht_seg_") as tmp:
         written = write_dicom_seg(labelmap, ref, Path(tmp) / "seg.dcm", progress=progress,
-                                  deidentify=deidentify, salt=salt)
+                                  deidentify=deidentify, salt=salt, notes=notes)
         with atomic_path(out) as dst:
             shutil.copyfile(written, dst)
     return out

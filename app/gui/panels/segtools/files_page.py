@@ -352,8 +352,10 @@ class FilesPage(PageBase):
             if fmt == "dicom-seg":
                 from app.gui.panels.segtools.dicom_export import export_dicom_seg
 
-                return export_dicom_seg(lm, vol, p, reference, deidentify=deid, progress=progress)
+                notes: list[str] = []
+                out = export_dicom_seg(lm, vol, p, reference, deidentify=deid, progress=progress, notes=notes)
+                return f"{out} (warning: {'; '.join(notes)})" if notes else out
             raise InputError(f"unknown export format {fmt!r}")
 
-        return self.main.run_worker(work, lambda out: self.main.statusBar().showMessage(f"Exported {out}", 8000),
+        return self.main.run_worker(work, lambda out: self.main.statusBar().showMessage(f"Exported {out}", 15000),
                                     f"Export {p.name}")
