@@ -266,8 +266,7 @@ class MainWindow(DocumentMixin, QMainWindow):
             project.labelmaps["segmentation"] = LabelMap.empty(vol.geometry)
         if vol is not None:
             self.window_level = default_window(vol.array, vol.modality)
-            corners = vol.geometry.corners_lps()
-            self.current_position_lps = (corners.min(axis=0) + corners.max(axis=0)) / 2 if position_lps is None \
+            self.current_position_lps = initial_position(vol) if position_lps is None \
                 else np.asarray(position_lps, float)
         self.overlay = OverlayStyle()
         from app.gui.scene3d import CONTAINERS
@@ -302,9 +301,19 @@ class MainWindow(DocumentMixin, QMainWindow):
         self.redo_action.setText(f"Redo {stack.redo_text}" if stack.can_redo else "Redo")
         self._update_title()
 
+    def _identity_terms(self) -> list[str]:
+        """Strings naming the patient (hidden everywhere on screen unless identity is shown)."""
+        from planning.report_data import identity_terms
+
+        vol = self.volume
+        return [] if self.show_identity or vol is None else identity_terms(dict(vol.metadata))
+
     def _update_title(self) -> None:
+        from planning.report_data import scrub
+
         where = f" - {self.project.path}" if self.project.path else ""
-        self.setWindowTitle(f"VHT Planner - {self.project.name}[*]{where}")
+        # a project or folder named after the patient must not show the name while identity is hidden
+        self.setWindowTitle(scrub(f"VHT Planner - {self.project.name}[*]{where}", self._identity_terms()))
         self.setWindowModified(self.project.modified)
 
     # ================================================================ commands
@@ -389,6 +398,7 @@ class MainWindow(DocumentMixin, QMainWindow):
 
     def _toggle_identity(self) -> None:
         self.show_identity = self.identity_action.isChecked()
+        self._update_title()
         self.refresh_slices()
 
     def set_slice_tool(self, tool: SliceTool | None) -> None:
@@ -418,7 +428,10 @@ class MainWindow(DocumentMixin, QMainWindow):
         else:
             lines.append("(de-identified)")
         desc = md.get("SeriesDescription") or vol.name
-        lines.append(f"{vol.modality}  {desc}")
+        from planning.report_data import scrub
+
+        # hidden identity: a series or file named after the patient is scrubbed too
+        lines.append(scrub(f"{vol.modality}  {desc}", self._identity_terms()))
         return "\n".join(lines)
 
     def report_cursor(self, point_lps: np.ndarray | None, from_crosshair: bool = False) -> None:
@@ -584,3 +597,14 @@ class MainWindow(DocumentMixin, QMainWindow):
                                 + "\n\nCtrl+Z / Ctrl+Shift+Z undo / redo, Ctrl+S save, Ctrl+O open, Ctrl+1..4 maximise "
                                   "a view, F11 maximise the active view, Alt+1..6 window presets, C crosshair, "
                                   "O overlay, Ctrl+I patient identity.")
+
+
+def initial_position(vol: Volume) -> np.ndarray:
+    """First crosshair (LPS mm): the voxel centre nearest the volume centre.
+
+    The geometric centre of an even-sized axis falls between two voxels (slice 9.5 of 20); the views
+    show the nearest slice, so the crosshair is put on a voxel centre and labels describe what is shown.
+    """
+    g = vol.geometry
+    ijk = np.floor((np.asarray(g.shape[:3], float) - 1.0) / 2.0)
+    return np.asarray(g.index_to_lps(ijk[None])[0], float)

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from rendering.mpr import black_fill_value, label_slices, nice_scale_length, screen_letters
@@ -93,6 +93,7 @@ class SliceView(QWidget):
         self._last_scroll = -1.0
         self._lead_until = 0.0  # while scrolling continuously, linked views may defer their rebuilds
         self._stale_since: float | None = None
+        self.annotation_rects: dict[str, QRectF] = {}  # where the last paint drew letters and corner texts
 
     # ----------------------------------------------------------------- geometry
     def plane(self) -> SlicePlane:
@@ -350,19 +351,36 @@ class SliceView(QWidget):
         return bool(getattr(self.main, "rotate_mode", False))
 
     def _draw_annotations(self, p: QPainter, s: float) -> None:
+        """Orientation letters, scale bar and corner texts laid out so that nothing overlaps (as 3D Slicer's
+        corner annotations): corner lines are elided to the room left between the view edge and the centred
+        letters, and lines that would reach the side letters are dropped. The rectangles drawn are kept in
+        :attr:`annotation_rects` (widget pixels) for tests."""
         w, h = self.width(), self.height()
+        rects: dict[str, QRectF] = {}
         font = QFont()
         font.setPointSize(11)
         font.setBold(True)
         p.setFont(font)
+        fm = QFontMetricsF(font)
         letters = screen_letters(self.plane())
         m = 6
         yellow = QColor(255, 210, 80)
         a = Qt.AlignmentFlag
-        _shadow_text(p, QRectF(0, m, w, 20), a.AlignHCenter | a.AlignTop, letters["top"], yellow)
-        _shadow_text(p, QRectF(0, h - 22 - m, w, 22), a.AlignHCenter | a.AlignBottom, letters["bottom"], yellow)
-        _shadow_text(p, QRectF(m, 0, 30, h), a.AlignLeft | a.AlignVCenter, letters["left"], yellow)
-        _shadow_text(p, QRectF(w - 30 - m, 0, 30, h), a.AlignRight | a.AlignVCenter, letters["right"], yellow)
+        lh = fm.height()
+        for key, text in letters.items():
+            tw = fm.horizontalAdvance(text)
+            if key == "top":
+                r = QRectF((w - tw) / 2, m, tw, lh)
+            elif key == "bottom":
+                r = QRectF((w - tw) / 2, h - m - lh, tw, lh)
+            elif key == "left":
+                r = QRectF(m, (h - lh) / 2, tw, lh)
+            else:
+                r = QRectF(w - m - tw, (h - lh) / 2, tw, lh)
+            _shadow_text(p, r, a.AlignCenter, text, yellow)
+            rects[f"letter_{key}"] = r
+        top_w = fm.horizontalAdvance(letters.get("top", "")) if letters.get("top") else 0.0
+        side_top = (h - lh) / 2 - 2  # corner text must end above the side letters
         # scale bar (bottom right)
         bar_mm = nice_scale_length(0.25 * w / s)
         bar_px = bar_mm * s
@@ -375,26 +393,53 @@ class SliceView(QWidget):
         font.setBold(False)
         font.setPointSize(9)
         p.setFont(font)
+        fm9 = QFontMetricsF(font)
         white = QColor(225, 225, 225)
         _shadow_text(p, QRectF(x1 - bar_px - 20, y + 3, bar_px + 40, 16), a.AlignHCenter, f"{bar_mm:g} mm", white)
         # view name, slice position and window (top left), patient info (top right)
+        half_w = w / 2 - top_w / 2 - 8 - m - 4  # room each side of the top letter
+        text = self.slice_label_text()
+        lines = _fit_lines(fm9, text.split("\n"), half_w, side_top - (m + 2), Qt.TextElideMode.ElideRight)
+        if lines:
+            r = QRectF(m + 4, m + 2, max(ln[1] for ln in lines), fm9.lineSpacing() * len(lines))
+            _shadow_text(p, r, a.AlignLeft | a.AlignTop, "\n".join(ln[0] for ln in lines), white)
+            rects["top_left"] = r
+        info = self.main.patient_info_text()
+        if info:
+            # elided in the middle: a long patient name keeps its start and its end (ID), never runs left
+            lines = _fit_lines(fm9, info.split("\n"), half_w, side_top - (m + 2), Qt.TextElideMode.ElideMiddle)
+            if lines:
+                tw = max(ln[1] for ln in lines)
+                r = QRectF(w - m - 4 - tw, m + 2, tw, fm9.lineSpacing() * len(lines))
+                _shadow_text(p, r, a.AlignRight | a.AlignTop, "\n".join(ln[0] for ln in lines), white)
+                rects["top_right"] = r
+        self.annotation_rects = rects
+
+    def shown_offset_mm(self) -> float:
+        """Offset (mm along the normal) of the slice image actually shown: an axis-aligned view shows the
+        nearest voxel slice, which is not the crosshair's offset when the crosshair lies between slices."""
+        plane = self.plane()
+        sl = self._slice
+        if sl is None or not np.allclose(sl.col_dir, plane.col_dir) or not np.allclose(sl.row_dir, plane.row_dir):
+            return float(plane.offset_mm)
+        return float(np.asarray(sl.origin_lps, float) @ plane.normal)
+
+    def slice_label_text(self) -> str:
+        """Top-left corner text: view name, slice number and position of the slice shown, window."""
         plane = self.plane()
         lo, hi, step = slice_range_mm(self.main.volume.geometry, plane)
-        idx = int(round((plane.offset_mm - lo) / step)) + 1
+        off = self.shown_offset_mm()
+        idx = int(round((off - lo) / step)) + 1
         total = int(round((hi - lo) / step)) + 1
         wl = self.main.window_level
         preset = preset_of(plane)
         if preset is not None:
-            text = f"{preset.capitalize()}  {idx}/{total}\n{_offset_label(preset, plane.offset_mm)}"
+            text = f"{preset.capitalize()}  {idx}/{total}\n{_offset_label(preset, off)}"
         else:  # name the closest standard plane and the tilt; the position is along the (oblique) normal
             base, angle = obliquity(plane)
             text = (f"Oblique: {base} {angle:.{1 if angle < 9.95 else 0}f}\N{DEGREE SIGN}\n{idx}/{total}  "
-                    f"{plane.offset_mm:+.1f} mm along {direction_letter(plane.normal) or '?'}")
-        text += f"\nW {wl.width:.0f}  L {wl.level:.0f}"
-        _shadow_text(p, QRectF(m + 4, m + 2, w / 2, 60), a.AlignLeft | a.AlignTop, text, white)
-        info = self.main.patient_info_text()
-        if info:
-            _shadow_text(p, QRectF(w / 2, m + 2, w / 2 - m - 4, 60), a.AlignRight | a.AlignTop, info, white)
+                    f"{off:+.1f} mm along {direction_letter(plane.normal) or '?'}")
+        return text + f"\nW {wl.width:.0f}  L {wl.level:.0f}"
 
     def _draw_border(self, p: QPainter, color: QColor) -> None:
         pen = QPen(color if self.hasFocus() or self.main.active_view is self else color.darker(160))
@@ -564,6 +609,18 @@ def _shadow_text(p: QPainter, rect: QRectF, flags: Qt.AlignmentFlag, text: str, 
     p.drawText(rect.translated(1, 1), flags, text)
     p.setPen(color)
     p.drawText(rect, flags, text)
+
+
+def _fit_lines(fm: QFontMetricsF, lines: list[str], width: float, height: float,
+               mode: Qt.TextElideMode) -> list[tuple[str, float]]:
+    """Lines elided to ``width`` pixels, as many as fit in ``height``: ``[(text, pixel width)]``."""
+    out: list[tuple[str, float]] = []
+    if width < fm.horizontalAdvance("M..."):
+        return out
+    for line in lines[: max(0, int(height // fm.lineSpacing()))]:
+        text = fm.elidedText(line, mode, width)
+        out.append((text, fm.horizontalAdvance(text)))
+    return out
 
 
 def _offset_label(orientation: str, offset_mm: float) -> str:
