@@ -95,6 +95,8 @@ class SimulationScene:
 
     def show_patch(self, points: np.ndarray | None, faces: np.ndarray | None) -> None:
         """The brush patch (faces of ``points``, LPS mm) in magenta over the mesh; None removes it."""
+        if (faces is None or len(faces) == 0) and self.main.view3d.plotter is None:
+            return  # nothing to draw or remove: opening a project must not build the 3-D view first (~5 s)
         p = self._plotter()
         if p is None:
             return
@@ -114,6 +116,8 @@ class SimulationScene:
         from biomech.bcs import select_faces, select_nodes
         from biomech.case import parse_selector
 
+        if mesh is None and self.main.view3d.plotter is None:
+            return []  # nothing to show: do not build the 3-D view for it (it is built lazily)
         p = self._plotter()
         self.clear("sim:cond", render=False)
         counts: list[str] = []
