@@ -227,6 +227,53 @@ def _plane_slice_line(origin: np.ndarray, normal: np.ndarray, plane: Any, view: 
     return x - far * d, x + far * d
 
 
+def slice_half_mm(view: Any) -> float:
+    """Half the slice thickness (mm) along a view's normal: a path within it lies "in" the slice (>= 0.5 mm)."""
+    vol = view.main.volume
+    if vol is None:
+        return 0.5
+    n = view.plane().normal
+    step = float(np.abs(vol.geometry.direction.T @ n) @ vol.geometry.spacing)
+    return max(0.5, 0.5 * step)
+
+
+def segment_crossing(a: np.ndarray, b: np.ndarray, plane: Any) -> np.ndarray | None:
+    """LPS point where segment a-b crosses ``plane`` (None when it does not, or lies in/parallel to it)."""
+    da = float((a - plane.point_lps) @ plane.normal)
+    db = float((b - plane.point_lps) @ plane.normal)
+    if abs(db - da) < 1e-6 * max(1.0, float(np.linalg.norm(b - a))) or da * db > 0:
+        return None
+    return a + da / (da - db) * (b - a)
+
+
+def draw_segment(view: Any, p: QPainter, a: Any, b: Any, color: QColor, width: float, half_mm: float) -> None:
+    """Segment a-b (LPS mm) projected on a slice view: faint dashed outside ``half_mm`` of the plane, solid
+    inside; clipped to the segment (nothing beyond its ends)."""
+    plane = view.plane()
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    da = float((a - plane.point_lps) @ plane.normal)
+    db = float((b - plane.point_lps) @ plane.normal)
+    faint_color = QColor(color)
+    faint_color.setAlpha(110)
+    faint = QPen(faint_color, 1.0, Qt.PenStyle.DashLine)
+    part = _clip_to_slab(a, b, plane, half_mm)
+    if part is None:
+        p.setPen(faint)
+        p.drawLine(view.lps_to_screen(a), view.lps_to_screen(b))
+        return
+    t0 = 0.0 if abs(db - da) < 1e-12 else float((part[0] - a) @ (b - a) / max((b - a) @ (b - a), 1e-12))
+    t1 = 1.0 if abs(db - da) < 1e-12 else float((part[1] - a) @ (b - a) / max((b - a) @ (b - a), 1e-12))
+    p.setPen(faint)
+    if t0 > 1e-6:
+        p.drawLine(view.lps_to_screen(a), view.lps_to_screen(part[0]))
+    if t1 < 1 - 1e-6:
+        p.drawLine(view.lps_to_screen(part[1]), view.lps_to_screen(b))
+    solid = QPen(color, width)
+    solid.setCapStyle(Qt.PenCapStyle.FlatCap)
+    p.setPen(solid)
+    p.drawLine(view.lps_to_screen(part[0]), view.lps_to_screen(part[1]))
+
+
 def paint_plan(window: Any, cache: PlanCache, view: Any, p: QPainter, selected_id: str | None = None) -> None:
     """Draw the plan on one slice view: points within the slab, lines projected (solid where inside the slab)."""
     plan = cache.get(window.project)
@@ -238,15 +285,8 @@ def paint_plan(window: Any, cache: PlanCache, view: Any, p: QPainter, selected_i
     font.setPointSize(8)
     p.setFont(font)
 
-    def line(a: Any, b: Any, color: QColor, width: float, sel: bool) -> None:
-        a, b = np.asarray(a, float), np.asarray(b, float)
-        faint = QPen(color, 1.0, Qt.PenStyle.DashLine)
-        p.setPen(faint)
-        p.drawLine(view.lps_to_screen(a), view.lps_to_screen(b))
-        part = _clip_to_slab(a, b, plane, half)
-        if part is not None:
-            p.setPen(QPen(color, width + (1.5 if sel else 0.0)))
-            p.drawLine(view.lps_to_screen(part[0]), view.lps_to_screen(part[1]))
+    def line(a: Any, b: Any, color: QColor, width: float, sel: bool, slab: float = half) -> None:
+        draw_segment(view, p, a, b, color, width + (1.5 if sel else 0.0), slab)
 
     for r in plan.resections:  # each cut plane meets the slice in a line
         for cut in r.planes:
@@ -258,21 +298,25 @@ def paint_plan(window: Any, cache: PlanCache, view: Any, p: QPainter, selected_i
         pts = m.points_lps
         for a, b in zip(pts[:-1], pts[1:], strict=True):
             line(a, b, QColor(235, 235, 235), 1.5, m.id == selected_id)
+    thin = slice_half_mm(view)
     for t in plan.trajectories:
         sel = t.id == selected_id
-        width = max(2.0, t.diameter_mm * view.scale())
-        line(t.entry_lps, t.target_lps, QColor(255, 215, 30), min(width, 12.0), sel)
-        # where the tool pierces this slice: a circle of the tool diameter
-        a, b = np.asarray(t.entry_lps), np.asarray(t.target_lps)
-        da = float((a - plane.point_lps) @ plane.normal)
-        db = float((b - plane.point_lps) @ plane.normal)
-        if da * db < 0:
-            x = a + da / (da - db) * (b - a)
+        width = min(max(2.0, t.diameter_mm * view.scale()), 12.0)
+        # the entry-target segment only (never beyond its ends): solid within half a slice of the plane,
+        # faint and dashed elsewhere, and a ring of the tool diameter where it pierces this slice
+        line(t.entry_lps, t.target_lps, QColor(255, 215, 30), width, sel, thin)
+        x = segment_crossing(np.asarray(t.entry_lps, float), np.asarray(t.target_lps, float), plane)
+        if x is not None:
             c = view.lps_to_screen(x)
-            r = max(3.0, 0.5 * t.diameter_mm * view.scale())
-            p.setPen(QPen(QColor(255, 215, 30), 1.5))
-            p.setBrush(Qt.BrushStyle.NoBrush)
-            p.drawEllipse(c, r, r)
+            r = max(4.0, 0.5 * t.diameter_mm * view.scale())
+            for pen_color, pen_w in ((QColor(0, 0, 0, 200), 3.0), (QColor(255, 215, 30), 1.5)):
+                p.setPen(QPen(pen_color, pen_w))
+                p.setBrush(Qt.BrushStyle.NoBrush)
+                p.drawEllipse(c, r, r)
+                p.drawLine(QPointF(c.x() - r - 4, c.y()), QPointF(c.x() - r + 1, c.y()))
+                p.drawLine(QPointF(c.x() + r - 1, c.y()), QPointF(c.x() + r + 4, c.y()))
+                p.drawLine(QPointF(c.x(), c.y() - r - 4), QPointF(c.x(), c.y() - r + 1))
+                p.drawLine(QPointF(c.x(), c.y() + r - 1), QPointF(c.x(), c.y() + r + 4))
     for pp in plan_points(plan):
         q = np.asarray(pp.position_lps)
         dist = abs(float((q - plane.point_lps) @ plane.normal))
