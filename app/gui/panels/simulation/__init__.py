@@ -142,6 +142,9 @@ class SimulationPanel(ConditionsMixin, MaterialsMixin, Panel):
         self.nonlinear.currentTextChanged.connect(
             lambda t: self._solver_edited(nonlinear=None if t == "auto" else t == "nonlinear"))
         self.steps.valueChanged.connect(lambda v: self._solver_edited(steps=int(v)))
+        self.steps.setToolTip("Load increments of a nonlinear analysis (a linear analysis is one solve)")
+        # a linear analysis ignores the steps (the status said "Load steps 1" beside a 5): greyed out
+        self.nonlinear.currentTextChanged.connect(lambda t: self.steps.setEnabled(t != "linear"))
         form.addRow("Element", row(self.element, "Analysis", self.nonlinear))
         form.addRow("Load steps", self.steps)
         lay.addLayout(form)

@@ -1,4 +1,4 @@
-"""Opening an image or project must not build the 3-D view before the slices show (the simulation panel
+"""Simulation panel view state: opening an image or project must not build the 3-D view before the slices show (the
 cleared its empty brush patch through the 3-D plotter, which imported pyvistaqt and created the GL widget
 inside set_project: ~5 s before the first slice of `vht gui CT`). Frame: LPS mm."""
 
@@ -45,3 +45,19 @@ def test_set_project_leaves_the_3d_view_to_be_built_later(fresh_window):
     assert "sim:paint" in window.view3d.plotter.renderer.actors
     panel.scene.show_patch(None, None)
     assert "sim:paint" not in window.view3d.plotter.renderer.actors
+
+
+def test_load_steps_greyed_out_for_a_linear_analysis_and_follow_undo(window):
+    panel = window.panels["simulation_panel"]
+    assert panel.nonlinear.currentText() == "auto" and panel.steps.isEnabled()
+    panel.nonlinear.setCurrentText("linear")
+    assert not panel.steps.isEnabled()
+    panel.nonlinear.setCurrentText("nonlinear")
+    assert panel.steps.isEnabled()
+    n0 = len(window.project.undo_stack)
+    panel.nonlinear.setCurrentText("linear")
+    assert len(window.project.undo_stack) == n0 + 1  # the analysis choice is a set-up edit
+    window.undo_action.trigger()  # undo restores the widget and its greying
+    assert panel.nonlinear.currentText() == "nonlinear" and panel.steps.isEnabled()
+    window.redo_action.trigger()
+    assert panel.nonlinear.currentText() == "linear" and not panel.steps.isEnabled()
