@@ -1,6 +1,8 @@
-"""Simulation panel view state: opening an image or project must not build the 3-D view before the slices show (the
-cleared its empty brush patch through the 3-D plotter, which imported pyvistaqt and created the GL widget
-inside set_project: ~5 s before the first slice of `vht gui CT`). Frame: LPS mm."""
+"""Simulation panel view state.
+
+Opening an image or project must not build the 3-D view before the slices show (the panel cleared its empty
+brush patch through the 3-D plotter, which imported pyvistaqt and created the GL widget inside set_project:
+~5 s before the first slice of `vht gui CT`); Load steps are greyed out for a linear analysis. Frame: LPS mm."""
 
 from __future__ import annotations
 
