@@ -125,9 +125,13 @@ class Scene3DController(QObject):
         except Exception as exc:  # noqa: BLE001 - a bad plan must not break the view
             self.main.statusBar().showMessage(f"Plan not shown: {exc}", 10000)
             objects = []
+        p.remove_actor(PLAN_LABELS_NAME, render=False)
         if objects:
+            objects, labels = split_plan_labels(objects)
             scene.add_plan_objects(p, objects)
             self._plan_actors = [f"plan:{o.name}" for o in objects]
+            if labels:
+                add_plan_labels(p, labels)
         self.main.view3d.refresh()
 
     # ------------------------------------------------------------------ FE results
@@ -273,3 +277,85 @@ class Scene3DController(QObject):
     def restyle(self) -> None:
         """Redraw after visibility / colour changes."""
         self._draw()
+
+
+# ------------------------------------------------------------------ plan labels
+PLAN_LABELS_NAME = "plan:labels"
+LABEL_PRIORITY = {"trajectory": 3.0, "ablation": 2.0, "resection": 2.0}
+"""Which label stays when two would overlap on screen (landmarks: 1)."""
+
+
+def split_plan_labels(objects: list[Any]) -> tuple[list[Any], list[tuple[Any, str, float]]]:
+    """Plan objects with their marker labels removed, and the labels ``[(point_lps (3,), text, priority)]``.
+
+    The labels are drawn together by :func:`add_plan_labels` (one placement for all of them) instead of
+    one independent text actor per marker, which piled up where markers are close on screen.
+    """
+    from dataclasses import replace
+
+    import numpy as np
+
+    out, labels = [], []
+    for o in objects:
+        text = getattr(o, "label", "")
+        if text:
+            kind = str(getattr(o, "name", "")).split(":")[0]
+            labels.append((np.asarray(o.point_lps, float), str(text), LABEL_PRIORITY.get(kind, 1.0)))
+            o = replace(o, label="")
+        out.append(o)
+    return out, labels
+
+
+def add_plan_labels(plotter: Any, labels: list[tuple[Any, str, float]], font_size: int = 14) -> Any:
+    """Draw every plan label with one VTK label placer (LPS mm anchors); returns the 2-D actor.
+
+    A ``vtkLabelPlacementMapper`` lays out all the labels together: a label that would overlap a
+    higher-priority one is not drawn at this zoom (it comes back when zooming in separates them), so the
+    labels shown are always readable. Each label sits beside its anchor (left-justified, a few pixels to the
+    right and above) so that it does not cover the marker itself; a translucent dark box keeps it readable
+    over bright surfaces.
+    """
+    import numpy as np
+    import pyvista as pv
+    import vtkmodules.vtkRenderingFreeType  # noqa: F401 - text rendering backend
+    from vtkmodules.vtkCommonCore import vtkDoubleArray, vtkStringArray
+    from vtkmodules.vtkRenderingCore import vtkActor2D
+    from vtkmodules.vtkRenderingLabel import vtkLabelPlacementMapper, vtkPointSetToLabelHierarchy
+
+    pts = np.asarray([lab[0] for lab in labels], float).reshape(-1, 3)
+    poly = pv.PolyData(pts)
+    names = vtkStringArray()
+    names.SetName("labels")
+    for lab in labels:
+        names.InsertNextValue(lab[1])
+    poly.GetPointData().AddArray(names)
+    prio = vtkDoubleArray()
+    prio.SetName("priority")
+    for lab in labels:
+        prio.InsertNextValue(float(lab[2]))
+    poly.GetPointData().AddArray(prio)
+    hier = vtkPointSetToLabelHierarchy()
+    hier.SetInputData(poly)
+    hier.SetLabelArrayName("labels")
+    hier.SetPriorityArrayName("priority")
+    tp = hier.GetTextProperty()
+    tp.SetFontSize(font_size)
+    tp.SetColor(1.0, 1.0, 1.0)
+    tp.SetBold(True)
+    tp.SetShadow(True)
+    tp.SetJustificationToLeft()
+    tp.SetVerticalJustificationToBottom()
+    mapper = vtkLabelPlacementMapper()
+    mapper.SetInputConnection(hier.GetOutputPort())
+    mapper.SetShapeToRoundedRect()
+    mapper.SetStyleToFilled()
+    mapper.SetBackgroundColor(0.05, 0.05, 0.08)
+    mapper.SetBackgroundOpacity(0.55)
+    mapper.SetMargin(3)
+    mapper.SetPlaceAllLabels(False)  # overlapping lower-priority labels are left out, never drawn on top
+    mapper.UseDepthBufferOff()
+    actor = vtkActor2D()
+    actor.SetMapper(mapper)
+    actor.SetPosition(6, 6)  # pixels: beside the marker, not over it
+    plotter.add_actor(actor, name=PLAN_LABELS_NAME, reset_camera=False, render=False)
+    return actor
