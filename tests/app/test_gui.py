@@ -56,7 +56,8 @@ def test_click_moves_crosshair_and_the_other_views_follow(window, qtbot, synthet
     assert np.allclose(p[:2], target[:2], atol=1.0) and p[2] == pytest.approx(target[2])
     assert window.slice_views["sagittal"].plane().offset_mm == pytest.approx(-p[0])  # sagittal normal is -L
     assert window.slice_views["coronal"].plane().offset_mm == pytest.approx(p[1])
-    assert "ijk (47, 56, 24)" in window.cursor_label.text() and "segment" not in window.cursor_label.text()
+    # the first crosshair is on voxel centre k = 23 (floor of the centre 23.5 of 48 slices: the slice shown)
+    assert "ijk (47, 56, 23)" in window.cursor_label.text() and "segment" not in window.cursor_label.text()
     # the coronal view shows the new crosshair position at the same screen x as the LPS point
     cor = window.slice_views["coronal"]
     assert cor.lps_to_screen(p).x() == pytest.approx(cor.width() / 2 + (p[0] - cor._center()[0]) * cor.scale())
