@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtWidgets import QApplication
+
+from tests.app.test_panel_simulation import sim  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.gui
 
@@ -63,3 +66,30 @@ def test_load_steps_greyed_out_for_a_linear_analysis_and_follow_undo(window):
     assert panel.nonlinear.currentText() == "nonlinear" and panel.steps.isEnabled()
     window.redo_action.trigger()
     assert panel.nonlinear.currentText() == "linear" and not panel.steps.isEnabled()
+
+
+def test_reopened_project_points_the_camera_at_its_mesh(sim, fresh_window, tmp_path):  # noqa: F811
+    """A project opened with its FE mesh (segment surfaces hidden) showed VTK's default camera inside the mesh."""
+    from twin.project import Project
+
+    window, panel = sim
+    window.project.save(tmp_path / "proj")
+    other = fresh_window
+    other.resize(900, 700)
+    other.show()
+    other.view3d.interactive = False  # the off-screen renderer of `--screenshot` (nothing resets its camera)
+    other.view3d.ensure_ready()  # as after start-up: the 3-D view exists and has rendered an empty scene
+    other.view3d.render_now()
+    other.set_project(Project.load(tmp_path / "proj"))
+    # pointed at once (before any further render: `vht gui PROJECT --screenshot` grabbed the view from inside
+    # the mesh, where VTK's default camera sits)
+    p = other.view3d.plotter
+    assert p is not None and "sim:mesh" in p.renderer.actors
+    pts = np.asarray(other.panels["simulation_panel"].mesh.points_lps)
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    focal = np.asarray(p.camera.focal_point)
+    eye = np.asarray(p.camera.position)
+    assert np.all(focal >= lo - 1.0) and np.all(focal <= hi + 1.0)  # looking at the mesh
+    assert np.linalg.norm(eye - (lo + hi) / 2) > np.linalg.norm(hi - lo)  # from outside it, all of it in view
+    assert other.wait_for_workers(60)
+    QApplication.processEvents()

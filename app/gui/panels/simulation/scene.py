@@ -91,6 +91,11 @@ class SimulationScene:
         if bad_cells is not None and len(bad_cells):
             bad = grid.extract_cells(np.asarray(bad_cells, int))
             self._add("sim:mesh:bad", bad, color=(1.0, 0.1, 0.1), show_edges=True)
+        # a reopened project shows the mesh alone (segment surfaces hidden): nothing else points the camera,
+        # which stayed at VTK's default inside the mesh; fit it once, as the 3-D scene does for its first object
+        ensure_camera = getattr(self.main.scene3d, "_ensure_camera", None)
+        if ensure_camera is not None:
+            ensure_camera()
         self.main.view3d.refresh()
 
     def show_patch(self, points: np.ndarray | None, faces: np.ndarray | None) -> None:
