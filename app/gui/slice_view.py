@@ -390,29 +390,48 @@ class SliceView(QWidget):
             p.drawLine(QPointF(x1 - bar_px, y + dy), QPointF(x1, y + dy))
             p.drawLine(QPointF(x1 - bar_px, y - 4 + dy), QPointF(x1 - bar_px, y + 4 + dy))
             p.drawLine(QPointF(x1, y - 4 + dy), QPointF(x1, y + 4 + dy))
+        rects["scale_bar"] = QRectF(x1 - bar_px, y - 5, bar_px, 10)
         font.setBold(False)
         font.setPointSize(9)
         p.setFont(font)
         fm9 = QFontMetricsF(font)
         white = QColor(225, 225, 225)
         _shadow_text(p, QRectF(x1 - bar_px - 20, y + 3, bar_px + 40, 16), a.AlignHCenter, f"{bar_mm:g} mm", white)
-        # view name, slice position and window (top left), patient info (top right)
-        half_w = w / 2 - top_w / 2 - 8 - m - 4  # room each side of the top letter
-        text = self.slice_label_text()
-        lines = _fit_lines(fm9, text.split("\n"), half_w, side_top - (m + 2), Qt.TextElideMode.ElideRight)
-        if lines:
-            r = QRectF(m + 4, m + 2, max(ln[1] for ln in lines), fm9.lineSpacing() * len(lines))
-            _shadow_text(p, r, a.AlignLeft | a.AlignTop, "\n".join(ln[0] for ln in lines), white)
-            rects["top_left"] = r
+        # view name, slice position and window (top left), patient info (top right), one row at a time:
+        # rows beside the top letter keep clear of it, rows below it share the whole width (the two corners
+        # never meet); lines are elided (the patient info in the middle, keeping name start and ID)
+        left = self.slice_label_text().split("\n")
         info = self.main.patient_info_text()
-        if info:
-            # elided in the middle: a long patient name keeps its start and its end (ID), never runs left
-            lines = _fit_lines(fm9, info.split("\n"), half_w, side_top - (m + 2), Qt.TextElideMode.ElideMiddle)
-            if lines:
-                tw = max(ln[1] for ln in lines)
-                r = QRectF(w - m - 4 - tw, m + 2, tw, fm9.lineSpacing() * len(lines))
-                _shadow_text(p, r, a.AlignRight | a.AlignTop, "\n".join(ln[0] for ln in lines), white)
-                rects["top_right"] = r
+        right = info.split("\n") if info else []
+        ls = fm9.lineSpacing()
+        y0 = m + 2
+        n_rows = min(max(len(left), len(right)), max(0, int((side_top - y0) // ls)))
+        gap = 12.0
+        letter_bottom = rects["letter_top"].bottom() if "letter_top" in rects else -1.0
+        beside_letter = w / 2 - top_w / 2 - gap / 2 - (m + 4)
+        min_w = fm9.horizontalAdvance("M...")
+        for i in range(n_rows):
+            yr = y0 + i * ls
+            lt = left[i] if i < len(left) else ""
+            rt = right[i] if i < len(right) else ""
+            need_l, need_r = fm9.horizontalAdvance(lt), fm9.horizontalAdvance(rt)
+            if yr < letter_bottom + 1:
+                wl, wr = beside_letter, beside_letter
+            else:
+                total = w - 2 * (m + 4) - gap
+                wl = min(need_l, max(total / 2, total - need_r))
+                wr = total - wl
+            for key, text, room, mode in (("top_left", lt, wl, Qt.TextElideMode.ElideRight),
+                                          ("top_right", rt, wr, Qt.TextElideMode.ElideMiddle)):
+                if not text or room < min_w:
+                    continue
+                shown = fm9.elidedText(text, mode, room)
+                tw = fm9.horizontalAdvance(shown)
+                x = m + 4 if key == "top_left" else w - m - 4 - tw
+                r = QRectF(x, yr, tw, ls)
+                flags = a.AlignLeft if key == "top_left" else a.AlignRight
+                _shadow_text(p, r, flags | a.AlignTop, shown, white)
+                rects[f"{key}_{i}"] = r
         self.annotation_rects = rects
 
     def shown_offset_mm(self) -> float:
@@ -609,18 +628,6 @@ def _shadow_text(p: QPainter, rect: QRectF, flags: Qt.AlignmentFlag, text: str, 
     p.drawText(rect.translated(1, 1), flags, text)
     p.setPen(color)
     p.drawText(rect, flags, text)
-
-
-def _fit_lines(fm: QFontMetricsF, lines: list[str], width: float, height: float,
-               mode: Qt.TextElideMode) -> list[tuple[str, float]]:
-    """Lines elided to ``width`` pixels, as many as fit in ``height``: ``[(text, pixel width)]``."""
-    out: list[tuple[str, float]] = []
-    if width < fm.horizontalAdvance("M..."):
-        return out
-    for line in lines[: max(0, int(height // fm.lineSpacing()))]:
-        text = fm.elidedText(line, mode, width)
-        out.append((text, fm.horizontalAdvance(text)))
-    return out
 
 
 def _offset_label(orientation: str, offset_mm: float) -> str:

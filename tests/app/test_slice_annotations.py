@@ -45,7 +45,7 @@ def _paint(window, qtbot) -> None:  # type: ignore[no-untyped-def]
 
 def _assert_no_overlap(view) -> None:  # type: ignore[no-untyped-def]
     rects = view.annotation_rects
-    assert "letter_top" in rects and "top_left" in rects
+    assert "letter_top" in rects and "top_left_0" in rects
     names = sorted(rects)
     for i, a in enumerate(names):
         r = rects[a]
@@ -62,7 +62,7 @@ def test_long_patient_name_never_covers_the_orientation_letters(window, qtbot, t
     qtbot.wait(50)
     _paint(window, qtbot)
     for v in window.slice_views.values():
-        assert "top_right" in v.annotation_rects, v.orientation
+        assert "top_right_0" in v.annotation_rects, v.orientation
         _assert_no_overlap(v)
     _shot(window, "ct_small_identity")
     # wide enough views show the whole name
@@ -83,8 +83,8 @@ def test_tiny_view_drops_corner_lines_instead_of_overlapping(window, qtbot, tmp_
     qtbot.wait(50)
     v.repaint()
     _assert_no_overlap(v)
-    left = v.annotation_rects.get("top_left")
-    assert left is None or left.bottom() <= v.annotation_rects["letter_left"].top()
+    corner = [r for k, r in v.annotation_rects.items() if k.startswith("top_")]
+    assert all(r.bottom() <= v.annotation_rects["letter_left"].top() for r in corner)
 
 
 def test_hidden_identity_scrubs_series_name_and_title(window, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
