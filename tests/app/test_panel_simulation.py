@@ -112,8 +112,10 @@ def test_run_show_result_save_case_and_reopen(sim, tmp_path):
     assert "Displacement" in " ".join(window.view3d.plotter.scalar_bars.keys())
     rgb = window.view3d.grab_rgb().astype(int)
     assert ((rgb.max(axis=2) - rgb.min(axis=2)) > 120).sum() > 200  # saturated colour-map pixels
-    panel.field.setCurrentText("Von Mises stress (MPa)")
+    panel.field.setCurrentText("Von Mises stress")
     assert window.scene3d.fe[1] == "von_mises"
+    # soft tissue under 0.05 N: a fraction of a kPa, shown in kPa (MPa labels were 5e-05 .. 0.0002, overlapping)
+    assert list(window.view3d.plotter.scalar_bars.keys()) == ["von Mises stress (kPa)"]
     panel.scale.setValue(10.0)
     assert window.scene3d.fe[2] == 10.0
     u1 = s["max_displacement_mm"]

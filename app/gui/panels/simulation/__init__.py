@@ -66,8 +66,9 @@ CASE_DOC = "simulation_case"
 RESULT_DOC = "simulation_result"
 BAD_DIHEDRAL_DEG = 10.0
 BAD_SCALED_JACOBIAN = 0.2
-FIELDS = {"Displacement (mm)": "displacement", "Von Mises stress (MPa)": "von_mises",
+FIELDS = {"Displacement": "displacement", "Von Mises stress": "von_mises",
           "Max principal strain": "max_principal_strain"}
+"""Colour maps of a result; the units (mm; MPa, kPa or Pa; %) are on the colour bar, chosen for readable numbers."""
 
 
 class SimulationPanel(ConditionsMixin, MaterialsMixin, Panel):
