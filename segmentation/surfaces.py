@@ -354,18 +354,53 @@ def _block_contour(sub: NDArray[np.bool_], offset_ijk: NDArray[np.float64],
     return _poly_to_arrays(f.GetOutput())
 
 
+def mask_fingerprint(mask: NDArray[np.bool_]) -> str:
+    """Content hash of a boolean mask ``(ni, nj, nk)`` (shape + bits; BLAKE2b, ~1 ms per 10^7 voxels)."""
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=16)
+    h.update(np.asarray(mask.shape, np.int64).tobytes())
+    h.update(np.packbits(np.ascontiguousarray(mask, dtype=bool)).tobytes())
+    return h.hexdigest()
+
+
+DisplayCache = dict[str, tuple[str, "SurfaceModel | None"]]
+"""``{segment name: (mask fingerprint, display surface or None)}`` kept between updates."""
+
+
 def display_surfaces(labelmap: LabelMap, names: Sequence[str] | None = None, max_triangles: int = 40_000,
-                     progress: Progress | None = None) -> dict[str, SurfaceModel]:
-    """Display surfaces (see :func:`display_surface`) of segments (default: all non-empty), by name."""
+                     progress: Progress | None = None, cache: DisplayCache | None = None,
+                     ) -> dict[str, SurfaceModel]:
+    """Display surfaces (see :func:`display_surface`) of segments (default: all non-empty), by name.
+
+    With ``cache`` (a dict, updated in place), a segment whose mask is unchanged since the last
+    call (same :func:`mask_fingerprint`) reuses its surface: after an edit of one segment only that
+    segment is contoured again. Entries of segments no longer present are dropped.
+    """
     prog = ensure_progress(progress)
     segs = [s for s in labelmap.segments if names is None or s.name in names]
     out: dict[str, SurfaceModel] = {}
     affine = labelmap.geometry.ijk_to_lps
+    geometry_key = np.round(np.asarray(affine, float), 9).tobytes().hex()[:32]
     for n, s in enumerate(segs):
         prog.raise_if_cancelled()
         prog.update(n / max(len(segs), 1), f"surface of {s.name}")
-        surf = display_surface(labelmap.mask(s), affine, s.name, s.color, max_triangles=max_triangles)
+        mask = labelmap.mask(s)
+        surf: SurfaceModel | None
+        if cache is not None:
+            key = f"{mask_fingerprint(mask)}:{geometry_key}:{max_triangles}"
+            hit = cache.get(s.name)
+            if hit is not None and hit[0] == key:
+                surf = hit[1]
+            else:
+                surf = display_surface(mask, affine, s.name, s.color, max_triangles=max_triangles)
+                cache[s.name] = (key, surf)
+        else:
+            surf = display_surface(mask, affine, s.name, s.color, max_triangles=max_triangles)
         if surf is not None:
             out[s.name] = surf
+    if cache is not None and names is None:
+        for stale in set(cache) - {s.name for s in segs}:
+            del cache[stale]
     prog.update(1.0, "surfaces ready")
     return out

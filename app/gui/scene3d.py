@@ -40,6 +40,7 @@ class Scene3DController(QObject):
         self.show_surfaces = True
         self.volume_preset: str | None = None
         self.surfaces: dict[str, Any] = {}
+        self._surface_cache: dict[str, Any] = {}  # segmentation.surfaces.DisplayCache (unchanged masks reuse)
         self.fe: tuple[Any, str, float, bool] | None = None
         self._shown: set[str] = set()
         self._plan_actors: list[str] = []
@@ -86,6 +87,7 @@ class Scene3DController(QObject):
 
     def _on_project(self) -> None:
         self.surfaces = {}
+        self._surface_cache = {}
         self.fe = None
         self._revision = None
         self._camera_set = False
@@ -181,15 +183,18 @@ class Scene3DController(QObject):
             return
         self._revision = key
         snapshot = lm.copy()
+        cache = dict(self._surface_cache)  # the worker's own copy; adopted only if its result is used
 
-        def work(progress: Any) -> dict[str, Any]:
+        def work(progress: Any) -> tuple[dict[str, Any], dict[str, Any]]:
             from segmentation.surfaces import display_surfaces  # runs under VTK_THREAD_LOCK (worker)
 
-            return display_surfaces(snapshot, max_triangles=30_000, progress=progress)
+            return display_surfaces(snapshot, max_triangles=30_000, progress=progress, cache=cache), cache
 
-        def done(result: dict[str, Any]) -> None:
+        def done(out: tuple[dict[str, Any], dict[str, Any]]) -> None:
+            result, new_cache = out
             if self._revision == key:
                 self.surfaces = result
+                self._surface_cache = new_cache
                 self.main.view3d.ensure_ready()
                 self._draw()
 
