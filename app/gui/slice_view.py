@@ -396,7 +396,15 @@ class SliceView(QWidget):
         p.setFont(font)
         fm9 = QFontMetricsF(font)
         white = QColor(225, 225, 225)
-        _shadow_text(p, QRectF(x1 - bar_px - 20, y + 3, bar_px + 40, 16), a.AlignHCenter, f"{bar_mm:g} mm", white)
+        bar_text = f"{bar_mm:g} mm"
+        tw = fm9.horizontalAdvance(bar_text) + 2
+        tx = min(x1 - bar_px / 2 - tw / 2, w - m - tw)  # centred under the bar, never cut by the view edge
+        r = QRectF(tx, y + 5, tw, fm9.height())
+        lb = rects.get("letter_bottom")
+        if lb is not None and r.left() < lb.right() + 4:  # narrow view: above the bar, clear of the letter
+            r = QRectF(w - m - tw, y - 6 - fm9.height(), tw, fm9.height())
+        _shadow_text(p, r, a.AlignHCenter, bar_text, white)
+        rects["scale_text"] = r
         # view name, slice position and window (top left), patient info (top right), one row at a time:
         # rows beside the top letter keep clear of it, rows below it share the whole width (the two corners
         # never meet); lines are elided (the patient info in the middle, keeping name start and ID)

@@ -136,3 +136,44 @@ def test_view_aligned_to_the_needle_shows_it_solid_end_to_end(needle_win) -> Non
     assert len(solid) >= length_px - 2 * 6  # at least one pixel wide all along
     assert not _yellow(arr, False).any()  # no faint (out-of-slice) part at all
     _shot(window, "needle_aligned")
+
+
+def test_clip_to_volume_is_exact_on_an_oblique_grid() -> None:
+    from app.gui.tools.plan_tools import clip_to_volume
+    from twin.geometry import ImageGeometry
+
+    c, s = np.cos(0.3), np.sin(0.3)
+    g = ImageGeometry((10, 20, 5), (1.0, 2.0, 3.0), (5.0, -7.0, 2.0), np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]]))
+    # a line along the grid's i axis through the middle of j and k: enters at i = -0.5, leaves at i = 9.5
+    a = g.index_to_lps(np.array([[-50.0, 9.0, 2.0]]))[0]
+    b = g.index_to_lps(np.array([[60.0, 9.0, 2.0]]))[0]
+    p, q = clip_to_volume(a, b, g)
+    np.testing.assert_allclose(g.lps_to_index(np.array([p, q])), [[-0.5, 9.0, 2.0], [9.5, 9.0, 2.0]], atol=1e-9)
+    # outside the box: nothing
+    a2 = g.index_to_lps(np.array([[-50.0, 30.0, 2.0]]))[0]
+    b2 = g.index_to_lps(np.array([[60.0, 30.0, 2.0]]))[0]
+    assert clip_to_volume(a2, b2, g) is None
+
+
+def test_resection_plane_is_drawn_only_across_the_image(needle_win) -> None:  # type: ignore[no-untyped-def]
+    """QA: the demo's cut plane crossed the whole view as an endless dashed line, far outside the patient."""
+    from app.gui.tools.overlay import slice_target_rect
+    from twin.plan import CutPlane, Plan, Resection
+
+    window, entry, target = needle_win
+    plan = Plan()
+    c = window.current_position_lps
+    plan.add(Resection(name="cut", organ_segment="liver", tumour_segment="liver_tumor",
+                       planes=(CutPlane(tuple(c), (0.6, 0.3, 0.74)),)))
+    window.project.plan = plan.to_dict()
+    for v in window.slice_views.values():
+        v.zoom = 0.6  # the image leaves room around it: a line beyond it would show there
+        v.repaint()
+        arr = _plan_image(window, v)
+        blue = np.argwhere((arr[..., 3] > 0) & (arr[..., 2] > 200) & (arr[..., 0] < 120))
+        assert len(blue) > 20, v.orientation
+        x, y, w, h = slice_target_rect(v)
+        pad = 4  # pen width and voxel half-size rounding
+        assert blue[:, 1].min() >= x - pad and blue[:, 1].max() <= x + w + pad, v.orientation
+        assert blue[:, 0].min() >= y - pad and blue[:, 0].max() <= y + h + pad, v.orientation
+    _shot(window, "resection_clipped")

@@ -224,7 +224,31 @@ def _plane_slice_line(origin: np.ndarray, normal: np.ndarray, plane: Any, view: 
     b = np.array([normal @ origin, plane.normal @ plane.point_lps, d @ plane.point_lps])
     x = np.linalg.solve(a, b)
     far = 4.0 * max(view.width(), view.height()) / max(view.scale(), 1e-6)
-    return x - far * d, x + far * d
+    a, b = x - far * d, x + far * d
+    vol = view.main.volume
+    return (a, b) if vol is None else clip_to_volume(a, b, vol.geometry)
+
+
+def clip_to_volume(a: np.ndarray, b: np.ndarray, geometry: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """The part of segment a-b (LPS mm) inside the image's voxel box (edges at index -0.5 .. n - 0.5).
+
+    A cut plane is drawn where it cuts the patient, not as an infinite line across the view (Liang-Barsky
+    clipping in index space, exact for any orientation of the grid).
+    """
+    ia, ib = geometry.lps_to_index(np.array([a, b], float))
+    t0, t1 = 0.0, 1.0
+    d = ib - ia
+    for ax in range(3):
+        lo, hi = -0.5, float(geometry.shape[ax]) - 0.5
+        if abs(d[ax]) < 1e-12:
+            if not lo <= ia[ax] <= hi:
+                return None
+            continue
+        ta, tb = (lo - ia[ax]) / d[ax], (hi - ia[ax]) / d[ax]
+        t0, t1 = max(t0, min(ta, tb)), min(t1, max(ta, tb))
+        if t0 > t1:
+            return None
+    return a + t0 * (b - a), a + t1 * (b - a)
 
 
 def slice_half_mm(view: Any) -> float:
