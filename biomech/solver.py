@@ -308,6 +308,7 @@ class _System:
                                                         np.tile(faces, (1, nf)).ravel()))
         self.contact_blocks = [asm.block_index(ind.nodes, ind.nodes) for ind in model.indenters]
         self.pardiso = PardisoSession()  # symbolic analysis kept across Newton iterations (same pattern)
+        self.monitor = _Monitor(self.progress, model.problem.options.tolerance)
 
     def reduced(self, symmetric: bool) -> tuple[ReducedPattern, ReducedPattern | None]:
         """Free-DOF CSR gather maps (full, and upper triangle when symmetric), built once."""
@@ -365,8 +366,64 @@ class _Stats:
     residuals: list[float] = field(default_factory=list)
 
 
+class _Monitor:
+    """Progress of the load stepping: one update per Newton iteration (fraction across the load steps,
+    message ``step 3/10, Newton it 4, |R| 1.2e-03 (tol 1e-08)``) and a cancellation check each time.
+
+    The fraction is monotone: 0.1 + 0.8 x (converged load fraction + the current increment times the
+    share of the residual's way down to its tolerance, on a log scale, at most 95 %).
+    """
+
+    def __init__(self, progress: Progress, tolerance: float) -> None:
+        self.progress = progress
+        self.tolerance = tolerance
+        self.t_prev, self.t_new = 0.0, 1.0
+        self.step, self.n_steps = 1, 1
+        self.high = 0.1
+
+    def begin_step(self, step: int, n_steps: int, t_prev: float, t_new: float) -> None:
+        self.step, self.n_steps, self.t_prev, self.t_new = step, n_steps, t_prev, t_new
+
+    def report(self, fraction: float, message: str) -> None:
+        self.high = max(self.high, min(0.9, fraction))
+        self.progress.update(self.high, message)
+        self.progress.raise_if_cancelled()
+
+    def iteration(self, it: int, relative_residual: float) -> None:
+        """After Newton iteration ``it`` (0: the residual before the first solve)."""
+        r, tol = relative_residual, self.tolerance
+        share = 0.0
+        if 0.0 < r < 1.0 and 0.0 < tol < 1.0:
+            share = min(0.95, np.log(r) / np.log(tol))
+        elif r == 0.0:
+            share = 0.95
+        load = f" (load {self.t_new:.3g})" if self.n_steps > 1 or self.t_new < 1.0 else ""
+        self.report(0.1 + 0.8 * (self.t_prev + (self.t_new - self.t_prev) * share),
+                    f"step {self.step}/{self.n_steps}{load}, Newton it {it}, |R| {r:.1e} (tol {tol:.0e})")
+
+
 _STAGNATION = 1e3 * float(np.finfo(float).eps)
 """Energy-norm ratio at which Newton has reached round-off (FEBio-like stagnation acceptance)."""
+
+
+STALL_CHECK_ITERATIONS = 15
+"""Newton iterations after which a load step that cannot reach the tolerance is abandoned (and cut back)
+early instead of running to ``max_iterations`` (FEBio gives up after ``max_refs`` = 15 reformations)."""
+
+
+def _check_progress(history: list[float], it: int, tolerance: float) -> None:
+    """Raise :class:`_Failure` when, after :data:`STALL_CHECK_ITERATIONS` iterations, the last four did not
+    halve the best relative residual seen before them (stagnation: the step will be cut back).
+
+    Slow but steady pre-asymptotic progress (large rotations, line searches) is left alone; only a residual
+    that wanders without improving is abandoned before ``max_iterations``.
+    """
+    if it < STALL_CHECK_ITERATIONS or len(history) < 6 or history[-1] <= tolerance:
+        return
+    recent, best_before = min(history[-4:]), min(history[:-4])
+    if recent > 0.5 * best_before:
+        raise _Failure(f"Newton is not converging (relative residual {history[-1]:.1e} after {it} iterations, "
+                       f"best {min(history):.1e}; no progress in the last four)")
 
 
 def _newton(system: _System, u: FloatArray, t: float, stats: _Stats,
@@ -396,6 +453,7 @@ def _newton(system: _System, u: FloatArray, t: float, stats: _Stats,
     full, upper = system.reduced(symmetric)
     ref = None
     e0 = None
+    history: list[float] = []  # relative residuals of this call
     R, K, fe = system.residual(u, t, tangent=True)
     for it in range(opts.max_iterations + 1):
         system.progress.raise_if_cancelled()
@@ -413,12 +471,15 @@ def _newton(system: _System, u: FloatArray, t: float, stats: _Stats,
         if ref is None:
             ref = max(float(np.linalg.norm(rhs)), float(np.linalg.norm(fe[free])), 1e-300)
             stats.residuals.append(rn / ref)
+            history.append(rn / ref)
+            system.monitor.iteration(0, rn / ref)
             if not pending and (rn <= opts.tolerance * ref or rn == 0.0):
                 return u, ref
         if it == opts.max_iterations:
             break
         if rn > 1e8 * ref:
             raise _Failure(f"Newton diverged (relative residual {rn / ref:.1e})")
+        _check_progress(history, it, opts.tolerance)
         if near_null is None:
             near_null = rigid_body_modes(m.mesh.points_lps)[free]
         try:
@@ -436,6 +497,7 @@ def _newton(system: _System, u: FloatArray, t: float, stats: _Stats,
             e0 = abs(g0)
         s = 1.0
         for ls in range(8):
+            system.progress.raise_if_cancelled()
             trial = u + s * d
             if s == 1.0:
                 trial[fixed] = target  # exactly, not u + (target - u)
@@ -453,6 +515,8 @@ def _newton(system: _System, u: FloatArray, t: float, stats: _Stats,
             raise _Failure("inverted element (J <= 0) during the Newton update")
         rn = float(np.linalg.norm(R[free]))
         stats.residuals.append(rn / ref)
+        history.append(rn / ref)
+        system.monitor.iteration(it + 1, rn / ref)
         if np.any(u[fixed] != target):
             continue  # the prescribed increment is not fully applied yet (line search cut it)
         energy = abs(s * float(du @ R[free]))
@@ -491,35 +555,66 @@ def _step_with_contact(system: _System, u: FloatArray, t: float, stats: _Stats) 
     return u
 
 
+OPTIMAL_ITERATIONS = 11
+"""Newton iterations per load step that the automatic stepping aims at (FEBio's ``opt_iter``)."""
+
+
+def _next_increment(dt: float, iterations: int, dt_max: float) -> float:
+    """FEBio-like automatic increment after a converged step: grow by ``sqrt(opt / n)`` (at most 2x, at most
+    ``dt_max``) when it took fewer than :data:`OPTIMAL_ITERATIONS` iterations, shrink (at most 2x) otherwise."""
+    scale = float(np.sqrt(OPTIMAL_ITERATIONS / max(iterations, 1)))
+    return min(dt_max, dt * min(2.0, max(0.5, scale)))
+
+
 def _incremental(model: _Model, stats: _Stats, progress: Progress) -> tuple[FloatArray, float, str | None]:
-    """Load stepping with cutback. Returns (u, reached load fraction, failure reason or None)."""
+    """Automatic load stepping (FEBio-like): the nominal increment is ``1 / steps``; a step that fails
+    (no convergence, stagnation, inverted elements) is retried from the last converged state with half the
+    increment (at most ``max_cutbacks`` times in a row); after a converged step the increment follows the
+    iteration count (:func:`_next_increment`), never above the nominal one.
+
+    Returns (u, reached load fraction, failure reason or None).
+    """
     system = _System(model, progress)
+    monitor = system.monitor
     opts = model.problem.options
     steps = max(1, int(opts.steps))
-    dt = 1.0 / steps
+    dt_max = 1.0 / steps
+    dt = dt_max
     t = 0.0
     u = np.zeros(model.n_dofs)
-    cutbacks = 0
+    cutbacks = total_cutbacks = 0
     try:
         while t < 1.0 - 1e-12:
             progress.raise_if_cancelled()
             t_new = min(1.0, t + dt)
+            if 1.0 - t_new < 1e-9:
+                t_new = 1.0
+            n_est = stats.steps + 1 + int(np.ceil((1.0 - t_new) / dt - 1e-9))
+            monitor.begin_step(stats.steps + 1, n_est, t, t_new)
             saved = [ind.multipliers_mpa.copy() for ind in model.indenters]
+            before = stats.iterations
             try:
                 u_new = _step_with_contact(system, u, t_new, stats)
             except _Failure as exc:
                 for ind, lam in zip(model.indenters, saved):
                     ind.multipliers_mpa = lam
                 cutbacks += 1
+                total_cutbacks += 1
                 if cutbacks > opts.max_cutbacks:
                     return u, t, f"{exc} at load fraction {t_new:.4g} after {opts.max_cutbacks} cutbacks"
                 dt *= 0.5
+                monitor.report(0.1 + 0.8 * t, f"step {stats.steps + 1}: {exc}; retrying with load increment "
+                               f"{dt:.3g} (cutback {cutbacks}/{opts.max_cutbacks})")
                 continue
             u, t = u_new, t_new
             stats.steps += 1
             cutbacks = 0
-            dt = min(1.0 / steps, dt * 2.0)
-            progress.update(0.1 + 0.8 * t, f"load {t:.0%}")
+            dt = _next_increment(dt, stats.iterations - before, dt_max)
+            monitor.report(0.1 + 0.8 * t, f"step {stats.steps} converged, load {t:.0%} "
+                           f"({stats.iterations - before} Newton iterations)")
+        if total_cutbacks:
+            stats.warnings.append(f"automatic load stepping: {total_cutbacks} cutback(s), {stats.steps} steps "
+                                  f"instead of {steps}")
         return u, t, None
     finally:
         system.pardiso.close()
