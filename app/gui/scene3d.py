@@ -325,7 +325,7 @@ def add_plan_labels(plotter: Any, labels: list[tuple[Any, str, float]], font_siz
     import vtkmodules.vtkRenderingFreeType  # noqa: F401 - text rendering backend
     from vtkmodules.vtkCommonCore import vtkDoubleArray, vtkStringArray
     from vtkmodules.vtkRenderingCore import vtkActor2D
-    from vtkmodules.vtkRenderingLabel import vtkLabelPlacementMapper, vtkPointSetToLabelHierarchy
+    from vtkmodules.vtkRenderingLabel import vtkLabelHierarchy, vtkLabelPlacementMapper, vtkPointSetToLabelHierarchy
 
     pts = np.asarray([lab[0] for lab in labels], float).reshape(-1, 3)
     poly = pv.PolyData(pts)
@@ -358,6 +358,8 @@ def add_plan_labels(plotter: Any, labels: list[tuple[Any, str, float]], font_siz
     mapper.SetBackgroundOpacity(0.55)
     mapper.SetMargin(3)
     mapper.SetPlaceAllLabels(False)  # overlapping lower-priority labels are left out, never drawn on top
+    mapper.SetMaximumLabelFraction(0.6)  # default 5 % of the view: a small 3-D view then drops labels that fit
+    mapper.SetIteratorType(vtkLabelHierarchy.FULL_SORT)  # strictly by priority (a handful of labels)
     mapper.UseDepthBufferOff()
     actor = vtkActor2D()
     actor.SetMapper(mapper)

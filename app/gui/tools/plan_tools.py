@@ -278,7 +278,7 @@ def draw_segment(view: Any, p: QPainter, a: Any, b: Any, color: QColor, width: f
     da = float((a - plane.point_lps) @ plane.normal)
     db = float((b - plane.point_lps) @ plane.normal)
     faint_color = QColor(color)
-    faint_color.setAlpha(110)
+    faint_color.setAlpha(150)
     faint = QPen(faint_color, 1.0, Qt.PenStyle.DashLine)
     part = _clip_to_slab(a, b, plane, half_mm)
     if part is None:
