@@ -15,7 +15,7 @@ import pytest
 pytestmark = pytest.mark.gui
 
 
-def _render(labels, size=(400, 300)):  # type: ignore[no-untyped-def]
+def _render(labels, size=(400, 300), scale=60.0):  # type: ignore[no-untyped-def]
     import pyvista as pv
 
     from app.gui.scene3d import add_plan_labels
@@ -26,7 +26,7 @@ def _render(labels, size=(400, 300)):  # type: ignore[no-untyped-def]
     p.add_mesh(pv.Box(bounds=(-60, 60, -60, 60, -60, 60)), style="wireframe", color=(0.3, 0.3, 0.3))
     p.camera_position = [(0.0, -300.0, 0.0), (0.0, 0.0, 0.0), (0.0, 0.0, 1.0)]  # anterior view, S up
     p.camera.parallel_projection = True
-    p.camera.parallel_scale = 60.0
+    p.camera.parallel_scale = scale
     if labels:
         add_plan_labels(p, labels)
     img = np.asarray(p.screenshot(return_img=True), dtype=np.int16)
@@ -59,6 +59,16 @@ def test_overlapping_labels_are_placed_not_piled(tmp_path: Path) -> None:
     expect[mask_far] = only_far[mask_far]
     diff = np.abs(both - expect).max(axis=2)
     assert np.count_nonzero(diff > 30) < 0.02 * np.count_nonzero(region), np.count_nonzero(diff > 30)
+
+
+def test_hidden_label_comes_back_when_zooming_in() -> None:
+    a = (np.array([0.0, 0.0, 0.0]), "biopsy needle", 3.0)
+    b = (np.array([0.0, 0.0, 3.0]), "liver_hilum", 1.0)  # 3 mm above: overlapping at this zoom
+    far_a, far_both = _render([a]), _render([a, b])
+    assert _text_pixels(far_both) == pytest.approx(_text_pixels(far_a), rel=0.05)  # b left out, a intact
+    near_a, near_b = _render([a], scale=8.0), _render([b], scale=8.0)
+    near_both = _render([a, b], scale=8.0)  # 3 mm = 56 px on screen: both fit
+    assert _text_pixels(near_both) == pytest.approx(_text_pixels(near_a) + _text_pixels(near_b), rel=0.05)
 
 
 def test_split_plan_labels_moves_marker_labels_out(qtbot) -> None:  # type: ignore[no-untyped-def]
