@@ -229,8 +229,43 @@ def _bone_contrast(volume: Volume, body_mask: Mask, p: Progress) -> Mask:
     p.raise_if_cancelled()
     p.update(0.8, "bone: rim")
     mask = morph.keep_islands_touching(dense & morph.dilate(core, g, 2.0), core)
+    p.raise_if_cancelled()
+    p.update(0.9, "bone: partial-volume edge")
+    _trim_partial_volume_edge(a, mask)
+    mask = morph.keep_islands_touching(mask, cortex & mask)
     p.update(1.0, "bone")
     return mask
+
+
+def _trim_partial_volume_edge(a: np.ndarray, mask: Mask) -> None:
+    """Remove (in place) bone voxels outside the half-maximum edge of the cortex they are blurred from.
+
+    A soft-tissue voxel next to cortex (disc against an endplate, liver against a rib) is brightened
+    by the scanner's point-spread function above the bone threshold. It is told from bone by the
+    half-maximum criterion of CT bone segmentation: it touches (6-neighbourhood) a voxel below
+    :data:`CONTRAST_BONE_HU` (soft tissue) and is darker than half-way between that soft level and
+    the brightest voxel of its 26-neighbourhood (the cortex it is blurred from). Cancellous bone
+    next to its cortex is kept: its 6-neighbours are all bone-dense. Only voxels below
+    :data:`CORTEX_HU` are examined; ``a`` is the CT (HU), ``mask`` its bone mask (same shape).
+    """
+    cand = np.nonzero(mask & (a < CORTEX_HU))
+    if not len(cand[0]):
+        return
+    ijk = np.stack(cand).astype(np.int64)
+    hi = np.asarray(a.shape)[:, None] - 1
+    centre = a[cand].astype(np.float32)
+    low = np.full(centre.shape, np.inf, np.float32)
+    peak = centre.copy()
+    for off in np.ndindex(3, 3, 3):
+        d = np.asarray(off)[:, None] - 1
+        if not d.any():
+            continue
+        v = a[tuple(np.clip(ijk + d, 0, hi))].astype(np.float32)
+        np.maximum(peak, v, out=peak)
+        if np.abs(d).sum() == 1:
+            np.minimum(low, v, out=low)
+    pv = (low < CONTRAST_BONE_HU) & (centre < 0.5 * (peak + low))
+    mask[tuple(c[pv] for c in cand)] = False
 
 
 def lungs(volume: Volume, progress: Progress | None = None, body_mask: Mask | None = None,

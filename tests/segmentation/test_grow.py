@@ -162,3 +162,46 @@ def test_grow_from_seeds_edge_cases():
         grow.grow_from_seeds(vol, seeds, background=[3], local_models="some")
     with pytest.raises(InputError, match="region"):
         grow.grow_from_seeds(vol, seeds, background=[3], region=np.zeros((3, 3, 3), bool))
+
+
+def _disc_between_plates():
+    """A 4-slice disc (85 HU) between two 1000 HU plates, blurred along z (sigma 1.5 mm, 2.5 mm slices)."""
+    from scipy import ndimage as ndi
+
+    g = ImageGeometry((40, 40, 16), (1.0, 1.0, 2.5))
+    ijk = np.indices(g.shape).transpose(1, 2, 3, 0).astype(float)
+    inside = np.ones(g.shape, bool)  # slabs across the image: only the z edges count
+    disc = inside & (ijk[..., 2] >= 6) & (ijk[..., 2] <= 9)
+    plate = inside & ((ijk[..., 2] == 5) | (ijk[..., 2] == 10))
+    hu = np.where(disc, 85.0, -100.0)
+    hu[plate] = 1000.0
+    img = ndi.gaussian_filter(hu, (0.5, 0.5, 0.6), mode="nearest") + np.random.default_rng(2).normal(0, 5.0, g.shape)
+    vol = Volume(img.astype(np.float32), g, modality="CT", units="HU")
+    region = ~(inside & ((ijk[..., 2] <= 5) | (ijk[..., 2] >= 10)))  # the bone (plates) is not grown into
+    sets = [grow.SeedSet("disc", g.index_to_lps(np.array([[20, 20, 7], [20, 20, 8]]))),
+            grow.SeedSet("background", g.index_to_lps(np.array([[20, 20, 1], [20, 20, 14], [5, 30, 2]])))]
+    return vol, disc, region, grow.seed_image(g, sets)
+
+
+def test_label_options_rim_layers_take_the_partial_volume_slices():
+    vol, disc, region, seeds = _disc_between_plates()
+    # a window learned at the disc's centre (tolerance 1.5 sd) stops before the slices next to the plates,
+    # which the plates' blur brightens to ~240 HU (in the phantom most disc voxels are such slices)
+    kw = dict(background=[2], region=region, intensity_tolerance=1.5)
+    plain = grow.grow_from_seeds(vol, seeds, boundary_refinement=False, **kw) == 1
+    opts = {1: {"boundary_refinement": True, "rim_layers": 2}}
+    rim = grow.grow_from_seeds(vol, seeds, label_options=opts, **kw) == 1
+    assert dice(plain, disc) < 0.7
+    assert dice(rim, disc) > 0.9
+    assert not (rim & ~region).any()
+
+
+def test_label_options_validation_and_bridge_override():
+    vol, disc, region, seeds = _disc_between_plates()
+    for bad in ({1: {"rim_layer": 2}}, {1: {"rim_layers": 1.5}}, {1: {"bridge_radius_mm": -1}},
+                {1: {"boundary_refinement": "yes"}}, {1: 3}):
+        with pytest.raises(InputError):
+            grow.grow_from_seeds(vol, seeds, background=[2], label_options=bad)
+    a = grow.grow_from_seeds(vol, seeds, background=[2], region=region, bridge_radius_mm=0.0)
+    b = grow.grow_from_seeds(vol, seeds, background=[2], region=region, label_options={1: {"bridge_radius_mm": 0.0}})
+    assert np.array_equal(a, b)

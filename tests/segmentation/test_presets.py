@@ -85,7 +85,8 @@ def test_presets_on_phantom():
     bone = presets.bone(vol, body_mask=body)
     d_bone = dice(bone, bone_ref)
     print(f"phantom bone Dice {d_bone:.4f}")
-    assert d_bone >= 0.95
+    assert d_bone >= 0.99  # 0.999 (0.96 before the half-maximum edge test took out blurred disc and organ rims)
+    assert (bone & lm.mask("intervertebral_discs")).sum() < 0.01 * lm.mask("intervertebral_discs").sum()
     for organ in ("kidney_left", "kidney_right", "aorta", "liver"):
         assert (bone & lm.mask(organ)).sum() < 0.02 * lm.mask(organ).sum(), organ
     d_plain = dice(presets.bone(vol, body_mask=body, contrast=False), bone_ref)
@@ -124,3 +125,34 @@ def test_body_preset_cuts_a_table_touching_the_patient():
     assert not b[table].any()
     assert b[patient].mean() > 0.995  # the table cut runs on a ~3 mm grid: a few rim voxels may differ
     assert not presets.bone(vol)[table].any(), "the dense table is not bone"
+
+
+def test_contrast_bone_leaves_the_blurred_disc_next_to_endplates():
+    """Two vertebral bodies (280 HU cancellous in a 1000 HU cortex shell) around a 9 mm disc (85 HU), blurred
+    by a CT point-spread function (sigma 0.9/0.9/1.5 mm): the disc slices next to the endplates reach ~250 HU,
+    above the contrast path's 230 HU bone threshold; the half-maximum edge test leaves them to soft tissue
+    while keeping the cancellous bone next to the cortex."""
+    from scipy import ndimage as ndi
+
+    from twin.geometry import ImageGeometry
+    from twin.volume import Volume
+
+    sp = np.array([2.0, 2.0, 2.5])
+    shape = (48, 48, 32)
+    ijk = np.indices(shape).transpose(1, 2, 3, 0) * sp
+    r = np.hypot(ijk[..., 0] - 48, ijk[..., 1] - 48)
+    z = ijk[..., 2]
+    body = r <= 40
+    vert = (r <= 18) & ((np.abs(z - 20) <= 12) | (np.abs(z - 55) <= 12))
+    disc = (r <= 18) & ~vert & (z > 20) & (z < 55)
+    hu = np.where(body, 40.0, -1000.0)
+    hu[disc] = 85.0
+    hu[vert] = 280.0
+    hu[vert & ~ndi.binary_erosion(vert, border_value=1)] = 1000.0
+    img = ndi.gaussian_filter(hu, np.array([0.9, 0.9, 1.5]) / sp, mode="nearest")
+    img += np.random.default_rng(1).normal(0, 8.0, shape)
+    vol = Volume(np.rint(img).astype(np.int16), ImageGeometry(shape, sp), modality="CT", units="HU")
+    assert (img[disc] >= presets.CONTRAST_BONE_HU).sum() > 100, "the test needs a bright disc rim"
+    bone = presets.bone(vol, body_mask=body, contrast=True)
+    assert (bone & disc).sum() <= 0.01 * disc.sum()
+    assert dice(bone, vert) > 0.97
