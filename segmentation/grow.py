@@ -18,7 +18,7 @@ Two tools:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -35,10 +35,14 @@ BACKGROUND_NAMES = ("background", "bg", "outside")
 
 @dataclass(frozen=True)
 class SeedSet:
-    """Seeds of one label: ``name`` and points in LPS mm ``(n, 3)``; ``background`` ones compete but are not output."""
+    """Seeds of one label: ``name`` and points in LPS mm ``(n, 3)``; ``background`` ones compete but are not output.
+
+    ``options``: per-label choices of :func:`grow_from_seeds` (keys of :data:`LABEL_OPTIONS`).
+    """
 
     name: str
     points_lps: NDArray[np.float64]
+    options: Mapping[str, object] = field(default_factory=dict)
 
     @property
     def is_background(self) -> bool:
@@ -48,6 +52,9 @@ class SeedSet:
 
 def seed_sets_from_json(data: Mapping[str, object]) -> list[SeedSet]:
     """Parse ``{"segments": [{"name": ..., "points_lps": [[x, y, z], ...]}, ...]}`` (the CLI's SEEDS.json).
+
+    A segment may carry ``"options": {"bridge_radius_mm": 0, "boundary_refinement": true, "rim_layers": 3}``
+    (see :data:`LABEL_OPTIONS`), passed to :func:`grow_from_seeds` for that label by :func:`label_options_of`.
 
     Raises
     ------
@@ -67,13 +74,23 @@ def seed_sets_from_json(data: Mapping[str, object]) -> list[SeedSet]:
             raise InputError(f"seed segment {s['name']!r}: points_lps must be a list of [x, y, z] in mm") from None
         if len(pts) == 0 or not np.all(np.isfinite(pts)):
             raise InputError(f"seed segment {s['name']!r} has no valid points")
-        out.append(SeedSet(str(s["name"]), pts))
+        opts = s.get("options", {})
+        try:
+            _check_label_options({1: opts})  # type: ignore[dict-item]
+        except InputError as exc:
+            raise InputError(f"seed segment {s['name']!r}: {exc}") from None
+        out.append(SeedSet(str(s["name"]), pts, dict(opts)))
     names = [s.name for s in out]
     if len(set(names)) != len(names):
         raise InputError(f"seed segment names must be unique: {names}")
     if all(s.is_background for s in out):
         raise InputError("seeds file has only background seeds")
     return out
+
+
+def label_options_of(seed_sets: Sequence[SeedSet]) -> dict[int, dict[str, object]]:
+    """``label_options`` for :func:`grow_from_seeds` from the sets' options (label ``n + 1`` = ``seed_sets[n]``)."""
+    return {n + 1: dict(s.options) for n, s in enumerate(seed_sets) if s.options}
 
 
 def seed_image(geometry: ImageGeometry, seed_sets: Sequence[SeedSet], radius_mm: float = 0.0) -> NDArray[np.uint16]:

@@ -3,7 +3,9 @@
 
 Output labels: presets, thresholds and single-seed growing write one segment with value 1
 (named after the preset, ``threshold`` or ``grown``); ``--seeds`` writes the seed sets'
-segments as 1..n in the file's order, the one named ``background`` as 0.
+segments as 1..n in the file's order, the one named ``background`` as 0. A seeds segment may carry
+per-segment grow options, e.g. ``"options": {"bridge_radius_mm": 0, "boundary_refinement": true,
+"rim_layers": 3}`` (see ``segmentation.grow.LABEL_OPTIONS``).
 """
 
 from __future__ import annotations
@@ -67,11 +69,11 @@ def run(args: argparse.Namespace) -> int:
             mask = region_grow(vol, [args.grow], low, high, progress=work)
             lm = LabelMap.from_array(mask.astype(np.uint8), vol.geometry, names={1: "grown"}, name=out.name)
         elif seed_sets is not None:
-            from segmentation.grow import grow_from_seeds, seed_image
+            from segmentation.grow import grow_from_seeds, label_options_of, seed_image
 
             img = seed_image(vol.geometry, seed_sets)
             background = [n + 1 for n, s in enumerate(seed_sets) if s.is_background]
-            labels = grow_from_seeds(vol, img, background, progress=work)
+            labels = grow_from_seeds(vol, img, background, label_options=label_options_of(seed_sets), progress=work)
             names = {n + 1: s.name for n, s in enumerate(seed_sets) if not s.is_background}
             lm = LabelMap.from_array(labels, vol.geometry, names=names, name=out.name)
         else:

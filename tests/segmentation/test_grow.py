@@ -79,9 +79,17 @@ def test_seed_json_parsing():
     assert [s.name for s in sets] == ["liver", "background"] and sets[1].is_background
     for bad in ({}, {"segments": []}, {"segments": [{"name": "x"}]},
                 {"segments": [{"name": "background", "points_lps": [[0, 0, 0]]}]},
-                {"segments": [{"name": "a", "points_lps": [[0, 0]]}]}):
+                {"segments": [{"name": "a", "points_lps": [[0, 0]]}]},
+                {"segments": [{"name": "a", "points_lps": [[0, 0, 0]], "options": {"rim_layers": -1}}]},
+                {"segments": [{"name": "a", "points_lps": [[0, 0, 0]], "options": {"radius": 1}}]},
+                {"segments": [{"name": "a", "points_lps": [[0, 0, 0]], "options": [1]}]}):
         with pytest.raises(InputError):
             grow.seed_sets_from_json(bad)
+    # per-segment grow options (Slicer-like): label n + 1 gets the options of the n-th set
+    sets = grow.seed_sets_from_json({"segments": [
+        {"name": "muscle", "points_lps": [[1, 2, 3]], "options": {"bridge_radius_mm": 0, "rim_layers": 2}},
+        {"name": "liver", "points_lps": [[4, 5, 6]]}]})
+    assert grow.label_options_of(sets) == {1: {"bridge_radius_mm": 0, "rim_layers": 2}}
 
 
 def _blurred_ball_in_tissues(noise: float = 6.0):
