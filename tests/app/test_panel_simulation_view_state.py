@@ -93,3 +93,42 @@ def test_reopened_project_points_the_camera_at_its_mesh(sim, fresh_window, tmp_p
     assert np.linalg.norm(eye - (lo + hi) / 2) > np.linalg.norm(hi - lo)  # from outside it, all of it in view
     assert other.wait_for_workers(60)
     QApplication.processEvents()
+
+
+def test_a_load_of_zero_is_refused_with_a_message(sim):  # noqa: F811
+    """A zero force / pressure / indenter travel was accepted and solved to a zero field that looks like a result."""
+    from app.gui.panels.simulation import case_builder as cb
+
+    window, panel = sim
+    stack = window.project.undo_stack
+    n0 = len(stack)
+    window.set_position(np.array([-22.0, -26.0, 5.0]))
+    panel.cond_select.setCurrentText("sphere")
+    panel.cond_radius.setValue(10.0)
+    for kind, message in [("force", "force is zero"), ("pressure", "pressure is zero"),
+                          ("indenter", "travel is zero")]:
+        panel.cond_kind.setCurrentText(kind)
+        for s in panel.cond_vec:
+            s.setValue(0.0)
+        panel.cond_scalar.setValue(0.0)
+        window.messages.clear()
+        panel.add_condition_from_widgets()
+        assert len(stack) == n0 and panel.conditions == [], kind
+        assert window.messages and message in window.messages[-1], (kind, window.messages)
+    # supports act whatever their value: fixed, and a prescribed displacement of zero
+    for kind in ("fixed", "displacement"):
+        panel.cond_kind.setCurrentText(kind)
+        panel.add_condition_from_widgets()
+    assert [c["kind"] for c in panel.conditions] == ["fixed", "displacement"] and len(stack) == n0 + 2
+    # a non-zero force is added; Apply cannot turn it into a zero one
+    panel.cond_kind.setCurrentText("force")
+    panel.cond_vec[1].setValue(-0.05)
+    panel.add_condition_from_widgets()
+    assert panel.conditions[-1]["value"] == [0.0, -0.05, 0.0] and len(stack) == n0 + 3
+    panel.cond_list.setCurrentRow(2)
+    panel.cond_vec[1].setValue(0.0)
+    window.messages.clear()
+    assert panel.update_selected_condition() is None
+    assert panel.conditions[-1]["value"] == [0.0, -0.05, 0.0] and len(stack) == n0 + 3
+    assert "force is zero" in window.messages[-1]
+    assert cb.zero_load_message(cb.make_condition("force", "f", {}, (0.0, 0.0, 1e-3))) is None

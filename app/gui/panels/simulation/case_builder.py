@@ -123,6 +123,22 @@ def make_condition(kind: str, name: str, select: dict[str, Any], vector: ArrayLi
     return d
 
 
+def zero_load_message(cond: dict[str, Any]) -> str | None:
+    """Why ``cond`` (a :func:`make_condition` / :func:`indenter_condition` entry) does nothing, or None.
+
+    A force or pressure of zero and an indenter that does not move load nothing: the solve would return a
+    zero field, which looks like a result. Supports (fixed, prescribed displacement incl. zero) always act.
+    """
+    if cond.get("_section") == "contacts":
+        travel = np.asarray(cond.get("displacement", (0.0, 0.0, 0.0)), float)
+        return None if np.linalg.norm(travel) > 0 else "The indenter's travel is zero: enter Travel mm (LPS)"
+    if cond.get("kind") == "force" and not np.any(np.asarray(cond.get("value", (0, 0, 0)), float)):
+        return "The force is zero: enter its L, P, S components (N) first"
+    if cond.get("kind") == "pressure" and not float(cond.get("value", 0.0)):
+        return "The pressure is zero: enter it (MPa) first"
+    return None
+
+
 def material_entry(region: int | None, tissue: str | None = None, model: str = "linear-elastic",
                    youngs_modulus_mpa: float = 0.01, poisson_ratio: float = 0.45,
                    name: str | None = None) -> dict[str, Any]:

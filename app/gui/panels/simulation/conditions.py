@@ -411,6 +411,10 @@ class ConditionsMixin(PlacementMixin):
         if editing is not None:
             name = editing["name"] if editing.get("kind") == kind else self._next_name(kind)
             cond = cb.make_condition(kind, name, sel, vec, scalar)
+            why = cb.zero_load_message(cond)
+            if why:
+                self.main.show_error(why)
+                return None
             ok = self.main.push_command(UpdateCondition(self.main.project, editing["name"], cond,
                                                         f"Edit patch {editing['name']}"))
         else:
@@ -497,9 +501,14 @@ class ConditionsMixin(PlacementMixin):
 
     # ================================================================== list (undoable commands)
     def add_condition(self, cond: dict[str, Any]) -> bool:
-        """Add a tagged condition (see :func:`case_builder.make_condition`): one undo step. Returns success."""
+        """Add a tagged condition (see :func:`case_builder.make_condition`): one undo step. Returns success
+        (a load of zero is refused with a message: it would solve to a zero field that looks like a result)."""
         from biomech.case_commands import AddCondition
 
+        why = cb.zero_load_message(cond)
+        if why:
+            self.main.show_error(why)
+            return False
         return self.main.push_command(AddCondition(self.main.project, cond))
 
     def remove_condition(self) -> bool:
@@ -558,6 +567,10 @@ class ConditionsMixin(PlacementMixin):
                     new[key] = old[key]
         if new == old:
             return old
+        why = cb.zero_load_message(new)
+        if why:
+            self.main.show_error(why)
+            return None
         return new if self.main.push_command(UpdateCondition(self.main.project, old["name"], new)) else None
 
     def clear_conditions(self) -> bool:
