@@ -62,3 +62,25 @@ def test_hide_stale_dock_tab_bars_on_a_plain_window(qtbot):
     counts = Counter(_texts(b) for b in _visible_bars(win))
     assert counts == {("a", "b"): 1, ("c", "d"): 1}
     assert next(b for b in _visible_bars(win) if _texts(b) == ("c", "d")).currentIndex() == 0  # kept the shown tab
+
+
+def test_simulation_dock_keeps_its_width_from_page_to_page(window):
+    """Opening another page of the simulation tool box made the dock jump (405 -> 360 -> 456 -> 360 px) and
+    the four views reflow; the dock now keeps the widest page's minimum width, and no page is clipped."""
+    from PySide6.QtWidgets import QScrollArea
+
+    window.resize(1500, 950)
+    panel = window.panels["simulation_panel"]
+    dock = window.findChild(QDockWidget, "dock_simulation_panel")
+    dock.raise_()
+    QApplication.processEvents()
+    widths, views = [], []
+    for i in range(panel.toolbox.count()):
+        panel.toolbox.setCurrentIndex(i)
+        for _ in range(5):
+            QApplication.processEvents()
+        widths.append(dock.width())
+        views.append(window.slice_views["axial"].width())
+        area = next(a for a in panel.toolbox.findChildren(QScrollArea) if a.widget() is panel.toolbox.widget(i))
+        assert area.widget().minimumSizeHint().width() <= area.viewport().width(), i  # nothing cut on the right
+    assert len(set(widths)) == 1 and len(set(views)) == 1, (widths, views)

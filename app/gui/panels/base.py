@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabBar, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabBar, QToolBox, QWidget
 
 if TYPE_CHECKING:
     from app.gui.main_window import MainWindow
@@ -95,3 +95,42 @@ def hide_stale_dock_tab_bars(window: QMainWindow) -> int:
                 b.hide()
                 hidden += 1
     return hidden
+
+
+def steady_toolbox_width(panel: QWidget, toolbox: QToolBox) -> tuple[int, int]:
+    """(minimum, preferred) width of ``panel`` whatever page of ``toolbox`` is open, in px.
+
+    A dock follows the size hints of the page shown: opening another page of a tool box made the dock jump
+    by up to 100 px and the four views reflow (simulation: 405 -> 360 -> 456 -> 360 px). A panel returns
+    these widths from ``minimumSizeHint`` / ``sizeHint`` (see :class:`SteadyToolBoxWidth`) so that its dock
+    keeps one width from page to page. The pages are QToolBox's scroll areas (vertical scrolling only).
+    """
+    from PySide6.QtWidgets import QScrollArea, QStyle
+
+    m = panel.contentsMargins()
+    lay = panel.layout()
+    lm = lay.contentsMargins() if lay is not None else m
+    extra = m.left() + m.right() + lm.left() + lm.right()
+    bar = panel.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+    pages = [a.widget() for a in toolbox.findChildren(QScrollArea) if a.widget() is not None]
+    minimum = max((w.minimumSizeHint().width() for w in pages), default=0) + extra + bar
+    # preferred = minimum: word-wrapped hints would widen the dock by 40 px more, taken from the views
+    return minimum, minimum
+
+
+class SteadyToolBoxWidth:
+    """Mixin for a :class:`Panel` with a ``toolbox`` (QToolBox): size hints of its widest page, always."""
+
+    toolbox: QToolBox
+
+    def minimumSizeHint(self):  # noqa: N802, ANN201, D102
+        hint = super().minimumSizeHint()  # type: ignore[misc]
+        if getattr(self, "toolbox", None) is not None:
+            hint.setWidth(max(hint.width(), steady_toolbox_width(self, self.toolbox)[0]))  # type: ignore[arg-type]
+        return hint
+
+    def sizeHint(self):  # noqa: N802, ANN201, D102
+        hint = super().sizeHint()  # type: ignore[misc]
+        if getattr(self, "toolbox", None) is not None:
+            hint.setWidth(steady_toolbox_width(self, self.toolbox)[1])  # type: ignore[arg-type]
+        return hint

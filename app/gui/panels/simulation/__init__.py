@@ -49,7 +49,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.panels.base import Panel
+from app.gui.panels.base import Panel, SteadyToolBoxWidth
 from app.gui.panels.segtools.common import button, row, spin
 from app.gui.panels.simulation import case_builder as cb
 from app.gui.panels.simulation.conditions import ConditionsMixin
@@ -71,7 +71,7 @@ FIELDS = {"Displacement": "displacement", "Von Mises stress": "von_mises",
 """Colour maps of a result; the units (mm; MPa, kPa or Pa; %) are on the colour bar, chosen for readable numbers."""
 
 
-class SimulationPanel(ConditionsMixin, MaterialsMixin, Panel):
+class SimulationPanel(SteadyToolBoxWidth, ConditionsMixin, MaterialsMixin, Panel):
     """Set up, run and inspect a finite-element simulation of the segmented anatomy."""
 
     title = "Simulation"
@@ -98,7 +98,7 @@ class SimulationPanel(ConditionsMixin, MaterialsMixin, Panel):
         for area in self.toolbox.findChildren(QScrollArea):  # QToolBox scrolls each page: vertically only
             area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         outer.addWidget(self.toolbox, 1)
-        self.setMinimumWidth(360)
+        self.setMinimumWidth(360)  # (size hints: the widest page's, so the dock keeps its width from page to page)
         window.edited.connect(self._sync_with_project)
 
     # ================================================================== pages
