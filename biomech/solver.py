@@ -473,6 +473,12 @@ def _newton(system: _System, u: FloatArray, t: float, stats: _Stats,
     external force norm), the displacement test ``|s du| <= displacement_tolerance * |U|`` and the energy
     test ``|s du . R| <= energy_tolerance * |du_0 . R_0|``; or round-off stagnation (displacement test
     holds and the energy ratio is below ``1e3 * eps``). Returns the displacement and ``ref``.
+
+    From :data:`QUASI_NEWTON_DOFS` free DOFs (symmetric tangent, PARDISO) the factors are reused with BFGS
+    updates between reformations, as FEBio's default solver does (reformed after 10 updates, on a growing
+    residual, an ill-conditioned update or a non-descent direction); the iteration cap is then doubled.
+    Every iteration reports progress and checks cancellation; a stagnating step fails early
+    (:func:`_check_progress`) so that the load stepping cuts it back.
     """
     m = system.model
     opts = m.problem.options
