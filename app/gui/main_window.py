@@ -128,6 +128,7 @@ class MainWindow(DocumentMixin, QMainWindow):
                  (self.slice_views["coronal"], 1, 0), (self.slice_views["sagittal"], 1, 1)]
         for w, r, c in cells:
             self.grid.addWidget(w, r, c)
+        self._set_grid_stretch(None)  # equal columns and rows whatever the views' size hints
         for v in self.slice_views.values():
             v.maximise_requested.connect(lambda v=v: self.toggle_maximise(v))
         self.setCentralWidget(central)
@@ -136,6 +137,20 @@ class MainWindow(DocumentMixin, QMainWindow):
         """The four views in layout order (axial, 3D, coronal, sagittal)."""
         return [self.slice_views["axial"], self.view3d, self.slice_views["coronal"], self.slice_views["sagittal"]]
 
+    def _set_grid_stretch(self, view: QWidget | None) -> None:
+        """Equal stretch of the 2x2 grid, or all of it for the row and column of ``view`` (maximised).
+
+        Without stretch a grid shares space by size hints (a wide tool dock left the slice column 190 px
+        beside a 365 px 3-D column); with stretch, hidden cells would keep their share: their row and
+        column get none while one view is maximised.
+        """
+        row, col = (None, None)
+        if view is not None:
+            row, col = self.grid.getItemPosition(self.grid.indexOf(view))[:2]
+        for i in (0, 1):
+            self.grid.setRowStretch(i, 1 if row is None or i == row else 0)
+            self.grid.setColumnStretch(i, 1 if col is None or i == col else 0)
+
     def toggle_maximise(self, view: QWidget | None = None) -> None:
         """Show one view alone, or go back to 2x2."""
         view = view or self.active_view or self.slice_views["axial"]
@@ -143,10 +158,12 @@ class MainWindow(DocumentMixin, QMainWindow):
             for w in self.views():
                 w.show()
             self._maximised = None
+            self._set_grid_stretch(None)
         else:
             for w in self.views():
                 w.setVisible(w is view)
             self._maximised = view
+            self._set_grid_stretch(view)
         self.view3d.refresh()
 
     def _build_status_bar(self) -> None:

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.panels.base import Panel
+from app.gui.panels.base import Panel, SteadyToolBoxWidth
 from app.gui.panels.segtools.common import button
 from app.gui.panels.segtools.edit_page import EditPage
 from app.gui.panels.segtools.files_page import FilesPage
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from app.gui.main_window import MainWindow
 
 
-class SegmentToolsPanel(Panel):
+class SegmentToolsPanel(SteadyToolBoxWidth, Panel):
     """Dock panel with the segmentation tools (see the module docstring)."""
 
     title = "Segment tools"

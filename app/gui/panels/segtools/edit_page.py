@@ -19,13 +19,14 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QPushButton,
     QVBoxLayout,
 )
 
-from app.gui.panels.segtools.common import PageBase, spin
+from app.gui.panels.segtools.common import PageBase, hint_label, spin
 from app.gui.tools.brush import BrushTool
 from app.gui.tools.scissors import ScissorsTool
 from app.gui.tools.scissors3d import Scissors3DTool, lasso_cut_command
@@ -44,9 +45,11 @@ class EditPage(PageBase):
     def __init__(self, panel: SegmentToolsPanel) -> None:
         super().__init__(panel)
         lay = QVBoxLayout(self)
-        box = QGroupBox("Tool (left button in the slice views; Scissors 3D in the 3-D view)")
+        box = QGroupBox("Tool")  # a long title set the page's (and so the dock's) minimum width
         v = QVBoxLayout(box)
-        h = QHBoxLayout()
+        v.addWidget(hint_label("Left button in the slice views; Scissors 3D in the 3-D view. "
+                               "B / E toggle Paint / Erase."))
+        h = QGridLayout()
         self.group = QButtonGroup(self)
         self.group.setExclusive(False)
         self.buttons: dict[str, QPushButton] = {}
@@ -64,7 +67,7 @@ class EditPage(PageBase):
             b.toggled.connect(lambda on, k=key: self._toggled(k, on))
             self.group.addButton(b)
             self.buttons[key] = b
-            h.addWidget(b)
+            h.addWidget(b, len(self.buttons) > 2, (len(self.buttons) - 1) % 2)
         v.addLayout(h)
         form = QFormLayout()
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
@@ -86,8 +89,9 @@ class EditPage(PageBase):
         self.scope.addItems(list(SCISSORS3D_SCOPES))
         self.scope.setToolTip("Erase from the target segment only, or from every segment shown "
                               "(fill always paints the target)")
-        self.slab = QCheckBox("only a slab around the crosshair")
+        self.slab = QCheckBox("slab around crosshair")
         self.slab.setObjectName("scissors3d_slab")
+        self.slab.setToolTip("Cut only a slab of the given thickness centred on the crosshair")
         self.slab_mm = spin(20.0, 0.5, 1000.0, 1.0, 1, "mm", "scissors3d_slab_mm")
         self.slab_mm.setToolTip("Thickness of the slab, centred on the crosshair, normal to the view direction")
         form.addRow("Brush radius", self.radius)
@@ -104,6 +108,8 @@ class EditPage(PageBase):
         lay.addStretch(1)
         for key, seq in (("brush", "B"), ("eraser", "E")):
             sc = QShortcut(QKeySequence(seq), self.main)
+            sc.setObjectName(f"shortcut_{key}")
+            sc.setWhatsThis(f"{self.buttons[key].text()} on / off (segment tools)")  # listed by Help (F1)
             sc.activated.connect(lambda k=key: self.toggle(k))
         self.brush = BrushTool(self.main, self.panel.target)
         self.scissors = ScissorsTool(self.cut)

@@ -52,6 +52,13 @@ class GrowPage(PageBase):
         hint = hint_label("Each set grows into the segment of its name; 'background' seeds stop leaks. "
                           "With 'Place seeds' on, click in a slice view to add a seed, Ctrl+click removes one.")
         v.addWidget(hint)
+        # first in the box: at 950 px under the Data dock the page shows ~290 px before scrolling
+        self.place = QPushButton("Place seeds")
+        self.place.setObjectName("seed_place")
+        self.place.setCheckable(True)
+        self.place.setToolTip("While on, left clicks in the slice views add seeds to the active set")
+        self.place.toggled.connect(self._toggle_place)
+        v.addWidget(self.place)
         self.list = QListWidget()
         self.list.setObjectName("seed_sets")
         self.list.setMaximumHeight(110)
@@ -62,12 +69,6 @@ class GrowPage(PageBase):
                                "Seeds of what must NOT be grown into")))
         v.addLayout(row(button("Remove set", self.remove_set, "seed_remove_set"),
                         button("Clear seeds", self.clear_points, "seed_clear", "Remove the active set's points")))
-        self.place = QPushButton("Place seeds")
-        self.place.setObjectName("seed_place")
-        self.place.setCheckable(True)
-        self.place.setToolTip("While on, left clicks in the slice views add seeds to the active set")
-        self.place.toggled.connect(self._toggle_place)
-        v.addWidget(self.place)
         lay.addWidget(box)
         opts = QGroupBox("Grow from seeds")
         form = QFormLayout(opts)
