@@ -226,6 +226,7 @@ def _bone_contrast(volume: Volume, body_mask: Mask, p: Progress) -> Mask:
     sm = _smooth(volume, 1.0)
     cortex = dense & (a >= CORTEX_HU)
     core = morph.keep_islands_touching((sm >= CONTRAST_BONE_HU) & dense, cortex)
+    del sm
     p.raise_if_cancelled()
     p.update(0.8, "bone: rim")
     mask = morph.keep_islands_touching(dense & morph.dilate(core, g, 2.0), core)
@@ -248,24 +249,26 @@ def _trim_partial_volume_edge(a: np.ndarray, mask: Mask) -> None:
     next to its cortex is kept: its 6-neighbours are all bone-dense. Only voxels below
     :data:`CORTEX_HU` are examined; ``a`` is the CT (HU), ``mask`` its bone mask (same shape).
     """
-    cand = np.nonzero(mask & (a < CORTEX_HU))
-    if not len(cand[0]):
-        return
-    ijk = np.stack(cand).astype(np.int64)
+    soft = np.less(a, CORTEX_HU)
+    soft &= mask
+    cand = np.nonzero(soft)
+    del soft
     hi = np.asarray(a.shape)[:, None] - 1
-    centre = a[cand].astype(np.float32)
-    low = np.full(centre.shape, np.inf, np.float32)
-    peak = centre.copy()
-    for off in np.ndindex(3, 3, 3):
-        d = np.asarray(off)[:, None] - 1
-        if not d.any():
-            continue
-        v = a[tuple(np.clip(ijk + d, 0, hi))].astype(np.float32)
-        np.maximum(peak, v, out=peak)
-        if np.abs(d).sum() == 1:
-            np.minimum(low, v, out=low)
-    pv = (low < CONTRAST_BONE_HU) & (centre < 0.5 * (peak + low))
-    mask[tuple(c[pv] for c in cand)] = False
+    offsets = [np.asarray(off)[:, None] - 1 for off in np.ndindex(3, 3, 3) if off != (1, 1, 1)]
+    chunk = 1 << 20  # candidates per pass: bounded temporaries (~60 MB) on large CTs
+    for start in range(0, len(cand[0]), chunk):
+        part = tuple(c[start:start + chunk] for c in cand)
+        ijk = np.stack(part)
+        centre = a[part].astype(np.float32)
+        low = np.full(centre.shape, np.inf, np.float32)
+        peak = centre.copy()
+        for d in offsets:
+            v = a[tuple(np.clip(ijk + d, 0, hi))].astype(np.float32)
+            np.maximum(peak, v, out=peak)
+            if np.abs(d).sum() == 1:
+                np.minimum(low, v, out=low)
+        pv = (low < CONTRAST_BONE_HU) & (centre < 0.5 * (peak + low))
+        mask[tuple(c[pv] for c in part)] = False
 
 
 def lungs(volume: Volume, progress: Progress | None = None, body_mask: Mask | None = None,
