@@ -1,10 +1,14 @@
-"""Straight tool trajectories: length, angles, clearance from critical structures, probe's-eye reslice.
+"""Straight tool trajectories: length, angles, traversed tissue, clearance from critical structures, reslice.
 
 Frame: LPS millimetres. A trajectory's tool is a cylinder of diameter
 ``diameter_mm`` whose axis runs from the entry point to the target point.
 The clearance to a segment is the distance from the segment (its voxel cubes,
 see :mod:`planning.distance`) to the cylinder surface: axis distance minus
 the tool radius; zero or less means the tool crosses the structure.
+Only *critical* segments are checked that way; the tissue a percutaneous path
+must traverse (body wall, the organ containing the target, the target) is
+reported as traversed, with the axis length through each segment from an exact
+voxel walk (:func:`line_traversal`). Roles: :mod:`planning.segment_roles`.
 """
 
 from __future__ import annotations
@@ -16,12 +20,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from planning.distance import MaskDistance, SurfaceDistance
+from planning.segment_roles import ROLES, classify_name, default_roles
 from twin.errors import InputError
 from twin.geometry import ImageGeometry
 from twin.labelmap import LabelMap
 from twin.meshes import SurfaceModel
 from twin.plan import Trajectory
 from twin.progress import Progress, ensure_progress
+
+DEFAULT_SAFETY_MARGIN_MM = 5.0
+"""Default clearance (mm, tool surface to a critical structure) below which a trajectory is flagged."""
 
 AXES_LPS = {"L": np.array([1.0, 0.0, 0.0]), "P": np.array([0.0, 1.0, 0.0]), "S": np.array([0.0, 0.0, 1.0])}
 
@@ -114,6 +122,134 @@ def segment_clearance(
     }
 
 
+def line_traversal(traj: Trajectory, labelmap: LabelMap) -> list[dict[str, Any]]:
+    """Segments the tool axis passes through, with the path length in each (exact voxel walk).
+
+    The axis entry -> target is cut at every voxel face it crosses (Siddon's
+    parametric ray walk in index space, valid for any direction matrix); each
+    piece lies in one voxel, looked up in every layer, so overlapping segments
+    of different layers are each credited.
+
+    Parameters
+    ----------
+    traj : Trajectory
+        Entry and target in LPS mm.
+    labelmap : LabelMap
+        Segments.
+
+    Returns
+    -------
+    list of dict
+        In order of first entry along the path: ``segment``, ``length_mm``
+        (axis length inside its voxels), ``entry_depth_mm`` / ``exit_depth_mm``
+        (first entry and last exit, mm from the entry point), ``intervals_mm``
+        (list of ``[start, end]`` depths).
+    """
+    geom = labelmap.geometry
+    a, b = geom.lps_to_index(np.asarray([traj.entry_lps, traj.target_lps], dtype=np.float64))
+    d = b - a
+    length = path_length_mm(traj)
+    ts = [np.array([0.0, 1.0])]
+    for ax in range(3):
+        if abs(d[ax]) < 1e-12:
+            continue
+        lo, hi = sorted((a[ax], b[ax]))
+        faces = np.arange(np.ceil(lo - 0.5), np.floor(hi - 0.5) + 1) + 0.5
+        ts.append((faces - a[ax]) / d[ax])
+    t = np.unique(np.clip(np.concatenate(ts), 0.0, 1.0))
+    if len(t) < 2:
+        return []
+    mid = (t[:-1] + t[1:]) / 2.0
+    dl = np.diff(t) * length
+    idx = np.floor(a[None, :] + mid[:, None] * d[None, :] + 0.5).astype(np.int64)
+    ok = np.all((idx >= 0) & (idx < np.asarray(geom.shape)), axis=1)
+    rows: list[dict[str, Any]] = []
+    for seg in labelmap.segments:
+        lab = np.zeros(len(mid), dtype=bool)
+        layer = labelmap.layers[seg.layer]
+        lab[ok] = layer[idx[ok, 0], idx[ok, 1], idx[ok, 2]] == seg.value
+        if not lab.any():
+            continue
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], lab.astype(np.int8), [0]])))
+        intervals = [[float(t[s0] * length), float(t[e0] * length)] for s0, e0 in zip(edges[::2], edges[1::2],
+                                                                                     strict=True)]
+        rows.append({"segment": seg.name, "length_mm": float(dl[lab].sum()),
+                     "entry_depth_mm": intervals[0][0], "exit_depth_mm": intervals[-1][1], "intervals_mm": intervals})
+    rows.sort(key=lambda r: r["entry_depth_mm"])
+    return rows
+
+
+def _segment_at(labelmap: LabelMap, point_lps: Any) -> list[str]:
+    """Names of the segments whose voxel contains the point (every layer)."""
+    ijk = np.floor(labelmap.geometry.lps_to_index(np.asarray(point_lps, dtype=np.float64)[None])[0] + 0.5)
+    ijk = ijk.astype(np.int64)
+    if np.any(ijk < 0) or np.any(ijk >= np.asarray(labelmap.geometry.shape)):
+        return []
+    return [s.name for s in labelmap.segments if labelmap.layers[s.layer][tuple(ijk)] == s.value]
+
+
+def _surrounding_segment(labelmap: LabelMap, name: str, min_share: float = 0.5) -> str | None:
+    """The segment that holds at least ``min_share`` of the one-voxel shell around segment ``name``."""
+    from scipy import ndimage
+
+    try:
+        mask = labelmap.mask(name)
+    except InputError:
+        return None
+    nz = np.argwhere(mask)
+    if len(nz) == 0:
+        return None
+    lo = np.maximum(nz.min(axis=0) - 2, 0)
+    hi = np.minimum(nz.max(axis=0) + 3, mask.shape)
+    box = tuple(slice(int(x), int(y)) for x, y in zip(lo, hi, strict=True))
+    sub = mask[box]
+    shell = ndimage.binary_dilation(sub) & ~sub
+    n_shell = int(shell.sum())
+    if n_shell == 0:
+        return None
+    best, best_n = None, 0
+    for seg in labelmap.segments:
+        if seg.name == name:
+            continue
+        n = int(np.count_nonzero(shell & (labelmap.layers[seg.layer][box] == seg.value)))
+        if n > best_n:
+            best, best_n = seg.name, n
+    return best if best_n >= min_share * n_shell else None
+
+
+def _roles_for(traj: Trajectory, labelmap: LabelMap | None, names: list[str],
+               roles: dict[str, str] | None) -> tuple[dict[str, dict[str, str]], str | None, str | None]:
+    """Per-trajectory roles: defaults by name, user overrides, then the target and the organ containing it."""
+    segs = labelmap.segments if labelmap is not None else names
+    table = default_roles(segs)
+    for n in names:
+        table.setdefault(n, {"role": classify_name(n)[0], "category": classify_name(n)[1]})
+    for n, r in (roles or {}).items():
+        if r not in ROLES:
+            raise InputError(f"segment role must be one of {ROLES}, got {r!r} for {n!r}")
+        table.setdefault(n, {"role": r, "category": "other"})["role"] = r
+    target = traj.target_segment
+    organ = None
+    if labelmap is not None:
+        here = _segment_at(labelmap, traj.target_lps)
+        if target is None:
+            target = next((n for n in here if table[n]["role"] == "target"), None)
+        cand = [n for n in here if n != target]
+        if not cand and target is not None:
+            sur = _surrounding_segment(labelmap, target)
+            cand = [sur] if sur else []
+        for n in cand:
+            if table[n]["role"] == "traversable" or (table[n]["role"] == "critical"
+                                                     and table[n]["category"] == "organ"):
+                organ = n
+                break
+    if target in table:
+        table[target] = {**table[target], "role": "target"}
+    if organ is not None and not (roles and organ in roles):
+        table[organ] = {**table[organ], "role": "target_organ"}
+    return table, target, organ
+
+
 def evaluate_trajectory(
     traj: Trajectory,
     labelmap: LabelMap | None = None,
@@ -121,8 +257,15 @@ def evaluate_trajectory(
     step_mm: float | None = None,
     progress: Progress | None = None,
     surfaces: dict[str, SurfaceModel] | None = None,
+    roles: dict[str, str] | None = None,
+    safety_margin_mm: float = DEFAULT_SAFETY_MARGIN_MM,
 ) -> dict[str, Any]:
     """All metrics of a trajectory (stored in ``Trajectory.metrics``).
+
+    Tissue the path must traverse (body wall, the organ containing the target,
+    the target) is listed under ``traversed`` with the length through each;
+    only *critical* structures are checked for crossing and clearance (see
+    :mod:`planning.segment_roles` for the default roles).
 
     Parameters
     ----------
@@ -131,21 +274,31 @@ def evaluate_trajectory(
     labelmap : LabelMap, optional
         Segments to check; without it only geometric metrics are returned.
     critical_segments : list of str, optional
-        Segment names to check (default: every segment except the target one).
+        Segment names to check, overriding the default critical set (the
+        segments whose role is ``critical``, minus the target segment and the
+        solid organ containing the target).
     step_mm : float, optional
         Axis sampling step (see :func:`segment_clearance`).
     surfaces : dict of str -> SurfaceModel, optional
         Surfaces by segment name; a structure with a surface here is measured
         against the surface (``"source": "surface"``) instead of its voxels. With
         no label map, the structures are exactly these surfaces.
+    roles : dict of str -> str, optional
+        Role overrides by segment name (``container``, ``traversable``, ``target``, ``critical``).
+    safety_margin_mm : float
+        A critical structure closer than this to the tool surface (clearance) is listed in ``too_close``.
 
     Returns
     -------
     dict
         ``path_length_mm``, ``direction_lps``, ``angles_deg``, ``reaches_target``,
-        ``structures`` (one dict per segment, see :func:`segment_clearance`),
-        ``min_clearance_mm``, ``closest_structure``, ``crossed`` (names),
-        ``target_inside`` (target point inside its segment, if given).
+        ``structures`` (one dict per *critical* segment, see
+        :func:`segment_clearance`, plus ``role`` and ``within_margin``),
+        ``min_clearance_mm``, ``closest_structure``, ``crossed`` (critical names crossed),
+        ``too_close`` (critical names not crossed but within the margin), ``safety_margin_mm``,
+        ``traversed`` (see :func:`line_traversal`, plus ``role`` and ``critical``),
+        ``roles`` (name -> role for this trajectory), ``critical_source`` (``"plan"`` or ``"default"``),
+        ``target_segment``, ``target_organ``, ``target_inside`` (target point inside its segment, if given).
     """
     prog = ensure_progress(progress)
     length = path_length_mm(traj)
@@ -159,37 +312,57 @@ def evaluate_trajectory(
         "min_clearance_mm": None,
         "closest_structure": None,
         "crossed": [],
+        "too_close": [],
+        "safety_margin_mm": float(safety_margin_mm),
+        "traversed": [],
     }
     surfaces = surfaces or {}
     if labelmap is None and not surfaces:
         return out
+    all_names = [s.name for s in labelmap.segments] if labelmap is not None else []
+    all_names += [n for n in surfaces if n not in all_names]
+    table, target, organ = _roles_for(traj, labelmap, all_names, roles)
     if critical_segments:
-        names = list(critical_segments)
+        names = [n for n in critical_segments if n != traj.target_segment]
+        out["critical_source"] = "plan"
     else:
-        names = [s.name for s in labelmap.segments] if labelmap is not None else list(surfaces)
-    names = [n for n in names if n != traj.target_segment]
+        names = [n for n in all_names if table[n]["role"] == "critical" and n != target]
+        out["critical_source"] = "default"
+    out["roles"] = {n: table[n]["role"] for n in all_names}
+    out["target_segment"] = target
+    out["target_organ"] = organ
+    critical = set(names)
+    if labelmap is not None:
+        prog.update(0.02, "walking the path through the segments")
+        out["traversed"] = [{**r, "role": table.get(r["segment"], {}).get("role", "critical"),
+                             "critical": r["segment"] in critical} for r in line_traversal(traj, labelmap)]
     for n, name in enumerate(names):
         prog.raise_if_cancelled()
-        prog.update(n / max(1, len(names)), f"clearance to {name}")
+        prog.update(0.05 + 0.95 * n / max(1, len(names)), f"clearance to {name}")
         if name in surfaces:
             res = segment_clearance(traj, SurfaceDistance(surfaces[name]), step_mm)
-            out["structures"].append({"segment": name, "source": "surface", **res})
-            continue
-        try:
-            if labelmap is None:
-                raise InputError(f"no segment {name!r}")
-            mask = labelmap.mask(name)
-        except InputError:
-            out["structures"].append({"segment": name, "note": "segment not found", "crosses": False})
-            continue
-        res = segment_clearance(traj, MaskDistance(mask, labelmap.geometry), step_mm)
-        out["structures"].append({"segment": name, "source": "label map", **res})
+            source = "surface"
+        else:
+            try:
+                if labelmap is None:
+                    raise InputError(f"no segment {name!r}")
+                mask = labelmap.mask(name)
+            except InputError:
+                out["structures"].append({"segment": name, "note": "segment not found", "crosses": False,
+                                          "role": "critical"})
+                continue
+            res = segment_clearance(traj, MaskDistance(mask, labelmap.geometry), step_mm)
+            source = "label map"
+        c = res.get("clearance_mm")
+        res["within_margin"] = bool(c is not None and not res["crosses"] and c < safety_margin_mm)
+        out["structures"].append({"segment": name, "source": source, "role": "critical", **res})
     valid = [s for s in out["structures"] if s.get("clearance_mm") is not None]
     if valid:
         best = min(valid, key=lambda s: s["clearance_mm"])
         out["min_clearance_mm"] = best["clearance_mm"]
         out["closest_structure"] = best["segment"]
     out["crossed"] = [s["segment"] for s in out["structures"] if s.get("crosses")]
+    out["too_close"] = [s["segment"] for s in out["structures"] if s.get("within_margin")]
     if traj.target_segment and labelmap is not None:
         try:
             md = MaskDistance(labelmap.mask(traj.target_segment), labelmap.geometry)

@@ -42,7 +42,9 @@ def test_line_passing_sphere_at_known_distance():
     lm = labelmap(geom, {"tumour": sphere_mask(geom, (0.25, 0.25, 0.25), 10.0)})
     # axis at 20 mm from the centre, parallel to L: distance to the sphere surface 10 mm
     traj = Trajectory(name="t", entry_lps=(-19.75, 20.25, 0.25), target_lps=(19.75, 20.25, 0.25), diameter_mm=4.0)
-    m = evaluate_trajectory(traj, lm)
+    # a lesion is not critical by default: name it explicitly
+    assert evaluate_trajectory(traj, lm)["structures"] == []
+    m = evaluate_trajectory(traj, lm, critical_segments=["tumour"])
     s = m["structures"][0]
     # the voxel model of a sphere extends at most half a voxel diagonal beyond it
     assert 10.0 - h * np.sqrt(3) / 2 - 1e-9 <= s["axis_distance_mm"] <= 10.0 + 1e-9
