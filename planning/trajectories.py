@@ -239,13 +239,15 @@ def _roles_for(traj: Trajectory, labelmap: LabelMap | None, names: list[str],
             sur = _surrounding_segment(labelmap, target)
             cand = [sur] if sur else []
         for n in cand:
+            if roles and n in roles:  # the user decided this segment's role
+                continue
             if table[n]["role"] == "traversable" or (table[n]["role"] == "critical"
                                                      and table[n]["category"] == "organ"):
                 organ = n
                 break
     if target in table:
         table[target] = {**table[target], "role": "target"}
-    if organ is not None and not (roles and organ in roles):
+    if organ is not None:
         table[organ] = {**table[organ], "role": "target_organ"}
     return table, target, organ
 
