@@ -285,7 +285,7 @@ class View3D(QWidget):
         self.placeholder.deleteLater()
         widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.plotter.set_background(BACKGROUND)
-        self.plotter.add_axes(xlabel="L", ylabel="P", zlabel="S", line_width=2)
+        self.orientation_widget = add_orientation_cube(self.plotter)
 
     def refresh(self) -> None:
         """Redraw after the scene changed."""
@@ -352,6 +352,34 @@ class View3D(QWidget):
             self.plotter.close()
         except Exception:  # noqa: BLE001 - closing twice or after GL loss is harmless
             pass
+
+
+ORIENTATION_FACES = {"XPlus": "L", "XMinus": "R", "YPlus": "P", "YMinus": "A", "ZPlus": "S", "ZMinus": "I"}
+"""Face letters of the orientation cube in the LPS scene (+x = left, +y = posterior, +z = superior)."""
+
+
+def add_orientation_cube(plotter: Any, viewport: tuple[float, float, float, float] = (0.0, 0.0, 0.24, 0.24)) -> Any:
+    """A Slicer-like orientation cube (R/L, A/P, S/I faces) in the bottom-left corner; returns the widget.
+
+    Replaces the default axes triad (about 30 px with unreadable letters). The cube is drawn in the
+    LPS scene frame: the face seen from the front (camera anterior) reads "A", from the left "L".
+    Its viewport is a fraction of the view (VTK's pixel-size constraint filled the whole interactive view).
+    """
+    import vtk
+
+    cube = vtk.vtkAnnotatedCubeActor()
+    for face, letter in ORIENTATION_FACES.items():
+        getattr(cube, f"Set{face}FaceText")(letter)
+    cube.SetFaceTextScale(0.62)
+    cube.SetTextEdgesVisibility(False)
+    cube.GetCubeProperty().SetColor(0.80, 0.82, 0.86)
+    colours = {"X": (0.85, 0.25, 0.25), "Y": (0.25, 0.65, 0.25), "Z": (0.25, 0.40, 0.90)}  # Slicer's R/A/S hues
+    for face in ORIENTATION_FACES:
+        prop = getattr(cube, f"Get{face}FaceProperty")()
+        prop.SetColor(*colours[face[0]])
+        prop.SetInterpolationToFlat()
+    widget = plotter.add_orientation_widget(cube, viewport=viewport)
+    return widget
 
 
 class _RenderLabel(QLabel):
