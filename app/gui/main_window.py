@@ -607,13 +607,23 @@ class MainWindow(DocumentMixin, QMainWindow):
         self.verify_dialog.raise_()
         return self.verify_dialog
 
-    def _show_help(self) -> None:
-        from app.gui import slice_view
+    def _show_help(self) -> Any:
+        """Help > Mouse and keyboard (F1): generated from the actions (:mod:`app.gui.help_text`); returns the dialog."""
+        from PySide6.QtWidgets import QDialog, QTextBrowser, QVBoxLayout
 
-        QMessageBox.information(self, "Mouse and keyboard", slice_view.__doc__.split("Mouse:")[1].strip()
-                                + "\n\nCtrl+Z / Ctrl+Shift+Z undo / redo, Ctrl+S save, Ctrl+O open, Ctrl+1..4 maximise "
-                                  "a view, F11 maximise the active view, Alt+1..6 window presets, C crosshair, "
-                                  "O overlay, Ctrl+I patient identity.")
+        from app.gui.help_text import help_html
+
+        dlg = getattr(self, "help_dialog", None)
+        if dlg is None:
+            dlg = self.help_dialog = QDialog(self)
+            dlg.setWindowTitle("Mouse and keyboard")
+            dlg.resize(720, 760)
+            dlg.browser = QTextBrowser(dlg)
+            QVBoxLayout(dlg).addWidget(dlg.browser)
+        dlg.browser.setHtml(help_html(self))  # regenerated: panels add actions, undo texts change
+        dlg.show()
+        dlg.raise_()
+        return dlg
 
 
 def initial_position(vol: Volume) -> np.ndarray:

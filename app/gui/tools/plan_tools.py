@@ -18,9 +18,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 
+from app.gui.slice_annotations import shadow_text
 from twin.plan import CutPlane, Plan, PlanObject
 from twin.plan_commands import ModifyPlanObject
 
@@ -356,7 +357,8 @@ def paint_plan(window: Any, cache: PlanCache, view: Any, p: QPainter, selected_i
             p.setPen(QPen(col, 1.0))
         r = 5.0 if on else 3.0
         p.drawEllipse(QPointF(c.x(), c.y()), r, r)
-        if on:
-            p.setPen(col)
-            p.drawText(QPointF(c.x() + 7, c.y() - 5), pp.label)
+        if on:  # shadowed like the view's own annotations: readable over overlays and bright anatomy
+            fm = p.fontMetrics()
+            rect = QRectF(c.x() + 7, c.y() - 5 - fm.ascent(), fm.horizontalAdvance(pp.label) + 2, fm.height())
+            shadow_text(p, rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, pp.label, col)
     p.setBrush(Qt.BrushStyle.NoBrush)
