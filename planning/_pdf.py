@@ -180,6 +180,46 @@ def _segments(data: dict[str, Any]) -> list[Any]:
     return [KeepTogether([*out, table, *extra])] if len(rows) < 25 else [*out, table, *extra]
 
 
+ROLE_TEXT = {"container": "body wall", "traversable": "traversable organ",
+             "target_organ": "organ containing the target", "target": "target", "critical": "CRITICAL"}
+"""How a segment role (:mod:`planning.segment_roles`) is printed."""
+
+
+def _critical_status(s: dict[str, Any], margin: Any) -> str:
+    if s.get("clearance_mm") is None:
+        return s.get("note", NOT_COMPUTED)
+    if s.get("crosses"):
+        return "<font color='#9b1c1c'><b>CROSSED</b></font>"
+    if s.get("within_margin"):
+        return f"<font color='#9b1c1c'>closer than {fmt(margin, 1, 'mm')}</font>"
+    return "clear"
+
+
+def _trajectory_safety(m: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Key/value rows: traversed tissue, critical crossings, margin, closest critical structure."""
+    if not m:
+        return [("Critical structures", NOT_COMPUTED)]
+    margin = m.get("safety_margin_mm")
+    trav = m.get("traversed")
+    source = {"plan": "chosen in the plan", "default": "default set by segment name"}.get(m.get("critical_source"))
+    crossed = m.get("crossed") or []
+    close = m.get("too_close") or []
+    rows: list[tuple[str, Any]] = []
+    if trav is not None:
+        rows.append(("Traversed (expected)", ", ".join(
+            f"{r['segment']} {fmt(r['length_mm'], 1, 'mm')}" for r in trav if not r.get("critical")) or "none"))
+    n_checked = len(m.get("structures") or [])
+    rows.append(("Critical structures checked", f"{n_checked}" + (f" ({source})" if source else "")))
+    rows.append(("Crossed critical structures", Paragraph(
+        f"<font color='#9b1c1c'><b>{', '.join(crossed)}</b></font>", CELL) if crossed else "none"))
+    if margin is not None:
+        rows.append((f"Critical within {fmt(margin, 1, 'mm')} safety margin", Paragraph(
+            f"<font color='#9b1c1c'>{', '.join(close)}</font>", CELL) if close else "none"))
+    rows.append(("Minimum clearance to a critical structure",
+                 f"{fmt(m.get('min_clearance_mm'), 1, 'mm')} ({m.get('closest_structure') or '-'})"))
+    return rows
+
+
 def _trajectories(plan: dict[str, Any]) -> list[Any]:
     out: list[Any] = [Paragraph("Trajectories", H2)]
     trajs = plan.get("trajectories") or []
@@ -198,20 +238,26 @@ def _trajectories(plan: dict[str, Any]) -> list[Any]:
                  ("Tool reaches target", fmt(m.get("reaches_target")) if m.get("reaches_target") is not None
                   else "tool length not given"),
                  ("Target inside", fmt(m.get("target_inside")) if "target_inside" in m else NOT_COMPUTED),
-                 ("Minimum clearance", f"{fmt(m.get('min_clearance_mm'), 1, 'mm')} "
-                                       f"({m.get('closest_structure') or '-'})"),
-                 ("Crossed structures", ", ".join(m.get("crossed") or []) or ("none" if m else NOT_COMPUTED))]
+                 *_trajectory_safety(m)]
         if m.get("error"):
             pairs.append(("Error", m["error"]))
         block: list[Any] = [Paragraph(f"<b>{t['name']}</b>", BODY), _kv(pairs)]
-        rows = [["Structure", "Axis distance (mm)", "Clearance (mm)", "Crosses", "Depth of closest point (mm)",
+        trav = [["Tissue along the path", "Role", "From depth (mm)", "To depth (mm)", "Length (mm)"]]
+        for r in m.get("traversed") or []:
+            role = "CRITICAL" if r.get("critical") else ROLE_TEXT.get(r.get("role"), r.get("role") or "-")
+            trav.append([r["segment"], role, fmt(r.get("entry_depth_mm"), 1), fmt(r.get("exit_depth_mm"), 1),
+                         fmt(r.get("length_mm"), 1)])
+        if len(trav) > 1:
+            block += [Spacer(1, 2 * mm), _table(trav, [2, 1.8, 1.1, 1.1, 1])]
+        rows = [["Critical structure", "Axis distance (mm)", "Clearance (mm)", "Status", "Depth of closest point (mm)",
                  "Length inside (mm)"]]
         for s in m.get("structures") or []:
             rows.append([s["segment"], fmt(s.get("axis_distance_mm"), 1), fmt(s.get("clearance_mm"), 1),
-                         fmt(s.get("crosses")), fmt(s.get("closest_depth_mm"), 1), fmt(s.get("length_inside_mm"), 1)])
+                         Paragraph(_critical_status(s, m.get("safety_margin_mm")), CELL),
+                         fmt(s.get("closest_depth_mm"), 1), fmt(s.get("length_inside_mm"), 1)])
         if len(rows) > 1:
             block.append(Spacer(1, 2 * mm))
-            block.append(_table(rows, [2, 1.2, 1.1, 0.8, 1.6, 1.2]))
+            block.append(_table(rows, [2, 1.2, 1.1, 1.2, 1.6, 1.2]))
         if len(out) == 1:  # keep the section heading with the first trajectory
             out = [KeepTogether([out[0], *block])]
         else:

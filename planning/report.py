@@ -102,7 +102,13 @@ def render_images(project: Any, plan: Plan, size: tuple[int, int] = (520, 520),
     if vol is not None and plan.trajectories:
         prog.update(0.8, "probe's eye")
         try:
-            images.update(probes_eye_images(vol, lm, plan.trajectories[0], plan.critical_segments))
+            t0 = plan.trajectories[0]
+            crit = list(plan.critical_segments)
+            if not crit and lm is not None:  # the default critical set (by segment name), as evaluated
+                from planning.segment_roles import default_critical_names
+
+                crit = default_critical_names(lm.segments, exclude=(t0.target_segment,))
+            images.update(probes_eye_images(vol, lm, t0, crit))
         except Exception as exc:  # noqa: BLE001
             notes.append(f"probe's-eye images not rendered ({type(exc).__name__}: {exc})")
     for reh in plan.rehearsals:

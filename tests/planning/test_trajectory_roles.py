@@ -174,3 +174,37 @@ def test_terminology_meaning_classifies_an_anonymous_segment():
             Segment(2, "Segment_2", terminology={"scheme": "SCT", "code": "15825003", "meaning": "Aorta"})]
     assert classify_name("Segment_1", "Liver")[0] == "traversable"
     assert default_critical_names(segs) == ["Segment_2"]
+
+
+def test_report_pdf_separates_traversed_tissue_from_critical_crossings(demo, tmp_path):
+    from planning.report import build_report
+    from tests.planning.test_report import pdf_text
+    from twin.phantom import load_demo_case
+    from twin.plan import Plan
+    from twin.project import Project
+
+    lm, lms = demo
+    vol, _ = load_demo_case()
+    plan = Plan()  # no critical list: the default set by segment name
+    plan.add(Trajectory(name="biopsy", entry_lps=lms["needle_entry"], target_lps=lms["needle_target"],
+                        diameter_mm=1.5, target_segment="liver_tumor"))
+    entry, target = _anterior_skin_path(lm, "aorta", 15.0)
+    plan.add(Trajectory(name="transaortic", entry_lps=entry, target_lps=target, diameter_mm=1.5))
+    proj = Project(name="roles", volumes={"ct": vol}, labelmaps={"segmentation": lm})
+    proj.plan = plan.to_dict()
+    out = tmp_path / "report.pdf"
+    data = build_report(proj, out, images=False)
+    text = pdf_text(out)
+    good, bad = (t["metrics"] for t in data["plan"]["trajectories"])
+    # backward-compatible keys still there
+    for key in ("path_length_mm", "structures", "min_clearance_mm", "closest_structure", "crossed"):
+        assert key in good and key in bad
+    assert good["crossed"] == [] and "aorta" in bad["crossed"]
+    lengths = {r["segment"]: r["length_mm"] for r in good["traversed"]}
+    biopsy = text[text.index("biopsy Tool"):text.index("transaortic Tool")]
+    assert f"subcutaneous_fat {lengths['subcutaneous_fat']:.1f} mm" in biopsy
+    assert f"liver {lengths['liver']:.1f} mm" in biopsy and "organ containing the target" in biopsy
+    assert "Crossed critical structures none" in biopsy and "default set by segment name" in biopsy
+    assert f"({good['closest_structure']})" in biopsy and "CROSSED" not in biopsy
+    aortic = text[text.index("transaortic Tool"):]
+    assert "CROSSED" in aortic and "Crossed critical structures aorta" in aortic
