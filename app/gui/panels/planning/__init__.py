@@ -18,11 +18,13 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QListWidget,
     QListWidgetItem,
     QMenu,
@@ -42,9 +44,11 @@ from app.gui.panels.planning.margin_view import MarginView
 from app.gui.panels.planning.metrics import (
     SLOW_COLLECTIONS,
     compute_metrics,
+    critical_hint,
     metrics_html,
     metrics_key,
     short_summary,
+    trajectory_alarm,
 )
 from app.gui.tools.overlay import overlays_for
 from app.gui.tools.plan_tools import PlanCache, PlanTool, paint_plan
@@ -142,6 +146,10 @@ class PlanningPanel(Panel):
         self.critical.setObjectName("critical_segments")
         self.critical.itemChanged.connect(self._on_critical_changed)
         cl.addWidget(self.critical)
+        self.critical_note = QLabel()
+        self.critical_note.setObjectName("critical_note")
+        self.critical_note.setWordWrap(True)
+        cl.addWidget(self.critical_note)
         split.addWidget(crit)
         split.setSizes([200, 170, 150, 110])
         lay.addWidget(split, 1)
@@ -235,10 +243,8 @@ class PlanningPanel(Panel):
                 it = QTreeWidgetItem([obj.name, short_summary(obj, self.object_metrics(obj))])
                 it.setData(0, ID_ROLE, obj.id)
                 it.setFlags(it.flags() | Qt.ItemFlag.ItemIsEditable)
-                if obj.collection == "trajectories":
-                    m = self.object_metrics(obj)
-                    if m and m.get("crossed"):
-                        it.setForeground(1, Qt.GlobalColor.red)
+                if obj.collection == "trajectories" and trajectory_alarm(self.object_metrics(obj)):
+                    it.setForeground(1, QColor(trajectory_alarm(self.object_metrics(obj))))
                 top.addChild(it)
                 if obj.id == self.selected_id:
                     select_item = it
@@ -274,6 +280,7 @@ class PlanningPanel(Panel):
         current = [(self.critical.item(i).text(), self.critical.item(i).checkState() == Qt.CheckState.Checked)
                    for i in range(self.critical.count())]
         wanted = [(n, n in chosen) for n in names]
+        self.critical_note.setText(critical_hint(self.plan, names))
         if current == wanted:
             return
         self.critical.blockSignals(True)
@@ -500,8 +507,8 @@ class PlanningPanel(Panel):
                 m = self.object_metrics(obj)
                 it.setText(1, short_summary(obj, m))
                 if obj.collection == "trajectories":
-                    it.setForeground(1, Qt.GlobalColor.red if m and m.get("crossed") else
-                                     self.tree.palette().text().color())
+                    alarm = trajectory_alarm(m)
+                    it.setForeground(1, QColor(alarm) if alarm else self.tree.palette().text().color())
         self._building = False
 
     def metrics_ready(self) -> bool:

@@ -89,6 +89,9 @@ def short_summary(obj: PlanObject, metrics: dict[str, Any] | None) -> str:
         s = f"{metrics['path_length_mm']:.1f} mm"
         if metrics.get("crossed"):
             s += "  CROSSES " + ", ".join(metrics["crossed"])
+        elif metrics.get("too_close"):
+            s += f"  {metrics['min_clearance_mm']:.1f} mm from {metrics['closest_structure']} " \
+                 f"(< {metrics.get('safety_margin_mm', 0):g} mm)"
         elif metrics.get("min_clearance_mm") is not None:
             s += f"  clear {metrics['min_clearance_mm']:.1f} mm"
         return s
@@ -156,8 +159,38 @@ def metrics_html(obj: PlanObject, metrics: dict[str, Any] | None) -> str:
     return f"<b>{name}</b>"
 
 
+TRAVERSED_ROLE_TEXT = {"container": "body wall", "traversable": "traversable", "target_organ": "target organ",
+                       "target": "target"}
+
+
+def trajectory_alarm(metrics: dict[str, Any] | None) -> str | None:
+    """Colour of a trajectory's summary: red if it crosses a critical structure, orange within the margin."""
+    if not metrics:
+        return None
+    if metrics.get("crossed"):
+        return "#d33"
+    if metrics.get("too_close"):
+        return "#d80"
+    return None
+
+
+def critical_hint(plan: Plan, segment_names: list[str]) -> str:
+    """Text under the critical-structure list: the plan's choice or the default set by segment name."""
+    if plan.critical_segments:
+        return (f"{len(plan.critical_segments)} chosen; the others along a path are reported as traversed. "
+                "Uncheck all for the default set.")
+    from planning.segment_roles import default_critical_names
+
+    names = default_critical_names(segment_names)
+    if not names:
+        return "None checked and no segment is critical by name: check the structures to protect."
+    return ("None checked: default set by name (" + ", ".join(names) + "). Body wall, the organ containing the "
+            "target and the target are reported as traversed.")
+
+
 def _trajectory_html(t: Any, m: dict[str, Any]) -> str:
     a = m["angles_deg"]
+    margin = m.get("safety_margin_mm")
     rows = [f"<b>{html.escape(t.name)}</b> ({t.kind}, diameter {t.diameter_mm:g} mm)",
             f"Path length <b>{m['path_length_mm']:.1f} mm</b>",
             f"Angles: cranio-caudal {a['craniocaudal']:.1f} deg, axial {a['axial_in_plane']:.1f} deg "
@@ -166,12 +199,31 @@ def _trajectory_html(t: Any, m: dict[str, Any]) -> str:
         rows.append(_warn(f"tool length {t.length_mm:g} mm does not reach the target"))
     if m.get("target_inside") is not None:
         rows.append(f"target inside {html.escape(str(t.target_segment))}: {'yes' if m['target_inside'] else 'NO'}")
-    for s in m.get("structures", []):
+    trav = [r for r in m.get("traversed") or [] if not r.get("critical")]
+    if trav:
+        parts = [f"{html.escape(r['segment'])} {r['length_mm']:.1f} mm"
+                 + (f" ({TRAVERSED_ROLE_TEXT[r['role']]})" if r.get("role") in ("target_organ", "target") else "")
+                 for r in trav]
+        rows.append("<span style='color:#777'>Traversed (expected): " + ", ".join(parts) + "</span>")
+    source = {"plan": "chosen", "default": "default by name"}.get(m.get("critical_source"), "")
+    if m.get("structures"):
+        head = f"<b>Critical structures</b> ({len(m['structures'])}{', ' + source if source else ''}"
+        rows.append(head + (f"; margin {margin:g} mm)" if margin is not None else ")"))
+    if m.get("crossed"):
+        rows.append(_warn("CROSSES " + ", ".join(m["crossed"])))
+    elif m.get("min_clearance_mm") is not None:
+        rows.append(f"closest: {html.escape(str(m.get('closest_structure')))} {m['min_clearance_mm']:.1f} mm")
+    for s in sorted(m.get("structures", []), key=lambda s: (s.get("clearance_mm") is None, s.get("clearance_mm") or 0)):
         if s.get("clearance_mm") is None:
             rows.append(f"{html.escape(s['segment'])}: {html.escape(s.get('note', 'n/a'))}")
             continue
         txt = f"{s['segment']}: {s['clearance_mm']:.1f} mm"
-        rows.append(_warn(txt + " - CROSSED") if s.get("crosses") else html.escape(txt))
+        if s.get("crosses"):
+            rows.append(_warn(txt + f" - CROSSED ({s.get('length_inside_mm', 0):.1f} mm inside)"))
+        elif s.get("within_margin"):
+            rows.append(f"<b><span style='color:#d80'>{html.escape(txt)} - within {margin:g} mm margin</span></b>")
+        else:
+            rows.append(html.escape(txt))
     if not m.get("structures"):
         rows.append("<i>no critical structures checked</i>")
     return "<br>".join(rows)
