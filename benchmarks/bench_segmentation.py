@@ -19,8 +19,14 @@ import tracemalloc
 import numpy as np
 
 
-def ct_like(shape: tuple[int, int, int]):
-    """Body ellipse (40 HU) with fat rim, lungs, spine-like rods (700 HU) with marrow, a table, noise."""
+def ct_like(shape: tuple[int, int, int], contrast: bool = False):
+    """Body ellipse (40 HU) with fat rim, lungs, spine-like rods (700 HU) with marrow, a table, noise.
+
+    ``contrast``: portal-venous phase as well, an enhanced aorta (190 HU, 13 mm radius) beside the
+    spine and two kidneys with a 200 HU cortex around a 150 HU medulla, far enough from the rod that
+    :func:`segmentation.presets.contrast_enhanced` is true (the bone preset's contrast path), and
+    ribs round the body (so that bone spans the body's box, as on a real CT).
+    """
     from twin.geometry import ImageGeometry
     from twin.volume import Volume
 
@@ -39,9 +45,24 @@ def ct_like(shape: tuple[int, int, int]):
     sl[lung & body] = -850
     sl[rod] = 700
     sl[marrow] = 150
+    if contrast:
+        r_mm = np.sqrt((i * 0.8) ** 2 + ((j - 0.2 * nj) * 0.8 + 45.0) ** 2)  # aorta in front of the rod
+        sl[r_mm <= 13.0] = 190
+        for side in (-1, 1):
+            kid = ((i - side * 0.17 * ni) / (0.06 * ni)) ** 2 + ((j - 0.15 * nj) / (0.09 * nj)) ** 2
+            sl[kid <= 1] = 200
+            sl[kid <= 0.45] = 150
     sl[:, int(0.86 * nj):int(0.88 * nj)] = 300  # table
     rng = np.random.default_rng(0)
     arr = np.repeat(sl[:, :, None], nk, axis=2)
+    if contrast:  # ribs: an elliptic band of 600 HU cortex round 250 HU marrow, 12 of every 30 mm
+        ell = (i / (0.36 * ni)) ** 2 + (j / (0.26 * nj)) ** 2
+        rib = (ell >= 0.9) & (ell <= 1.0) & (j < 0.12 * nj)
+        rib_sl = sl.copy()
+        rib_sl[rib] = 600
+        rib_sl[rib & (ell >= 0.93) & (ell <= 0.97)] = 250
+        for k0 in range(0, nk, 30):
+            arr[:, :, k0:k0 + 12] = rib_sl[:, :, None]
     arr += rng.normal(0, 15, (ni, nj, 1)).astype(np.int16)  # cheap noise
     # memory order of a volume read from disk (twin.volume.sitk_to_array: i fastest)
     return Volume(np.asfortranarray(arr), g, modality="CT", units="HU")
@@ -109,11 +130,12 @@ def measure_child(what: str, shape: tuple[int, int, int]) -> None:
     from segmentation.surfaces import labelmap_to_surfaces
     from twin.labelmap import LabelMap
 
-    vol = ct_like(shape)
+    contrast = what.endswith("_contrast")
+    vol = ct_like(shape, contrast=contrast)
     lab = labels_20(shape) if what.startswith("surf") else None
 
     def run(v, lab_arr):
-        if what == "raw_bone":
+        if what.startswith("raw_bone"):
             import SimpleITK as sitk
 
             img = v.to_sitk()
@@ -124,9 +146,11 @@ def measure_child(what: str, shape: tuple[int, int, int]) -> None:
             return labelmap_to_surfaces(LabelMap.from_array(lab_arr, v.geometry), smoothing=0.0, normals=False)
         if what == "surfaces_raw":
             return raw_surfaces(lab_arr, v.geometry.spacing)
+        if what == "bone_contrast":
+            return presets.run_preset(v, "bone")  # main() checks that detection picks the contrast path
         return presets.run_preset(v, what)
 
-    small = ct_like((48, 48, 24))
+    small = ct_like((48, 48, 24), contrast=contrast)
     run(small, labels_20(small.shape) if lab is not None else None)  # imports, lazy library pages
     gc.collect()
     with open("/proc/self/clear_refs", "w") as f:
