@@ -182,7 +182,7 @@ def test_bfgs_update_satisfies_the_secant_condition() -> None:
 
 
 def test_quasi_newton_reaches_the_full_newton_equilibrium(monkeypatch: pytest.MonkeyPatch) -> None:
-    # BFGS (factors reused, FEBio's default) normally starts at 60k free DOFs; forced on a small case it must
+    # BFGS (factors reused, FEBio's default; off unless QUASI_NEWTON_DOFS is set): forced on a small case it must
     # reach the same equilibrium with fewer factorizations (reaction = weight, same displacements)
     from biomech.linsolve import available
 
