@@ -206,8 +206,10 @@ def _trajectory_safety(m: dict[str, Any]) -> list[tuple[str, Any]]:
     close = m.get("too_close") or []
     rows: list[tuple[str, Any]] = []
     if trav is not None:
-        rows.append(("Traversed (expected)", ", ".join(
-            f"{r['segment']} {fmt(r['length_mm'], 1, 'mm')}" for r in trav if not r.get("critical")) or "none"))
+        parts = [f"{r['segment']} {fmt(r['length_mm'], 1, 'mm')}" for r in trav if not r.get("critical")]
+        if (m.get("unlabelled_length_mm") or 0.0) >= 0.05:
+            parts.append(f"unsegmented {fmt(m['unlabelled_length_mm'], 1, 'mm')}")
+        rows.append(("Traversed (expected)", ", ".join(parts) or "none"))
     n_checked = len(m.get("structures") or [])
     rows.append(("Critical structures checked", f"{n_checked}" + (f" ({source})" if source else "")))
     rows.append(("Crossed critical structures", Paragraph(

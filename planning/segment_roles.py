@@ -54,7 +54,8 @@ DEFAULT_ROLE_RULES: tuple[tuple[str, str, str], ...] = (
     (r" (spine|spinal_column|vertebrae?|rib|ribs|sternum|sacrum|hip|femur|humerus|scapula|clavicula|clavicle|skull|"
      r"bone|bones|costal|cartilages?|intervertebral|discs?|pelvis|ilium) ", "critical", "bone"),
     (r" (nerves?|spinal_cord|cord|plexus|brain) ", "critical", "nerve"),
-    (r" (kidneys?|renal|spleen|pancreas|adrenal|gland|heart|prostate|uterus|ovary|thyroid|organ) ",
+    (r" (kidneys?|renal|spleen|pancreas|adrenal|gland|heart|atri(al|um)|ventricles?|myocardium|prostate|uterus|"
+     r"ovary|thyroid|organ) ",
      "critical", "organ"),
 )
 

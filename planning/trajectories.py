@@ -179,6 +179,16 @@ def line_traversal(traj: Trajectory, labelmap: LabelMap) -> list[dict[str, Any]]
     return rows
 
 
+def _union_length(intervals: list[list[float]]) -> float:
+    """Total length covered by possibly overlapping ``[start, end]`` intervals (mm)."""
+    total, end = 0.0, -np.inf
+    for a, b in sorted(intervals):
+        if b > end:
+            total += b - max(a, end)
+            end = b
+    return float(total)
+
+
 def _segment_at(labelmap: LabelMap, point_lps: Any) -> list[str]:
     """Names of the segments whose voxel contains the point (every layer)."""
     ijk = np.floor(labelmap.geometry.lps_to_index(np.asarray(point_lps, dtype=np.float64)[None])[0] + 0.5)
@@ -298,7 +308,8 @@ def evaluate_trajectory(
         :func:`segment_clearance`, plus ``role`` and ``within_margin``),
         ``min_clearance_mm``, ``closest_structure``, ``crossed`` (critical names crossed),
         ``too_close`` (critical names not crossed but within the margin), ``safety_margin_mm``,
-        ``traversed`` (see :func:`line_traversal`, plus ``role`` and ``critical``),
+        ``traversed`` (see :func:`line_traversal`, plus ``role`` and ``critical``), ``unlabelled_length_mm``
+        (axis length in no segment: unsegmented tissue, air, outside the image),
         ``roles`` (name -> role for this trajectory), ``critical_source`` (``"plan"`` or ``"default"``),
         ``target_segment``, ``target_organ``, ``target_inside`` (target point inside its segment, if given).
     """
@@ -338,6 +349,7 @@ def evaluate_trajectory(
         prog.update(0.02, "walking the path through the segments")
         out["traversed"] = [{**r, "role": table.get(r["segment"], {}).get("role", "critical"),
                              "critical": r["segment"] in critical} for r in line_traversal(traj, labelmap)]
+        out["unlabelled_length_mm"] = length - _union_length([iv for r in out["traversed"] for iv in r["intervals_mm"]])
     for n, name in enumerate(names):
         prog.raise_if_cancelled()
         prog.update(0.05 + 0.95 * n / max(1, len(names)), f"clearance to {name}")

@@ -108,3 +108,45 @@ def test_report_on_real_ct(case, tmp_path):
     assert liver["intensity"]["median"] == pytest.approx(float(np.median(hu)))
     assert 20 < liver["intensity"]["median"] < 120  # liver parenchyma in HU
     assert f"{data['plan']['trajectories'][0]['metrics']['path_length_mm']:.1f} mm" in text
+
+
+def test_default_roles_on_totalsegmentator_labels(case):
+    """Every TotalSegmentator 'total' class gets a deliberate role (none falls to the catch-all)."""
+    from planning.segment_roles import classify_name
+
+    names = json.loads((DATA / "labels_total_and_total_mr.json").read_text())["total"].values()
+    roles = {n: classify_name(n) for n in names}
+    assert [n for n, r in roles.items() if r[1] == "other"] == []
+    assert {n for n, r in roles.items() if r[0] == "container"} >= {"autochthon_left", "iliopsoas_right",
+                                                                     "gluteus_maximus_left"}
+    assert roles["liver"][0] == "traversable" and roles["kidney_cyst_left"][0] == "target"
+
+
+def test_default_critical_set_on_real_ct_liver_biopsy(case):
+    from planning.trajectories import evaluate_trajectory
+    from tests.planning.test_trajectory_roles import _sampled_lengths
+    from twin.plan import Trajectory
+
+    _, lm = case
+    geom = lm.geometry
+    target = geom.index_to_lps(np.argwhere(lm.mask("liver")).mean(axis=0)[None])[0]
+    traj = Trajectory(name="t", entry_lps=target + np.array([-40.0, -90.0, 10.0]), target_lps=target)
+    m = evaluate_trajectory(traj, lm)  # no target segment, no critical list
+    assert m["target_organ"] == "liver" and m["critical_source"] == "default"
+    checked = [s["segment"] for s in m["structures"]]
+    assert {"aorta", "inferior_vena_cava", "portal_vein_and_splenic_vein", "gallbladder", "rib_right_9"} <= set(checked)
+    assert "liver" not in checked and not any(n.startswith(("autochthon", "iliopsoas", "gluteus")) for n in checked)
+    # the default set gives the same numbers as naming the same structures explicitly
+    explicit = evaluate_trajectory(traj, lm, checked)
+    for a, b in zip(m["structures"], explicit["structures"], strict=True):
+        assert a["segment"] == b["segment"] and a["clearance_mm"] == pytest.approx(b["clearance_mm"], abs=1e-12)
+    assert m["crossed"] == explicit["crossed"]
+    trav = {r["segment"]: r["length_mm"] for r in m["traversed"]}
+    assert trav["liver"] > 10.0
+    # no body-wall segments in this label set: the rest of the path is reported as unsegmented
+    assert m["unlabelled_length_mm"] == pytest.approx(m["path_length_mm"] - sum(trav.values()), abs=1e-9)
+    assert m["unlabelled_length_mm"] > 10.0
+    ref = _sampled_lengths(traj, lm)
+    assert set(ref) == set(trav)
+    for name, length in trav.items():
+        assert length == pytest.approx(ref[name], abs=0.05), name

@@ -62,6 +62,7 @@ def test_demo_needle_traverses_body_wall_and_liver_without_critical_crossing(dem
         assert r["length_mm"] == pytest.approx(ref[name], abs=0.05), name  # well within a voxel (2 mm)
     # every voxel of the phantom body is labelled: the pieces add up to the path
     assert sum(r["length_mm"] for r in m["traversed"]) == pytest.approx(m["path_length_mm"], abs=1e-9)
+    assert m["unlabelled_length_mm"] == pytest.approx(0.0, abs=1e-9)
 
 
 def _anterior_skin_path(lm, segment: str, depth_beyond_mm: float) -> tuple[np.ndarray, np.ndarray]:

@@ -200,10 +200,12 @@ def _trajectory_html(t: Any, m: dict[str, Any]) -> str:
     if m.get("target_inside") is not None:
         rows.append(f"target inside {html.escape(str(t.target_segment))}: {'yes' if m['target_inside'] else 'NO'}")
     trav = [r for r in m.get("traversed") or [] if not r.get("critical")]
-    if trav:
-        parts = [f"{html.escape(r['segment'])} {r['length_mm']:.1f} mm"
-                 + (f" ({TRAVERSED_ROLE_TEXT[r['role']]})" if r.get("role") in ("target_organ", "target") else "")
-                 for r in trav]
+    parts = [f"{html.escape(r['segment'])} {r['length_mm']:.1f} mm"
+             + (f" ({TRAVERSED_ROLE_TEXT[r['role']]})" if r.get("role") in ("target_organ", "target") else "")
+             for r in trav]
+    if (m.get("unlabelled_length_mm") or 0.0) >= 0.05:
+        parts.append(f"unsegmented {m['unlabelled_length_mm']:.1f} mm")
+    if parts:
         rows.append("<span style='color:#777'>Traversed (expected): " + ", ".join(parts) + "</span>")
     source = {"plan": "chosen", "default": "default by name"}.get(m.get("critical_source"), "")
     if m.get("structures"):
