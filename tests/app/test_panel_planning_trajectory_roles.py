@@ -56,6 +56,10 @@ def test_default_critical_set_traversed_tissue_and_aorta_alarm(plan_win):  # noq
     assert f"closest: {expected['closest_structure']} {expected['min_clearance_mm']:.1f} mm" in text
     item = _item_of(panel, traj.id)
     assert "CROSSES" not in item.text(1)
+    # the probe's eye colours the same default critical set (not the body wall)
+    dlg = panel.open_probes_eye()
+    assert "aorta" in dlg.segments and "muscle" not in dlg.segments and "liver_tumor" not in dlg.segments
+    dlg.close()
     assert item.foreground(1).color().name() != "#dd3333"
     # straight through the aorta: red, named
     aorta = lm.geometry.index_to_lps(np.argwhere(lm.mask("aorta")).mean(axis=0)[None])[0]

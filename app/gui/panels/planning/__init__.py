@@ -52,6 +52,7 @@ from app.gui.panels.planning.metrics import (
 )
 from app.gui.tools.overlay import overlays_for
 from app.gui.tools.plan_tools import PlanCache, PlanTool, paint_plan
+from planning.segment_roles import default_critical_names
 from twin.plan import (
     OBJECT_TYPES,
     AblationZone,
@@ -526,7 +527,8 @@ class PlanningPanel(Panel):
             return None
         if self.probe_dialog is not None:
             self.probe_dialog.close()
-        self.probe_dialog = ProbesEyeDialog(self.main, obj, list(self.plan.critical_segments))
+        crit = list(self.plan.critical_segments) or default_critical_names(self.segment_names(), (obj.target_segment,))
+        self.probe_dialog = ProbesEyeDialog(self.main, obj, crit)
         self.probe_dialog.show()
         return self.probe_dialog
 
