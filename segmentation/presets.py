@@ -184,7 +184,12 @@ def bone(volume: Volume, progress: Progress | None = None, low_hu: float = BONE_
         dense = np.greater_equal(volume.array, CONTRAST_BONE_HU)
         dense &= body_mask
         del body_mask  # freed here when computed above: the contrast path never needs it again
-        return _bone_contrast(volume, dense, p)
+        box = bbox(dense, margin=1)  # + 1 voxel: every neighbour the edge test reads
+        if box is None:
+            return dense
+        sub = np.asfortranarray(dense[box])  # ITK memory order: masks go to ITK without a conversion copy
+        del dense
+        return _bone_contrast(volume, sub, box, p)
     p.update(0.4, "bone: hysteresis")
     box = bbox(body_mask)
     if box is None:
@@ -220,28 +225,21 @@ def bone(volume: Volume, progress: Progress | None = None, low_hu: float = BONE_
     return out
 
 
-def _bone_contrast(volume: Volume, dense: Mask, p: Progress) -> Mask:
+def _bone_contrast(volume: Volume, dense: Mask, box: tuple[slice, slice, slice], p: Progress) -> Mask:
     """Bone on a contrast-enhanced CT: dense tissue above enhanced blood, tied to cortex.
 
-    ``dense`` is the full-size mask of body voxels >= :data:`CONTRAST_BONE_HU` (consumed: the
-    caller's reference should be its only other one). Bone is
+    ``dense`` is the mask of body voxels >= :data:`CONTRAST_BONE_HU` on ``box`` (their bounding
+    box grown by one voxel, so that every neighbour the edge test reads is inside). Bone is
 
     1. core: components of ``dense & (Gaussian 1 mm >= 230 HU)`` holding a >= 400 HU voxel;
     2. rim: components of ``dense & (core dilated by 2 mm)`` touching the core;
     3. minus the partial-volume edge (:func:`_trim_partial_volume_edge`), then only the components
        still holding a >= 400 HU voxel.
 
-    Memory (issue 3): everything runs on the bounding box of ``dense`` grown by one voxel (every
-    neighbour the edge test reads is inside it), the smoothing is thresholded slab by slab
+    Memory (issue 3): everything runs on the box, the smoothing is thresholded slab by slab
     (:func:`_smoothed_at_least`, no full-size float image) and the masks go to ITK one at a time.
     """
     g = volume.geometry
-    box = bbox(dense, margin=1)
-    if box is None:
-        return dense
-    sub = np.asfortranarray(dense[box])  # ITK memory order: masks go to ITK without a conversion copy
-    del dense  # (freed here only if the caller dropped its reference)
-    dense = sub
     geom = morph._sub_geometry(g, box)
     a = volume.array[box]  # a view
     work = np.zeros(dense.shape, bool, order="F")
@@ -284,9 +282,13 @@ weights; measured against smoothing the whole CT: 10 sigmas still leave 1-ulp fl
 (TotalSegmentator example at 0.7 mm, synthetic CT), 12 a few, 16 and more none (bit for bit on the
 phantom, the real CT at 3 and 0.7 mm and the synthetic CT; tests/segmentation/test_presets_memory.py)."""
 
+SMOOTH_SLAB_VOXELS = 1 << 23
+"""Voxels of a slab :func:`_smoothed_slabs` smooths at once, halo excluded (8M: 32 MB of float32,
+each of ITK's float images of a slab with its halo about 0.2x a 512x512x400 int16 CT)."""
+
 
 def _smoothed_at_least(volume: Volume, sigma_mm: float, level: float, box: tuple[slice, slice, slice],
-                       out: Mask, slab_voxels: int = 1 << 23) -> None:
+                       out: Mask, slab_voxels: int | None = None) -> None:
     """``out = (Gaussian(volume, sigma_mm) >= level)[box]``, the Gaussian of the whole CT (ITK recursive).
 
     The same values as smoothing the whole volume in float32 (``segmentation.grow._smooth``),
@@ -299,7 +301,7 @@ def _smoothed_at_least(volume: Volume, sigma_mm: float, level: float, box: tuple
 
 
 def _smoothed_slabs(volume: Volume, sigma_mm: float, box: tuple[slice, slice, slice],
-                    slab_voxels: int = 1 << 23) -> Iterator[tuple[int, int, NDArray[np.float32]]]:
+                    slab_voxels: int | None = None) -> Iterator[tuple[int, int, NDArray[np.float32]]]:
     """Yield ``(k_lo, k_hi, values)``: the CT smoothed by ITK's recursive Gaussian on ``box[:2] x [k_lo, k_hi)``.
 
     Each slab along ``k`` is smoothed with :data:`SMOOTH_HALO_SIGMAS` sigmas of the CT around it
@@ -312,6 +314,7 @@ def _smoothed_slabs(volume: Volume, sigma_mm: float, box: tuple[slice, slice, sl
     a = volume.array
     sp = volume.geometry.spacing
     shape = a.shape
+    slab_voxels = SMOOTH_SLAB_VOXELS if slab_voxels is None else slab_voxels
     k0, k1 = box[2].start, box[2].stop
     if not (sigma_mm > 0 and min(shape) >= 4):  # as ``_smooth``: no smoothing of tiny images
         yield k0, k1, a[box].astype(np.float32)  # (a small image: one slab)
