@@ -30,6 +30,20 @@ from biomech.contact import RigidIndenter, build_indenter
 from biomech.elements import ElementGeometry, element_geometry, reorient_cells
 from biomech.linsolve import PardisoSession, solve_spd
 from biomech.materials import Material, first_piola, first_piola_and_tangent, make_material
+from biomech.newton_control import (  # noqa: F401 - re-exported (tests, callers)
+    _STAGNATION,
+    BFGS_MAX_CONDITION,
+    BFGS_MAX_UPDATES,
+    OPTIMAL_ITERATIONS,
+    STALL_CHECK_ITERATIONS,
+    _bfgs_solve,
+    _bfgs_update,
+    _check_progress,
+    _Failure,
+    _Monitor,
+    _next_increment,
+    _Stats,
+)
 from biomech.problem import Problem, material_of_cells
 from biomech.results import Result
 from twin.errors import Cancelled, InputError, SolverError
@@ -39,33 +53,12 @@ from twin.progress import Progress, ensure_progress
 FloatArray = NDArray[np.float64]
 
 
-class _Failure(Exception):
-    """A numerical failure with a user-facing reason (becomes a failed Result)."""
-
-
 # --------------------------------------------------------------------------- preparation
 def promote_mesh(mesh: TetMesh) -> TetMesh:
-    """Quadratic version of a linear mesh (``biomech.topology.promote_to_tet10`` when available)."""
-    if mesh.order == 2:
-        return mesh
-    try:
-        from biomech.topology import promote_to_tet10
+    """Quadratic (tet10) version of a linear mesh (:func:`biomech.topology.promote_to_tet10`)."""
+    from biomech.topology import promote_to_tet10
 
-        out = promote_to_tet10(mesh)
-        if out.order == 2 and out.n_cells == mesh.n_cells:
-            return out
-    except ImportError:  # pragma: no cover - topology module not installed
-        pass
-    cells = np.asarray(mesh.cells)
-    from biomech.elements import TET10_EDGES
-
-    e = np.sort(cells[:, TET10_EDGES].reshape(-1, 2), axis=1)
-    edges, inv = np.unique(e, axis=0, return_inverse=True)
-    pts = np.vstack([mesh.points_lps, mesh.points_lps[edges].mean(axis=1)])
-    new_cells = np.hstack([cells, mesh.n_points + inv.reshape(-1, 6)])
-    pdata = {k: np.concatenate([np.asarray(v), np.minimum(np.asarray(v)[edges[:, 0]], np.asarray(v)[edges[:, 1]])])
-             for k, v in mesh.point_data.items()}
-    return TetMesh(pts, new_cells, mesh.region, dict(mesh.region_names), pdata, dict(mesh.cell_data))
+    return promote_to_tet10(mesh)
 
 
 @dataclass
@@ -357,111 +350,12 @@ class _System:
         return fi - fe - fc, data, fe
 
 
-@dataclass
-class _Stats:
-    iterations: int = 0
-    steps: int = 0
-    solver: str = ""
-    warnings: list[str] = field(default_factory=list)
-    residuals: list[float] = field(default_factory=list)
-
-
-class _Monitor:
-    """Progress of the load stepping: one update per Newton iteration (fraction across the load steps,
-    message ``step 3/10, Newton it 4, |R| 1.2e-03 (tol 1e-08)``) and a cancellation check each time.
-
-    The fraction is monotone: 0.1 + 0.8 x (converged load fraction + the current increment times the
-    share of the residual's way down to its tolerance, on a log scale, at most 95 %).
-    """
-
-    def __init__(self, progress: Progress, tolerance: float) -> None:
-        self.progress = progress
-        self.tolerance = tolerance
-        self.t_prev, self.t_new = 0.0, 1.0
-        self.step, self.n_steps = 1, 1
-        self.high = 0.1
-
-    def begin_step(self, step: int, n_steps: int, t_prev: float, t_new: float) -> None:
-        self.step, self.n_steps, self.t_prev, self.t_new = step, n_steps, t_prev, t_new
-
-    def report(self, fraction: float, message: str) -> None:
-        self.high = max(self.high, min(0.9, fraction))
-        self.progress.update(self.high, message)
-        self.progress.raise_if_cancelled()
-
-    def iteration(self, it: int, relative_residual: float) -> None:
-        """After Newton iteration ``it`` (0: the residual before the first solve)."""
-        r, tol = relative_residual, self.tolerance
-        share = 0.0
-        if 0.0 < r < 1.0 and 0.0 < tol < 1.0:
-            share = min(0.95, np.log(r) / np.log(tol))
-        elif r == 0.0:
-            share = 0.95
-        load = f" (load {self.t_new:.3g})" if self.n_steps > 1 or self.t_new < 1.0 else ""
-        self.report(0.1 + 0.8 * (self.t_prev + (self.t_new - self.t_prev) * share),
-                    f"step {self.step}/{self.n_steps}{load}, Newton it {it}, |R| {r:.1e} (tol {tol:.0e})")
-
-
-_STAGNATION = 1e3 * float(np.finfo(float).eps)
-"""Energy-norm ratio at which Newton has reached round-off (FEBio-like stagnation acceptance)."""
-
-
-STALL_CHECK_ITERATIONS = 15
-"""Newton iterations after which a load step that cannot reach the tolerance is abandoned (and cut back)
-early instead of running to ``max_iterations`` (FEBio gives up after ``max_refs`` = 15 reformations)."""
-
-
-def _check_progress(history: list[float], it: int, tolerance: float) -> None:
-    """Raise :class:`_Failure` when, after :data:`STALL_CHECK_ITERATIONS` iterations, the last four did not
-    halve the best relative residual seen before them (stagnation: the step will be cut back).
-
-    Slow but steady pre-asymptotic progress (large rotations, line searches) is left alone; only a residual
-    that wanders without improving is abandoned before ``max_iterations``.
-    """
-    if it < STALL_CHECK_ITERATIONS or len(history) < 6 or history[-1] <= tolerance:
-        return
-    recent, best_before = min(history[-4:]), min(history[:-4])
-    if recent > 0.5 * best_before:
-        raise _Failure(f"Newton is not converging (relative residual {history[-1]:.1e} after {it} iterations, "
-                       f"best {min(history):.1e}; no progress in the last four)")
-
-
 QUASI_NEWTON_DOFS: int | None = None
 """Free DOFs from which Newton reuses the PARDISO factors with BFGS updates (FEBio's default, Matthies &
 Strang 1979); None: off. A factorization of the 185k-DOF tet10 liver takes 14-30 s, a BFGS iteration ~1 s,
 but under 1 g gravity the early residual growth forces reforms: BFGS took 13 iterations with 5
 factorizations (144 s) against full Newton's 8 (118 s) on the shared 2-core machine, and stopped at a
 relative residual of 7e-7 (round-off acceptance) instead of 7e-10. Not a measured win yet, hence off."""
-BFGS_MAX_UPDATES = 10  # FEBio max_ups
-BFGS_MAX_CONDITION = 1e5  # FEBio cmax
-
-
-def _bfgs_solve(session: PardisoSession, updates: list[tuple[FloatArray, FloatArray]],
-                rhs: FloatArray) -> FloatArray:
-    """``K_n^-1 rhs`` with ``K_n^-1 = (I + w_n v_n^T) ... K_0^-1 ... (I + v_n w_n^T)`` (K_0 factored)."""
-    tmp = rhs.copy()
-    for v, w in reversed(updates):
-        tmp += float(w @ tmp) * v
-    x = np.asarray(session.substitute(tmp)).reshape(rhs.shape)
-    for v, w in updates:
-        x += float(v @ x) * w
-    return x
-
-
-def _bfgs_update(updates: list[tuple[FloatArray, FloatArray]], step: FloatArray, rhs0: FloatArray,
-                 rhs1: FloatArray, s: float) -> list[tuple[FloatArray, FloatArray]] | None:
-    """Append the BFGS pair of ``step`` (free DOFs) between right-hand sides ``rhs0 = -R_0``, ``rhs1 = -R_1``
-    (secant: K_new^-1 (R_1 - R_0) = step); None (reform) when the update would be ill-conditioned or the
-    list is full. FEBio's BFGSSolver::Update."""
-    G = rhs0 - rhs1
-    H = s * rhs0
-    dg, dh = float(step @ G), float(step @ H)
-    if dg <= 0 or dh <= 0 or np.sqrt(dg / dh) > BFGS_MAX_CONDITION or len(updates) >= BFGS_MAX_UPDATES:
-        return None
-    c = np.sqrt(dg / dh)
-    return updates + [(-H * c - G, step / dg)]
-
-
 def _newton(system: _System, u: FloatArray, t: float, stats: _Stats,
             ref: float | None = None) -> tuple[FloatArray, float]:
     """Equilibrium at load fraction ``t`` starting from the converged state ``u``; raises :class:`_Failure`.
@@ -610,17 +504,6 @@ def _step_with_contact(system: _System, u: FloatArray, t: float, stats: _Stats) 
         if any(ind.max_penetration(x, t) > ind.gap_tolerance_mm for ind in active):
             stats.warnings.append(f"contact penetration {worst:.2e} mm above tolerance after augmentations")
     return u
-
-
-OPTIMAL_ITERATIONS = 11
-"""Newton iterations per load step that the automatic stepping aims at (FEBio's ``opt_iter``)."""
-
-
-def _next_increment(dt: float, iterations: int, dt_max: float) -> float:
-    """FEBio-like automatic increment after a converged step: grow by ``sqrt(opt / n)`` (at most 2x, at most
-    ``dt_max``) when it took fewer than :data:`OPTIMAL_ITERATIONS` iterations, shrink (at most 2x) otherwise."""
-    scale = float(np.sqrt(OPTIMAL_ITERATIONS / max(iterations, 1)))
-    return min(dt_max, dt * min(2.0, max(0.5, scale)))
 
 
 def _incremental(model: _Model, stats: _Stats, progress: Progress) -> tuple[FloatArray, float, str | None]:
