@@ -32,6 +32,40 @@ Vec3 = tuple[float, float, float]
 TRAJECTORY_KINDS = ("needle", "screw", "electrode", "ablation_probe")
 MEASUREMENT_KINDS = ("distance", "angle")
 REHEARSAL_KINDS = ("retraction", "indentation")
+SEGMENT_ROLES = ("container", "traversable", "target", "critical", "ignore")
+"""Role a segment may be given in :attr:`Plan.segment_roles` (meaning: :mod:`planning.segment_roles`)."""
+DEFAULT_SAFETY_MARGIN_MM = 5.0
+"""Clearance (mm, tool surface to a critical structure) below which a trajectory is flagged."""
+
+
+def _margin_mm(value: Any, what: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} must be a number of mm, got {value!r}") from None
+    if not (np.isfinite(v) and v >= 0):
+        raise InputError(f"{what} must be >= 0 mm, got {value!r}")
+    return v
+
+
+def validate_segment_roles(roles: Any) -> dict[str, str]:
+    """``{segment name: role}`` checked against :data:`SEGMENT_ROLES` (a plain copy).
+
+    Raises
+    ------
+    InputError
+        Not a mapping, an empty name, or an unknown role.
+    """
+    if not isinstance(roles, dict):
+        raise InputError(f"segment roles must be a mapping name -> role, got {type(roles).__name__}")
+    out: dict[str, str] = {}
+    for name, role in roles.items():
+        if not str(name):
+            raise InputError("segment role given for an empty segment name")
+        if role not in SEGMENT_ROLES:
+            raise InputError(f"segment role must be one of {SEGMENT_ROLES}, got {role!r} for {name!r}")
+        out[str(name)] = str(role)
+    return out
 
 
 def new_id(prefix: str) -> str:
@@ -163,8 +197,9 @@ class Trajectory(PlanObject):
 
     ``kind`` is one of ``needle, screw, electrode, ablation_probe``. ``length_mm``
     is the usable tool length (``None`` = long enough). ``target_segment`` is
-    excluded from the critical-structure check. ``metrics`` holds results of
-    :func:`planning.trajectories.evaluate_trajectory`.
+    excluded from the critical-structure check. ``safety_margin_mm`` overrides
+    :attr:`Plan.safety_margin_mm` for this trajectory (``None`` = the plan's).
+    ``metrics`` holds results of :func:`planning.trajectories.evaluate_trajectory`.
     """
 
     collection: ClassVar[str] = "trajectories"
@@ -174,9 +209,13 @@ class Trajectory(PlanObject):
     length_mm: float | None = None
     kind: str = "needle"
     target_segment: str | None = None
+    safety_margin_mm: float | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.safety_margin_mm is not None:
+            object.__setattr__(self, "safety_margin_mm",
+                               _margin_mm(self.safety_margin_mm, f"trajectory {self.name!r} safety margin"))
         object.__setattr__(self, "entry_lps", _vec3(self.entry_lps, f"trajectory {self.name!r} entry"))
         object.__setattr__(self, "target_lps", _vec3(self.target_lps, f"trajectory {self.name!r} target"))
         if self.kind not in TRAJECTORY_KINDS:
@@ -363,10 +402,16 @@ def _object_from_dict(collection: str, d: dict[str, Any]) -> PlanObject:
 
 @dataclass
 class Plan:
-    """All plan objects of one case, by collection, plus the critical-segment list.
+    """All plan objects of one case, by collection, plus the trajectory safety settings.
 
     ``critical_segments`` names the segments (vessels, nerves, organs) every
-    trajectory is checked against.
+    trajectory is checked against (empty = the default critical set).
+    ``segment_roles`` overrides the default role of a segment by name (one of
+    :data:`SEGMENT_ROLES`; absent = default role from the name).
+    ``safety_margin_mm`` is the clearance below which a critical structure is
+    flagged (a trajectory's own ``safety_margin_mm`` wins when set).
+    Both are optional in the JSON (files written before they existed load with
+    no overrides and 5 mm).
     """
 
     landmarks: list[Landmark] = field(default_factory=list)
@@ -377,8 +422,29 @@ class Plan:
     ablation_zones: list[AblationZone] = field(default_factory=list)
     rehearsals: list[Rehearsal] = field(default_factory=list)
     critical_segments: list[str] = field(default_factory=list)
+    segment_roles: dict[str, str] = field(default_factory=dict)
+    safety_margin_mm: float = DEFAULT_SAFETY_MARGIN_MM
     labelmap: str | None = None
     notes: str = ""
+
+    def __post_init__(self) -> None:
+        self.segment_roles = validate_segment_roles(self.segment_roles)
+        self.safety_margin_mm = _margin_mm(self.safety_margin_mm, "plan safety margin")
+
+    def set_segment_role(self, name: str, role: str | None) -> None:
+        """Override the role of segment ``name`` (``None`` = back to its default role)."""
+        if role is None:
+            self.segment_roles.pop(name, None)
+        else:
+            self.segment_roles.update(validate_segment_roles({name: role}))
+
+    def set_safety_margin(self, margin_mm: float) -> None:
+        """Set the plan's safety margin (mm, >= 0)."""
+        self.safety_margin_mm = _margin_mm(margin_mm, "plan safety margin")
+
+    def margin_for(self, traj: Trajectory) -> float:
+        """The safety margin (mm) that applies to ``traj``: its own, else the plan's."""
+        return self.safety_margin_mm if traj.safety_margin_mm is None else float(traj.safety_margin_mm)
 
     # ------------------------------------------------------------ access
     def objects(self) -> list[PlanObject]:
@@ -432,6 +498,8 @@ class Plan:
             "units": {"length": "mm", "angle": "deg", "volume": "mm^3"},
             "labelmap": self.labelmap,
             "critical_segments": list(self.critical_segments),
+            "segment_roles": dict(self.segment_roles),
+            "safety_margin_mm": self.safety_margin_mm,
             "notes": self.notes,
         }
         for coll in OBJECT_TYPES:
@@ -454,6 +522,8 @@ class Plan:
             raise InputError(f"plan frame {data.get('frame')!r} is not {FRAME}")
         plan = cls(
             critical_segments=[str(s) for s in data.get("critical_segments", [])],
+            segment_roles=data.get("segment_roles") or {},
+            safety_margin_mm=data.get("safety_margin_mm", DEFAULT_SAFETY_MARGIN_MM),
             labelmap=data.get("labelmap"),
             notes=str(data.get("notes", "")),
         )
@@ -478,6 +548,8 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
 
     Version 0 (no ``schema_version``): ``landmarks`` may be ``{name: [x, y, z]}``
     and trajectories may use ``entry``/``target``/``diameter`` keys.
+    Optional keys added within version 1 (``segment_roles``, ``safety_margin_mm``
+    of the plan and of trajectories) need no migration: absent means default.
     """
     version = int(data.get("schema_version", 0))
     if version > SCHEMA_VERSION:

@@ -100,6 +100,45 @@ class SetCriticalSegments(_PlanEdit):
         plan.critical_segments = list(self.names)
 
 
+class SetSegmentRole(_PlanEdit):
+    """Override the role of one segment for every trajectory (``role=None`` restores its default role).
+
+    ``role`` is one of :data:`twin.plan.SEGMENT_ROLES`; an unknown role raises
+    InputError on push, before anything changes.
+    """
+
+    def __init__(self, project: Any, name: str, role: str | None) -> None:
+        super().__init__(project, f"Role of {name}: {role or 'default'}")
+        self.name = str(name)
+        self.role = role
+
+    def _apply(self, plan: Plan) -> None:
+        plan.set_segment_role(self.name, self.role)
+
+
+class SetSafetyMargin(_PlanEdit):
+    """Set the plan's trajectory safety margin (mm).
+
+    Pushed with ``merge=True``, consecutive changes (a spin box being stepped)
+    fold into one undo step that restores the margin from before the first one.
+    """
+
+    def __init__(self, project: Any, margin_mm: float) -> None:
+        super().__init__(project, f"Safety margin {float(margin_mm):g} mm")
+        self.margin_mm = float(margin_mm)
+
+    def _apply(self, plan: Plan) -> None:
+        plan.set_safety_margin(self.margin_mm)
+
+    def merge_with(self, other: Command) -> bool:  # noqa: D102
+        if isinstance(other, SetSafetyMargin) and other.project is self.project and other._after is not None:
+            self.margin_mm = other.margin_mm
+            self.text = other.text
+            self._after = other._after
+            return True
+        return False
+
+
 class ReplacePlan(_PlanEdit):
     """Replace the whole plan (e.g. after importing markups or loading a plan file)."""
 
@@ -110,7 +149,8 @@ class ReplacePlan(_PlanEdit):
     def _apply(self, plan: Plan) -> None:
         new = Plan.from_dict(self.plan.to_dict())
         for name in ("landmarks", "measurements", "trajectories", "resections", "safety_margins",
-                     "ablation_zones", "rehearsals", "critical_segments"):
+                     "ablation_zones", "rehearsals", "critical_segments", "segment_roles",
+                     "safety_margin_mm"):
             setattr(plan, name, getattr(new, name))
         plan.labelmap = new.labelmap
         plan.notes = new.notes

@@ -131,3 +131,90 @@ def test_dragging_merges_into_one_undo_step():
     assert Plan.from_project(proj).get(t.id).entry_lps == (0.0, 0.0, 0.0)
     proj.undo_stack.redo()
     assert Plan.from_project(proj).get(t.id).entry_lps == (0.0, 5.0, 0.0)
+
+
+# ------------------------------------------------------------ trajectory safety settings
+def test_safety_settings_round_trip_through_project(tmp_path):
+    p = full_plan()
+    p.set_segment_role("gallbladder", "traversable")
+    p.set_segment_role("stomach", "ignore")
+    p.set_safety_margin(7.5)
+    p.add(Trajectory(name="own", target_lps=(0, 0, 40), safety_margin_mm=2))
+    proj = Project()
+    proj.plan = p.to_dict()
+    proj.save(tmp_path / "case")
+    raw = json.loads((tmp_path / "case" / "plan.json").read_text(encoding="utf-8"))
+    assert raw["segment_roles"] == {"gallbladder": "traversable", "stomach": "ignore"}
+    assert raw["safety_margin_mm"] == 7.5
+    back = Plan.from_project(Project.load(tmp_path / "case"))
+    assert back.segment_roles == {"gallbladder": "traversable", "stomach": "ignore"}
+    assert back.safety_margin_mm == 7.5
+    assert back.margin_for(back.find("own")) == 2.0 and back.margin_for(back.find("biopsy")) == 7.5
+    assert back.to_dict() == p.to_dict()
+    p.set_segment_role("gallbladder", None)  # back to the default role
+    assert p.segment_roles == {"stomach": "ignore"}
+
+
+def test_old_plan_json_without_safety_settings_loads_with_defaults(tmp_path):
+    old = full_plan().to_dict()
+    for key in ("segment_roles", "safety_margin_mm"):
+        del old[key]
+    for t in old["trajectories"]:
+        del t["safety_margin_mm"]
+    case = tmp_path / "old"
+    proj = Project()
+    proj.plan = old  # written verbatim, as a project saved before these keys existed
+    proj.save(case)
+    assert "segment_roles" not in (case / "plan.json").read_text(encoding="utf-8")
+    back = Plan.from_project(Project.load(case))
+    assert back.segment_roles == {} and back.safety_margin_mm == 5.0
+    assert back.find("biopsy").safety_margin_mm is None
+    assert back.margin_for(back.find("biopsy")) == 5.0
+    assert back.to_dict()["schema_version"] == SCHEMA_VERSION  # no version bump needed
+
+
+@pytest.mark.parametrize("bad", [
+    {"segment_roles": {"aorta": "harmless"}},
+    {"segment_roles": ["aorta"]},
+    {"safety_margin_mm": -1},
+    {"safety_margin_mm": "wide"},
+    {"safety_margin_mm": float("nan")},
+    {"trajectories": [{"name": "t", "entry_lps": [0, 0, 0], "target_lps": [0, 0, 9], "safety_margin_mm": -2}]},
+])
+def test_invalid_safety_settings_are_input_errors(bad):
+    with pytest.raises(InputError):
+        Plan.from_dict({"schema_version": 1, **bad})
+
+
+def test_safety_setting_commands_undo_redo():
+    from twin.plan_commands import ReplacePlan, SetSafetyMargin, SetSegmentRole
+
+    proj = Project()
+    proj.undo_stack.push(SetSegmentRole(proj, "gallbladder", "traversable"))
+    proj.undo_stack.push(SetSegmentRole(proj, "aorta", "ignore"))
+    assert Plan.from_project(proj).segment_roles == {"gallbladder": "traversable", "aorta": "ignore"}
+    for mm in (6.0, 7.0, 10.0):  # a spin box stepped three times: one undo step
+        proj.undo_stack.push(SetSafetyMargin(proj, mm), merge=True)
+    assert len(proj.undo_stack) == 3
+    assert Plan.from_project(proj).safety_margin_mm == 10.0
+    with pytest.raises(InputError):
+        proj.undo_stack.push(SetSegmentRole(proj, "liver", "edible"))
+    with pytest.raises(InputError):
+        proj.undo_stack.push(SetSafetyMargin(proj, -3))
+    assert len(proj.undo_stack) == 3 and Plan.from_project(proj).safety_margin_mm == 10.0
+    proj.undo_stack.undo()
+    assert Plan.from_project(proj).safety_margin_mm == 5.0
+    proj.undo_stack.push(SetSegmentRole(proj, "aorta", None))
+    assert Plan.from_project(proj).segment_roles == {"gallbladder": "traversable"}
+    proj.undo_stack.undo()
+    proj.undo_stack.undo()
+    assert Plan.from_project(proj).segment_roles == {"gallbladder": "traversable"}
+    proj.undo_stack.redo()
+    assert Plan.from_project(proj).segment_roles == {"gallbladder": "traversable", "aorta": "ignore"}
+    # replacing the whole plan carries the settings (and undo brings the old ones back)
+    other = Plan(segment_roles={"kidney_left": "container"}, safety_margin_mm=3.0)
+    proj.undo_stack.push(ReplacePlan(proj, other))
+    assert Plan.from_project(proj).segment_roles == {"kidney_left": "container"}
+    assert Plan.from_project(proj).safety_margin_mm == 3.0
+    proj.undo_stack.undo()
+    assert Plan.from_project(proj).segment_roles == {"gallbladder": "traversable", "aorta": "ignore"}
