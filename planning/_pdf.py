@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from typing import Any
+from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -25,6 +26,7 @@ from reportlab.platypus import (
 
 from planning.report import NOT_COMPUTED, _vec, fmt
 from planning.report_data import person_name
+from planning.segment_roles import role_overrides_text
 
 PAGE_W, PAGE_H = A4
 MARGIN = 15 * mm
@@ -181,7 +183,8 @@ def _segments(data: dict[str, Any]) -> list[Any]:
 
 
 ROLE_TEXT = {"container": "body wall", "traversable": "traversable organ",
-             "target_organ": "organ containing the target", "target": "target", "critical": "CRITICAL"}
+             "target_organ": "organ containing the target", "target": "target", "critical": "CRITICAL",
+             "ignore": "ignored (plan)"}
 """How a segment role (:mod:`planning.segment_roles`) is printed."""
 
 
@@ -211,6 +214,10 @@ def _trajectory_safety(m: dict[str, Any]) -> list[tuple[str, Any]]:
             parts.append(f"unsegmented {fmt(m['unlabelled_length_mm'], 1, 'mm')}")
         rows.append(("Traversed (expected)", ", ".join(parts) or "none"))
     n_checked = len(m.get("structures") or [])
+    over = m.get("role_overrides") or {}
+    rows.append(("Safety settings", Paragraph(
+        f"margin {fmt(margin, 1, 'mm')}; roles: {role_overrides_text(over)}"
+        + (" (" + escape(", ".join(f"{n}: {r}" for n, r in sorted(over.items()))) + ")" if over else ""), CELL)))
     rows.append(("Critical structures checked", f"{n_checked}" + (f" ({source})" if source else "")))
     rows.append(("Crossed critical structures", Paragraph(
         f"<font color='#9b1c1c'><b>{', '.join(crossed)}</b></font>", CELL) if crossed else "none"))

@@ -103,11 +103,11 @@ def render_images(project: Any, plan: Plan, size: tuple[int, int] = (520, 520),
         prog.update(0.8, "probe's eye")
         try:
             t0 = plan.trajectories[0]
-            crit = list(plan.critical_segments)
-            if not crit and lm is not None:  # the default critical set (by segment name), as evaluated
-                from planning.segment_roles import default_critical_names
+            from planning.segment_roles import checked_names
 
-                crit = default_critical_names(lm.segments, exclude=(t0.target_segment,))
+            # the plan's critical list or the default set by name, with the plan's role overrides
+            crit = checked_names(lm.segments if lm is not None else [], plan.critical_segments or None,
+                                 plan.segment_roles, exclude=(t0.target_segment,))
             images.update(probes_eye_images(vol, lm, t0, crit))
         except Exception as exc:  # noqa: BLE001
             notes.append(f"probe's-eye images not rendered ({type(exc).__name__}: {exc})")

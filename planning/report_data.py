@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from planning.segment_roles import role_overrides_text
 from twin.errors import InputError, VhtError
 from twin.plan import Plan
 from twin.progress import Progress, ensure_progress
@@ -184,10 +185,14 @@ def _guard(fn: Any, *args: Any, **kw: Any) -> dict[str, Any]:
 
 
 def evaluate_plan(plan: Plan, project: Any, progress: Progress | None = None) -> Plan:
-    """Recompute every metric of the plan on the project's main label map; returns a new Plan."""
+    """Recompute every metric of the plan on the project's main label map; returns a new Plan.
+
+    Trajectories use the plan's saved safety settings (critical list, role
+    overrides, safety margin; :func:`planning.trajectories.plan_safety_settings`).
+    """
     from planning.margins import ablation_coverage, evaluate_safety_margin
     from planning.resection import evaluate_resection
-    from planning.trajectories import evaluate_trajectory
+    from planning.trajectories import evaluate_trajectory, plan_safety_settings
 
     prog = ensure_progress(progress)
     lm = project.labelmaps.get(plan.labelmap) if plan.labelmap else None
@@ -198,7 +203,7 @@ def evaluate_plan(plan: Plan, project: Any, progress: Progress | None = None) ->
         prog.raise_if_cancelled()
         prog.update(n / max(1, len(objs)), f"evaluating {obj.name}")
         if obj.collection == "trajectories":
-            m = _guard(evaluate_trajectory, obj, lm, new.critical_segments or None)
+            m = _guard(evaluate_trajectory, obj, lm, **plan_safety_settings(new, obj))
         elif lm is None:
             continue
         elif obj.collection == "resections":
@@ -215,12 +220,16 @@ def evaluate_plan(plan: Plan, project: Any, progress: Progress | None = None) ->
 def _plan_section(plan: Plan) -> dict[str, Any]:
     return {
         "critical_segments": list(plan.critical_segments),
+        "safety_margin_mm": plan.safety_margin_mm,
+        "segment_roles": dict(plan.segment_roles),
+        "roles": role_overrides_text(plan.segment_roles),
         "landmarks": [{"name": x.name, "position_lps": list(x.position_lps)} for x in plan.landmarks],
         "measurements": [{"name": m.name, "kind": m.kind, "value": m.value, "units": m.units}
                          for m in plan.measurements],
         "trajectories": [{"name": t.name, "kind": t.kind, "entry_lps": list(t.entry_lps),
                           "target_lps": list(t.target_lps), "diameter_mm": t.diameter_mm, "length_mm": t.length_mm,
-                          "target_segment": t.target_segment, "metrics": t.metrics or None}
+                          "target_segment": t.target_segment, "safety_margin_mm": plan.margin_for(t),
+                          "metrics": t.metrics or None}
                          for t in plan.trajectories],
         "resections": [{"name": r.name, "organ_segment": r.organ_segment, "tumour_segment": r.tumour_segment,
                         "n_planes": len(r.planes), "polyline": bool(r.polyline_lps), "metrics": r.metrics or None}

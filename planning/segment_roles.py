@@ -20,12 +20,18 @@ Roles
     Everything else, including any name not recognised (a false alarm is safer
     than a missed vessel). ``category`` refines it (``vessel``, ``hollow_viscus``,
     ``organ``, ``bone``, ``lung``, ``nerve``, ``other``).
+``ignore``
+    Never a default; only a user override (:attr:`twin.plan.Plan.segment_roles`):
+    neither checked for clearance nor treated as the target's organ (e.g. an
+    auxiliary or duplicate segment). Still listed, with its length, as traversed.
 
 Per trajectory, :func:`planning.trajectories.evaluate_trajectory` promotes the
 solid organ (category ``organ`` or role ``traversable``) that contains the
 target to ``target_organ``; vessels, bone, lungs and hollow viscera stay critical
 even when they contain the target (name them as the target segment to exclude them).
-The defaults are overridden per call (``roles=``) or by an explicit critical list.
+The defaults are overridden by the plan (``Plan.segment_roles``, per call ``roles=``)
+and by an explicit critical list (``Plan.critical_segments``); a role override wins
+over the list (see :func:`planning.trajectories.evaluate_trajectory`).
 Names follow TotalSegmentator and 3D Slicer conventions; matching is on lower-case
 tokens of the name (split on ``_``, ``-``, space), then on the terminology's ``meaning``.
 No geometry here (Qt-free, frame-free).
@@ -36,8 +42,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-ROLES = ("container", "traversable", "target", "critical")
-"""Role names (see the module docstring)."""
+from twin.plan import SEGMENT_ROLES
+
+ROLES = SEGMENT_ROLES
+"""Role names a user may give (see the module docstring); the same tuple as :data:`twin.plan.SEGMENT_ROLES`."""
 
 # (regular expression on the normalised name " tok tok ", role, category); first match wins.
 DEFAULT_ROLE_RULES: tuple[tuple[str, str, str], ...] = (
@@ -105,3 +113,44 @@ def default_roles(segments: Any) -> dict[str, dict[str, str]]:
 def default_critical_names(segments: Any, exclude: tuple[str | None, ...] = ()) -> list[str]:
     """Names of the segments whose default role is ``critical`` (in the given order), minus ``exclude``."""
     return [n for n, r in default_roles(segments).items() if r["role"] == "critical" and n not in exclude]
+
+
+def checked_names(segments: Any, critical_segments: list[str] | None = None, roles: dict[str, str] | None = None,
+                  exclude: tuple[str | None, ...] = ()) -> list[str]:
+    """Segments checked for clearance under a plan's settings (before the per-trajectory target organ).
+
+    The explicit list (else the default critical set by name, with ``roles``
+    applied), minus segments overridden to a non-critical role, plus segments
+    overridden to ``critical``, minus ``exclude``. Same rule as
+    :func:`planning.trajectories.evaluate_trajectory`.
+
+    Examples
+    --------
+    >>> checked_names(["aorta", "ribs", "liver"], None, {"ribs": "ignore", "liver": "critical"})
+    ['aorta', 'liver']
+    >>> checked_names(["aorta", "ribs", "liver"], ["ribs", "aorta"], {"aorta": "container"})
+    ['ribs']
+    """
+    given = roles or {}
+    names = [s if isinstance(s, str) else s.name for s in segments]
+    if critical_segments:
+        out = [n for n in critical_segments if given.get(n, "critical") == "critical"]
+        out += [n for n, r in given.items() if r == "critical" and n in names and n not in out]
+    else:
+        table = default_roles(segments)
+        out = [n for n in names if given.get(n, table[n]["role"]) == "critical"]
+    return [n for n in out if n not in exclude]
+
+
+def role_overrides_text(overrides: dict[str, str] | None) -> str:
+    """``"default"`` or ``"N override(s)"`` for reports and the panel.
+
+    Examples
+    --------
+    >>> role_overrides_text({})
+    'default'
+    >>> role_overrides_text({"ribs": "traversable", "stomach": "ignore"})
+    '2 overrides'
+    """
+    n = len(overrides or {})
+    return "default" if n == 0 else f"{n} override{'s' if n > 1 else ''}"

@@ -25,11 +25,8 @@ from twin.errors import InputError
 from twin.geometry import ImageGeometry
 from twin.labelmap import LabelMap
 from twin.meshes import SurfaceModel
-from twin.plan import Trajectory
+from twin.plan import DEFAULT_SAFETY_MARGIN_MM, Plan, Trajectory
 from twin.progress import Progress, ensure_progress
-
-DEFAULT_SAFETY_MARGIN_MM = 5.0
-"""Default clearance (mm, tool surface to a critical structure) below which a trajectory is flagged."""
 
 AXES_LPS = {"L": np.array([1.0, 0.0, 0.0]), "P": np.array([0.0, 1.0, 0.0]), "S": np.array([0.0, 0.0, 1.0])}
 
@@ -296,9 +293,15 @@ def evaluate_trajectory(
         against the surface (``"source": "surface"``) instead of its voxels. With
         no label map, the structures are exactly these surfaces.
     roles : dict of str -> str, optional
-        Role overrides by segment name (``container``, ``traversable``, ``target``, ``critical``).
+        Role overrides by segment name (:data:`planning.segment_roles.ROLES`:
+        ``container``, ``traversable``, ``target``, ``critical``, ``ignore``).
+        They win over ``critical_segments``: a listed segment overridden to a
+        non-critical role is not checked, a segment overridden to ``critical``
+        is checked even when not listed.
     safety_margin_mm : float
-        A critical structure closer than this to the tool surface (clearance) is listed in ``too_close``.
+        A critical structure closer than this to the tool surface (clearance) is
+        listed in ``too_close``. For a plan use :func:`plan_safety_settings`
+        (the plan's margin, or the trajectory's own).
 
     Returns
     -------
@@ -310,7 +313,8 @@ def evaluate_trajectory(
         ``too_close`` (critical names not crossed but within the margin), ``safety_margin_mm``,
         ``traversed`` (see :func:`line_traversal`, plus ``role`` and ``critical``), ``unlabelled_length_mm``
         (axis length in no segment: unsegmented tissue, air, outside the image),
-        ``roles`` (name -> role for this trajectory), ``critical_source`` (``"plan"`` or ``"default"``),
+        ``roles`` (name -> role for this trajectory), ``role_overrides`` (the ``roles`` given),
+        ``critical_source`` (``"plan"`` or ``"default"``),
         ``target_segment``, ``target_organ``, ``target_inside`` (target point inside its segment, if given).
     """
     prog = ensure_progress(progress)
@@ -327,8 +331,11 @@ def evaluate_trajectory(
         "crossed": [],
         "too_close": [],
         "safety_margin_mm": float(safety_margin_mm),
+        "role_overrides": dict(roles or {}),
         "traversed": [],
     }
+    if not (np.isfinite(safety_margin_mm) and safety_margin_mm >= 0):
+        raise InputError(f"safety margin must be >= 0 mm, got {safety_margin_mm}")
     surfaces = surfaces or {}
     if labelmap is None and not surfaces:
         return out
@@ -336,7 +343,9 @@ def evaluate_trajectory(
     all_names += [n for n in surfaces if n not in all_names]
     table, target, organ = _roles_for(traj, labelmap, all_names, roles)
     if critical_segments:
-        names = [n for n in critical_segments if n != traj.target_segment]
+        given = roles or {}
+        names = [n for n in critical_segments if n != traj.target_segment and given.get(n, "critical") == "critical"]
+        names += [n for n, r in given.items() if r == "critical" and n in all_names and n not in names and n != target]
         out["critical_source"] = "plan"
     else:
         names = [n for n in all_names if table[n]["role"] == "critical" and n != target]
@@ -385,6 +394,24 @@ def evaluate_trajectory(
             out["target_inside"] = None
     prog.update(1.0, "trajectory evaluated")
     return out
+
+
+def plan_safety_settings(plan: Plan, traj: Trajectory) -> dict[str, Any]:
+    """Keyword arguments of :func:`evaluate_trajectory` saved in ``plan`` for ``traj``.
+
+    ``critical_segments`` (the plan's list, or ``None`` = default set),
+    ``roles`` (:attr:`twin.plan.Plan.segment_roles`) and ``safety_margin_mm``
+    (the trajectory's own margin, else the plan's).
+
+    Examples
+    --------
+    >>> p = Plan(segment_roles={"ribs": "traversable"}, safety_margin_mm=8.0)
+    >>> plan_safety_settings(p, Trajectory(name="t", target_lps=(0, 0, 9)))["safety_margin_mm"]
+    8.0
+    """
+    return {"critical_segments": list(plan.critical_segments) or None,
+            "roles": dict(plan.segment_roles),
+            "safety_margin_mm": plan.margin_for(traj)}
 
 
 # ------------------------------------------------------------------ reslice
