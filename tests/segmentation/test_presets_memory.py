@@ -95,13 +95,11 @@ def test_bone_contrast_path_numpy_peak_within_3x_volume(contrast_ct, monkeypatch
     assert ratio <= 2.0  # measured 1.5x (4.5x when the whole CT was smoothed in float32)
 
 
-def test_bone_contrast_path_equals_the_unsliced_pipeline(contrast_ct, monkeypatch):
-    """Slabs, crop and in-place steps give the mask of the straightforward whole-volume pipeline."""
+def _reference_contrast_bone(ct, body):
+    """The contrast path written plainly on the whole volume (float32 Gaussian of the whole CT, no crop)."""
     from segmentation import grow
     from segmentation import morphology as morph
 
-    ct = contrast_ct
-    body = presets.body(ct, fill=False)
     a = ct.array
     dense = (a >= presets.CONTRAST_BONE_HU) & body
     sm = grow._smooth(ct, 1.0)
@@ -109,11 +107,35 @@ def test_bone_contrast_path_equals_the_unsliced_pipeline(contrast_ct, monkeypatc
     core = morph.keep_islands_touching((sm >= presets.CONTRAST_BONE_HU) & dense, cortex)
     ref = morph.keep_islands_touching(dense & morph.dilate(core, ct.geometry, 2.0), core)
     presets._trim_partial_volume_edge(a, ref)
-    ref = morph.keep_islands_touching(ref, cortex & ref)
+    return morph.keep_islands_touching(ref, cortex & ref)
+
+
+def test_bone_contrast_path_equals_the_unsliced_pipeline(contrast_ct, monkeypatch):
+    """Slabs, crop and in-place steps give the mask of the straightforward whole-volume pipeline."""
+    ct = contrast_ct
+    body = presets.body(ct, fill=False)
+    ref = _reference_contrast_bone(ct, body)
     monkeypatch.setattr(presets, "SMOOTH_SLAB_VOXELS", 200_000)  # 3 slabs on this CT, not one
     got = presets.bone(ct, body_mask=body, contrast=True)
     assert ref.sum() > 1000
+    assert got.shape == ct.shape
     assert np.array_equal(got, ref)
+
+
+def test_bone_contrast_path_on_a_thin_ct_and_without_bone(contrast_ct):
+    """3 slices (ITK's Gaussian needs 4: no smoothing, as before) and a CT with nothing >= 230 HU."""
+    from twin.geometry import ImageGeometry
+    from twin.volume import Volume
+
+    thin = Volume(np.ascontiguousarray(contrast_ct.array[:, :, 4:7]),
+                  ImageGeometry((256, 256, 3), contrast_ct.geometry.spacing), modality="CT", units="HU")
+    body = presets.body(thin, fill=False)
+    ref = _reference_contrast_bone(thin, body)
+    assert ref.sum() > 100
+    assert np.array_equal(presets.bone(thin, body_mask=body, contrast=True), ref)
+    soft = Volume(np.minimum(contrast_ct.array, 200), contrast_ct.geometry, modality="CT", units="HU")
+    empty = presets.bone(soft, contrast=True)
+    assert empty.shape == soft.shape and not empty.any()
 
 
 def _smoothed_by_slabs(vol, box, slab_voxels):
