@@ -50,9 +50,10 @@ from app.gui.panels.planning.metrics import (
     short_summary,
     trajectory_alarm,
 )
+from app.gui.panels.planning.safety import SafetySettings
 from app.gui.tools.overlay import overlays_for
 from app.gui.tools.plan_tools import PlanCache, PlanTool, paint_plan
-from planning.segment_roles import default_critical_names
+from planning.segment_roles import checked_names
 from twin.plan import (
     OBJECT_TYPES,
     AblationZone,
@@ -151,6 +152,8 @@ class PlanningPanel(Panel):
         self.critical_note.setObjectName("critical_note")
         self.critical_note.setWordWrap(True)
         cl.addWidget(self.critical_note)
+        self.safety = SafetySettings(self)  # margin spin box; role overrides by right-click on the list
+        cl.addWidget(self.safety)
         split.addWidget(crit)
         split.setSizes([200, 170, 150, 110])
         lay.addWidget(split, 1)
@@ -282,16 +285,16 @@ class PlanningPanel(Panel):
                    for i in range(self.critical.count())]
         wanted = [(n, n in chosen) for n in names]
         self.critical_note.setText(critical_hint(self.plan, names))
-        if current == wanted:
-            return
-        self.critical.blockSignals(True)
-        self.critical.clear()
-        for n, on in wanted:
-            it = QListWidgetItem(n)
-            it.setFlags(it.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            it.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
-            self.critical.addItem(it)
-        self.critical.blockSignals(False)
+        if current != wanted:
+            self.critical.blockSignals(True)
+            self.critical.clear()
+            for n, on in wanted:
+                it = QListWidgetItem(n)
+                it.setFlags(it.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                it.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+                self.critical.addItem(it)
+            self.critical.blockSignals(False)
+        self.safety.sync()
 
     def _paint(self, view: Any, p: Any, hover: Any) -> None:
         paint_plan(self.main, self.cache, view, p, self.selected_id)
@@ -527,7 +530,9 @@ class PlanningPanel(Panel):
             return None
         if self.probe_dialog is not None:
             self.probe_dialog.close()
-        crit = list(self.plan.critical_segments) or default_critical_names(self.segment_names(), (obj.target_segment,))
+        lm = self.main.labelmap
+        crit = checked_names(lm.segments if lm is not None else [], self.plan.critical_segments or None,
+                             self.plan.segment_roles, (obj.target_segment,))
         self.probe_dialog = ProbesEyeDialog(self.main, obj, crit)
         self.probe_dialog.show()
         return self.probe_dialog

@@ -24,7 +24,9 @@ SLOW_COLLECTIONS = ("trajectories", "resections", "safety_margins", "ablation_zo
 def metrics_key(obj: PlanObject, plan: Plan, labelmap: Any) -> str:
     """Cache key: everything the metrics depend on (not the name, not stored metrics/results)."""
     d = {k: v for k, v in obj.to_dict().items() if k not in ("name", "metrics", "result", "description")}
-    crit = list(plan.critical_segments) if obj.collection == "trajectories" else []
+    crit: Any = []
+    if obj.collection == "trajectories":  # the plan's safety settings (margin, role overrides)
+        crit = [list(plan.critical_segments), plan.segment_roles, plan.margin_for(obj)]  # type: ignore[arg-type]
     lm = (id(labelmap), getattr(labelmap, "revision", -1)) if labelmap is not None else None
     return json.dumps([obj.collection, d, crit, lm], sort_keys=True, default=str)
 
@@ -36,9 +38,9 @@ def compute_metrics(obj: PlanObject, plan: Plan, labelmap: Any, progress: Any = 
     """
     coll = obj.collection
     if coll == "trajectories":
-        from planning.trajectories import evaluate_trajectory
+        from planning.trajectories import evaluate_trajectory, plan_safety_settings
 
-        return evaluate_trajectory(obj, labelmap, plan.critical_segments or None, progress=progress)
+        return evaluate_trajectory(obj, labelmap, progress=progress, **plan_safety_settings(plan, obj))  # type: ignore[arg-type]
     if labelmap is None:
         raise ValueError("no segmentation loaded")
     if coll == "resections":
@@ -176,16 +178,20 @@ def trajectory_alarm(metrics: dict[str, Any] | None) -> str | None:
 
 def critical_hint(plan: Plan, segment_names: list[str]) -> str:
     """Text under the critical-structure list: the plan's choice or the default set by segment name."""
+    from planning.segment_roles import checked_names
+
+    over = plan.segment_roles
+    roles = ""
+    if over:
+        roles = " Role overrides (right-click): " + ", ".join(f"{n}: {r}" for n, r in sorted(over.items())) + "."
     if plan.critical_segments:
         return (f"{len(plan.critical_segments)} chosen; the others along a path are reported as traversed. "
-                "Uncheck all for the default set.")
-    from planning.segment_roles import default_critical_names
-
-    names = default_critical_names(segment_names)
+                "Uncheck all for the default set." + roles)
+    names = checked_names(segment_names, None, over)
     if not names:
         return "None checked and no segment is critical by name: check the structures to protect."
     return ("None checked: default set by name (" + ", ".join(names) + "). Body wall, the organ containing the "
-            "target and the target are reported as traversed.")
+            "target and the target are reported as traversed." + roles)
 
 
 def _trajectory_html(t: Any, m: dict[str, Any]) -> str:
@@ -208,6 +214,9 @@ def _trajectory_html(t: Any, m: dict[str, Any]) -> str:
     if parts:
         rows.append("<span style='color:#777'>Traversed (expected): " + ", ".join(parts) + "</span>")
     source = {"plan": "chosen", "default": "default by name"}.get(m.get("critical_source"), "")
+    if m.get("role_overrides"):
+        n_over = len(m["role_overrides"])
+        source += f", {n_over} role override{'s' if n_over > 1 else ''}"
     if m.get("structures"):
         head = f"<b>Critical structures</b> ({len(m['structures'])}{', ' + source if source else ''}"
         rows.append(head + (f"; margin {margin:g} mm)" if margin is not None else ")"))
