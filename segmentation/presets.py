@@ -13,7 +13,8 @@ scores Dice ~0.70 against the reference, this pipeline ~0.90.
 
 Memory (issue 3: peak <= 3x the CT's size): the presets work in place on boolean masks,
 free what they no longer need, crop to the body's bounding box and hand masks to ITK
-one at a time; ``benchmarks/bench_segmentation.py`` measures each preset's peak.
+one at a time; the contrast path of the bone preset smooths the CT slab by slab with a halo
+(bit-identical to smoothing it whole); ``benchmarks/bench_segmentation.py`` measures each preset's peak.
 
 On a contrast-enhanced CT (detected by :func:`contrast_enhanced`: a thick blob of 130-260 HU
 tissue away from dense bone, i.e. enhanced blood pool / kidneys) the 110 HU hysteresis would take
