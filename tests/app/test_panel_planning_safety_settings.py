@@ -86,3 +86,17 @@ def test_margin_spin_box_and_role_menu_are_undoable_and_refresh_metrics(plan_win
     window.redo_action.trigger()
     QApplication.processEvents()
     assert spin.value() == wide
+    _wait_metrics(window, panel)
+    assert closest in _shown(panel, traj.id)["too_close"]
+
+    # the trajectory's own margin (editor), below the clearance: clear again; its lowest value = the plan's
+    own = panel.editor.widgets["safety_margin"]
+    assert own.specialValueText() == f"plan ({wide:g} mm)" and own.value() == own.minimum()
+    own.setValue(3.0)
+    QApplication.processEvents()
+    assert panel.plan.get(traj.id).safety_margin_mm == 3.0 and panel.plan.safety_margin_mm == wide
+    _wait_metrics(window, panel)
+    assert _shown(panel, traj.id)["safety_margin_mm"] == 3.0 and _shown(panel, traj.id)["too_close"] == []
+    window.undo_action.trigger()
+    QApplication.processEvents()
+    assert panel.plan.get(traj.id).safety_margin_mm is None

@@ -57,7 +57,7 @@ class ObjectEditor(QScrollArea):
         self.panel = panel
         self.setObjectName("plan_editor")
         self.setWidgetResizable(True)
-        self._shown: tuple[str, str] | None = None
+        self._shown: tuple[Any, ...] | None = None
         self.widgets: dict[str, QWidget] = {}
         self.show_object(None)
 
@@ -68,7 +68,7 @@ class ObjectEditor(QScrollArea):
 
     def show_object(self, obj: PlanObject | None) -> None:
         """Rebuild the form if ``obj`` (or its content) differs from the one shown."""
-        key = None if obj is None else (obj.id, repr(obj))
+        key = None if obj is None else (obj.id, repr(obj), self.panel.plan.safety_margin_mm)  # plan's: shown
         if key == self._shown and self.widget() is not None:
             return
         self._shown = key
@@ -175,6 +175,12 @@ class ObjectEditor(QScrollArea):
         form.addRow("Tool length", length)
         form.addRow("Target segment", self._segments_combo("target_segment", t.target_segment,
                                                            lambda v: self._edit(t, target_segment=v)))
+        own = self._spin("safety_margin", -0.5 if t.safety_margin_mm is None else t.safety_margin_mm, -0.5, 50,
+                         " mm", lambda v: self._edit(t, safety_margin_mm=None if v < 0 else v))
+        own.setSingleStep(0.5)
+        own.setSpecialValueText(f"plan ({self.panel.plan.safety_margin_mm:g} mm)")
+        own.setToolTip("This trajectory's safety margin; lowest value = the plan's margin")
+        form.addRow("Safety margin", own)
 
     def _form_resections(self, r: Any, form: QFormLayout) -> None:
         form.addRow("Organ", self._segments_combo("organ", r.organ_segment,
