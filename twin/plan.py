@@ -523,7 +523,8 @@ class Plan:
         plan = cls(
             critical_segments=[str(s) for s in data.get("critical_segments", [])],
             segment_roles=data.get("segment_roles") or {},
-            safety_margin_mm=data.get("safety_margin_mm", DEFAULT_SAFETY_MARGIN_MM),
+            safety_margin_mm=(DEFAULT_SAFETY_MARGIN_MM if data.get("safety_margin_mm") is None
+                              else data["safety_margin_mm"]),
             labelmap=data.get("labelmap"),
             notes=str(data.get("notes", "")),
         )

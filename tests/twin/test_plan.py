@@ -171,6 +171,8 @@ def test_old_plan_json_without_safety_settings_loads_with_defaults(tmp_path):
     assert back.find("biopsy").safety_margin_mm is None
     assert back.margin_for(back.find("biopsy")) == 5.0
     assert back.to_dict()["schema_version"] == SCHEMA_VERSION  # no version bump needed
+    nulls = Plan.from_dict({"schema_version": 1, "segment_roles": None, "safety_margin_mm": None})
+    assert nulls.segment_roles == {} and nulls.safety_margin_mm == 5.0
 
 
 @pytest.mark.parametrize("bad", [
