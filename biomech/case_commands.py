@@ -22,6 +22,7 @@ Frame: patient LPS, mm; N; MPa.
 from __future__ import annotations
 
 import copy
+from abc import abstractmethod
 from typing import Any
 
 import numpy as np
@@ -132,8 +133,9 @@ class SetupEdit(EditDocument):
             if sec in doc["case"] and not doc["case"][sec]:
                 del doc["case"][sec]
 
+    @abstractmethod
     def _edit(self, case: dict[str, Any]) -> None:
-        raise NotImplementedError
+        """Change ``case`` (a copy of the stored set-up) in place."""
 
     def _validate(self, doc: dict[str, Any]) -> None:
         check_setup(doc["case"])

@@ -7,22 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
-
-
-def _clean(x: object) -> object:
-    """JSON has no NaN/inf: map them to null / strings."""
-    if isinstance(x, float):
-        if math.isnan(x):
-            return None
-        if math.isinf(x):
-            return "inf" if x > 0 else "-inf"
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    return x
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     progress.close()
     ok = all(r.passed for r in results)
     if args.json:
-        out = {"passed": ok, "quick": bool(args.quick), "cases": [_clean(r.to_dict()) for r in results]}
+        out = {"passed": ok, "quick": bool(args.quick), "cases": [r.to_json_dict() for r in results]}
         sys.stdout.write(json.dumps(out) + "\n")
     else:
         print(format_table(results))

@@ -15,27 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
-from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make the checkout importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-
-def clean(x: Any) -> Any:
-    """JSON has no NaN/inf: NaN -> None, inf -> "inf"/"-inf" (recursively)."""
-    if isinstance(x, float):
-        if math.isnan(x):
-            return None
-        if math.isinf(x):
-            return "inf" if x > 0 else "-inf"
-    if isinstance(x, dict):
-        return {k: clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [clean(v) for v in x]
-    return x
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     for i, (label, fn) in enumerate(funcs):
         print(f"CASE {i} {label}", flush=True)
         result = fn()  # the suite's cases never raise: a crashing engine is a failed row
-        row = clean(result.to_dict())
+        row = result.to_json_dict()
         row["label"] = label
         print(f"RESULT {i} {json.dumps(row)}", flush=True)
     return 0

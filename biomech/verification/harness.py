@@ -42,6 +42,24 @@ class CaseResult:
                 "rel_error": self.rel_error, "tolerance": self.tolerance, "passed": self.passed,
                 "details": self.details}
 
+    def to_json_dict(self) -> dict[str, Any]:
+        """:meth:`to_dict` with strict-JSON values (see :func:`json_safe`)."""
+        return json_safe(self.to_dict())
+
+
+def json_safe(x: Any) -> Any:
+    """Recursively map what strict JSON lacks: NaN -> None, +-inf -> ``"inf"``/``"-inf"``, tuples -> lists."""
+    if isinstance(x, float):
+        if math.isnan(x):
+            return None
+        if math.isinf(x):
+            return "inf" if x > 0 else "-inf"
+    if isinstance(x, dict):
+        return {k: json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [json_safe(v) for v in x]
+    return x
+
 
 # --------------------------------------------------------------------------- case-dict helpers
 def material_entry(model: str, e: float, nu: float, **extra: Any) -> dict[str, Any]:
