@@ -45,6 +45,7 @@ from app.gui.panels.planning.metrics import (
     SLOW_COLLECTIONS,
     compute_metrics,
     critical_hint,
+    critical_hint_short,
     metrics_html,
     metrics_key,
     short_summary,
@@ -284,7 +285,8 @@ class PlanningPanel(Panel):
         current = [(self.critical.item(i).text(), self.critical.item(i).checkState() == Qt.CheckState.Checked)
                    for i in range(self.critical.count())]
         wanted = [(n, n in chosen) for n in names]
-        self.critical_note.setText(critical_hint(self.plan, names))
+        self.critical_note.setText(critical_hint_short(self.plan, names))
+        self.critical_note.setToolTip(critical_hint(self.plan, names))
         if current != wanted:
             self.critical.blockSignals(True)
             self.critical.clear()

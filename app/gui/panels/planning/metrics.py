@@ -176,6 +176,19 @@ def trajectory_alarm(metrics: dict[str, Any] | None) -> str | None:
     return None
 
 
+def critical_hint_short(plan: Plan, segment_names: list[str]) -> str:
+    """One or two lines under the critical-structure list (the whole text, :func:`critical_hint`, is its tooltip)."""
+    from planning.segment_roles import checked_names
+
+    over = f"; {len(plan.segment_roles)} role override(s)" if plan.segment_roles else ""
+    if plan.critical_segments:
+        return f"{len(plan.critical_segments)} chosen (uncheck all for the default set){over}."
+    names = checked_names(segment_names, None, plan.segment_roles)
+    if not names:
+        return "None checked and none critical by name: check the structures to protect."
+    return f"None checked: default set by name, {len(names)} structures (hover for the list){over}."
+
+
 def critical_hint(plan: Plan, segment_names: list[str]) -> str:
     """Text under the critical-structure list: the plan's choice or the default set by segment name."""
     from planning.segment_roles import checked_names
