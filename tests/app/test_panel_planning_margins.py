@@ -164,11 +164,21 @@ def test_margin_colours_match_planning_and_screen(plan_win):
     assert view.min_distances() == pytest.approx(before, abs=1e-9)
     # off: actors and bar gone, the plain surfaces shown again
     view.toggle.setChecked(False)
-    QApplication.processEvents()
+    _until(lambda: not any(k.startswith(ACTOR_PREFIX) for k in p.actors))  # removal waits for a job's VTK lock
     assert not any(k.startswith(ACTOR_PREFIX) for k in p.actors) and title not in p.scalar_bars
     for name in CRITICAL:
         plain = p.actors.get(f"surface:{name}")
         assert plain is None or plain.GetVisibility()
+
+
+def _until(condition, timeout_s=10.0):
+    """Process events until ``condition()`` holds (deferred VTK work) or the time is up."""
+    import time
+
+    t0 = time.monotonic()
+    while not condition() and time.monotonic() - t0 < timeout_s:
+        QApplication.processEvents()
+        time.sleep(0.01)
 
 
 def _drawn(view, timeout_s=10.0):
