@@ -80,7 +80,8 @@ class Scene3DController(QObject):
 
             def run() -> None:
                 self._deferred.discard(retry)
-                retry()
+                if self.main.view3d.plotter is not None:  # not after the window closed (VTK released)
+                    retry()
 
             QTimer.singleShot(60, run)
         return False

@@ -346,10 +346,11 @@ class View3D(QWidget):
         if self._closed:
             return
         self._closed = True
-        if self.plotter is None:
+        plotter, self.plotter = self.plotter, None  # deferred redraws (timers) now see "not ready" and skip
+        if plotter is None:
             return
         try:
-            self.plotter.close()
+            plotter.close()
         except Exception:  # noqa: BLE001 - closing twice or after GL loss is harmless
             pass
 
