@@ -432,6 +432,17 @@ def _check_label_options(options: Mapping[int, Mapping[str, object]] | None) -> 
     return out
 
 
+def check_label_options(options: Mapping[int, Mapping[str, object]] | None) -> dict[int, dict[str, object]]:
+    """Validated copy of per-label options ``{label: {key: value}}`` (keys of :data:`LABEL_OPTIONS`).
+
+    Raises
+    ------
+    InputError
+        For unknown keys or values of the wrong type / range.
+    """
+    return _check_label_options(options)
+
+
 def _distinct_objects(seeds: NDArray[np.uint16], smoothed: NDArray[np.float32], geometry: ImageGeometry,
                       objects: Sequence[int], background: Sequence[int], owner: Mapping[int, int],
                       low: NDArray[np.float32], high: NDArray[np.float32],

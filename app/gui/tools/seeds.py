@@ -23,6 +23,8 @@ class SeedSet:
     name: str
     color: tuple[float, float, float]
     points_lps: list[np.ndarray] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)
+    """Per-set choices of ``segmentation.grow.grow_from_seeds`` (keys of ``grow.LABEL_OPTIONS``)."""
 
     @property
     def is_background(self) -> bool:
@@ -59,7 +61,8 @@ class SeedSets:
 
     def to_json(self) -> dict[str, Any]:
         """The CLI's SEEDS.json document (``{"segments": [{"name", "points_lps"}]}``)."""
-        return {"segments": [{"name": s.name, "points_lps": [list(map(float, p)) for p in s.points_lps]}
+        return {"segments": [{"name": s.name, "points_lps": [list(map(float, p)) for p in s.points_lps],
+                              **({"options": dict(s.options)} if s.options else {})}
                              for s in self.sets if s.points_lps]}
 
 

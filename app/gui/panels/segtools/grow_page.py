@@ -68,7 +68,9 @@ class GrowPage(PageBase):
                         button("Background", lambda: self.add_set("background"), "seed_add_background",
                                "Seeds of what must NOT be grown into")))
         v.addLayout(row(button("Remove set", self.remove_set, "seed_remove_set"),
-                        button("Clear seeds", self.clear_points, "seed_clear", "Remove the active set's points")))
+                        button("Clear seeds", self.clear_points, "seed_clear", "Remove the active set's points"),
+                        button("Options...", self.edit_set_options, "seed_set_options",
+                               "This set's own leak cutting / edge refinement (e.g. thin muscle, discs)")))
         lay.addWidget(box)
         opts = QGroupBox("Grow from seeds")
         form = QFormLayout(opts)
@@ -183,6 +185,24 @@ class GrowPage(PageBase):
         if not self.place.isChecked():
             self.place.setChecked(True)
 
+    def edit_set_options(self, options: dict[str, Any] | None = None) -> None:
+        """Per-set grow options of the active set (a dialog, or ``options`` directly: tests, scripts)."""
+        s = self.seeds.current()
+        if s is None:
+            self.main.show_error("Add a seed set first")
+            return
+        if options is None:
+            from app.gui.panels.segtools.seed_options import SeedOptionsDialog
+
+            dlg = SeedOptionsDialog(s.name, s.options, self.bridge.value(), self)
+            if not dlg.exec():
+                return
+            options = dlg.options()
+        from segmentation.grow import check_label_options
+
+        s.options = dict(check_label_options({1: options})[1]) if options else {}
+        self._refill()
+
     def remove_set(self) -> None:
         """Remove the active set."""
         self.seeds.remove_set(self.seeds.active)
@@ -206,7 +226,10 @@ class GrowPage(PageBase):
         for s in self.seeds.sets:
             pm = QPixmap(12, 12)
             pm.fill(QColor.fromRgbF(*s.color))
-            it = QListWidgetItem(f"{s.name}  ({len(s.points_lps)} seeds)")
+            extra = ", own options" if s.options else ""
+            it = QListWidgetItem(f"{s.name}  ({len(s.points_lps)} seeds{extra})")
+            if s.options:
+                it.setToolTip(", ".join(f"{k} = {v}" for k, v in sorted(s.options.items())))
             it.setIcon(pm)
             self.list.addItem(it)
         self.list.setCurrentRow(self.seeds.active)
@@ -235,7 +258,8 @@ class GrowPage(PageBase):
             return None
         from segmentation.grow import SeedSet as SegSeedSet
 
-        sets = [SegSeedSet(s.name, np.array(s.points_lps, float)) for s in self.seeds.sets if s.points_lps]
+        sets = [SegSeedSet(s.name, np.array(s.points_lps, float), dict(s.options))
+                for s in self.seeds.sets if s.points_lps]
         objects = [s for s in sets if not s.is_background]
         if not objects:
             self.main.show_error("Place seeds of at least one object set first")
@@ -247,11 +271,12 @@ class GrowPage(PageBase):
                     max_distance_mm=self.max_distance.value() or None, bridge_radius_mm=self.bridge.value())
 
         def work(progress: Any) -> dict[str, np.ndarray]:
-            from segmentation.grow import grow_from_seeds, seed_image
+            from segmentation.grow import grow_from_seeds, label_options_of, seed_image
 
             img = seed_image(vol.geometry, sets)
             background = [n + 1 for n, s in enumerate(sets) if s.is_background]
-            labels = grow_from_seeds(vol, img, background, progress=progress, **opts)
+            labels = grow_from_seeds(vol, img, background, progress=progress,
+                                     label_options=label_options_of(sets) or None, **opts)
             return {s.name: labels == n + 1 for n, s in enumerate(sets) if not s.is_background}
 
         def done(masks: dict[str, np.ndarray]) -> None:

@@ -1,0 +1,77 @@
+"""Per-seed-set options of grow from seeds (like Slicer's per-segment settings): a small dialog.
+
+The keys are those of :data:`segmentation.grow.LABEL_OPTIONS`: ``bridge_radius_mm`` (leak cutting for
+this set; 0 = off, e.g. for thin sheets such as muscle or a stomach wall), ``boundary_refinement``
+(partial-volume edge layer) and ``rim_layers`` (how many blurred edge layers to add, e.g. for thin
+structures on thick slices such as intervertebral discs). Unset keys follow the global settings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QSpinBox,
+    QWidget,
+)
+
+REFINEMENT = ("auto", "on", "off")
+
+
+class SeedOptionsDialog(QDialog):
+    """Edit ``options`` of one seed set; :meth:`options` gives the result (only the keys the user set)."""
+
+    def __init__(self, name: str, options: dict[str, Any], global_bridge_mm: float,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Grow options of '{name}'")
+        self.setObjectName("seed_options_dialog")
+        form = QFormLayout(self)
+        self.own_bridge = QCheckBox("own leak cutting")
+        self.own_bridge.setObjectName("seed_opt_own_bridge")
+        self.bridge = QDoubleSpinBox()
+        self.bridge.setObjectName("seed_opt_bridge")
+        self.bridge.setRange(0.0, 20.0)
+        self.bridge.setSingleStep(0.5)
+        self.bridge.setSuffix(" mm")
+        self.bridge.setSpecialValueText("off")
+        has_bridge = "bridge_radius_mm" in options
+        self.own_bridge.setChecked(has_bridge)
+        self.bridge.setValue(float(options.get("bridge_radius_mm", global_bridge_mm)))
+        self.bridge.setEnabled(has_bridge)
+        self.own_bridge.toggled.connect(self.bridge.setEnabled)
+        form.addRow(self.own_bridge, self.bridge)
+        self.refinement = QComboBox()
+        self.refinement.setObjectName("seed_opt_refinement")
+        self.refinement.addItems(REFINEMENT)
+        ref = options.get("boundary_refinement")
+        self.refinement.setCurrentText("auto" if ref is None else ("on" if ref else "off"))
+        form.addRow("Edge refinement", self.refinement)
+        self.rim = QSpinBox()
+        self.rim.setObjectName("seed_opt_rim")
+        self.rim.setRange(1, 5)
+        self.rim.setValue(int(options.get("rim_layers", 1)))
+        self.rim.setToolTip("Blurred edge layers added with edge refinement (thin structures on thick slices: 2-3)")
+        form.addRow("Edge layers", self.rim)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def options(self) -> dict[str, Any]:
+        """The chosen options (keys of ``segmentation.grow.LABEL_OPTIONS``; unset ones omitted)."""
+        out: dict[str, Any] = {}
+        if self.own_bridge.isChecked():
+            out["bridge_radius_mm"] = float(self.bridge.value())
+        ref = self.refinement.currentText()
+        if ref != "auto":
+            out["boundary_refinement"] = ref == "on"
+        if self.rim.value() != 1:
+            out["rim_layers"] = int(self.rim.value())
+        return out
