@@ -12,44 +12,16 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 from numpy.typing import NDArray
 
 from segmentation._common import Mask
-from twin.commands import Command
+from twin.commands import Command, CompositeCommand
 from twin.errors import InputError
 from twin.labelmap import RGB, LabelMap
 from twin.labelmap_commands import AddSegment, RemoveSegment, ReplaceLabelMapContent, SetSegmentMask
-
-
-class CompositeCommand(Command):
-    """Several commands done in order and undone in reverse, as one undo step.
-
-    Sub-commands are created lazily by ``factories`` at the first :meth:`do`, because each
-    may depend on the label map state left by the previous one.
-    """
-
-    def __init__(self, text: str, factories: Sequence) -> None:  # type: ignore[type-arg]
-        self.text = text
-        self._factories = list(factories)
-        self._commands: list[Command] | None = None
-
-    def do(self) -> None:  # noqa: D102
-        if self._commands is None:
-            self._commands = []
-            for make in self._factories:
-                cmd = make()
-                cmd.do()
-                self._commands.append(cmd)
-        else:
-            for cmd in self._commands:
-                cmd.do()
-
-    def undo(self) -> None:  # noqa: D102
-        for cmd in reversed(self._commands or []):
-            cmd.undo()
 
 
 def apply_mask(

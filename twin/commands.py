@@ -9,7 +9,7 @@ pushed on the project's :class:`UndoStack`. The stack has no Qt dependency;
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 
@@ -34,6 +34,41 @@ class Command(ABC):
     def merge_with(self, other: Command) -> bool:
         """Absorb ``other`` (pushed right after) into this one; return True if merged."""
         return False
+
+
+class CompositeCommand(Command):
+    """Several commands done in order and undone in reverse, as one undo step.
+
+    Sub-commands are built lazily by ``factories`` right before each runs (the first :meth:`do`),
+    because each may depend on the state left by the previous one. If one fails during that first
+    :meth:`do`, those already done are undone (nothing is left half-applied) and the error propagates.
+    """
+
+    def __init__(self, text: str, factories: Sequence[Callable[[], Command]]) -> None:
+        self.text = text
+        self.factories = list(factories)
+        self.commands: list[Command] | None = None
+
+    def do(self) -> None:  # noqa: D102
+        if self.commands is None:
+            done: list[Command] = []
+            try:
+                for make in self.factories:
+                    cmd = make()
+                    cmd.do()
+                    done.append(cmd)
+            except Exception:
+                for cmd in reversed(done):
+                    cmd.undo()
+                raise
+            self.commands = done
+        else:
+            for cmd in self.commands:
+                cmd.do()
+
+    def undo(self) -> None:  # noqa: D102
+        for cmd in reversed(self.commands or []):
+            cmd.undo()
 
 
 class FunctionCommand(Command):

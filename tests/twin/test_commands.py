@@ -112,3 +112,32 @@ def test_command_subclass_must_implement_do_and_undo() -> None:
 
     with pytest.raises(TypeError, match="abstract"):
         Incomplete()  # type: ignore[abstract]
+
+
+def test_composite_builds_lazily_and_rolls_back_a_failed_first_do():
+    from twin.commands import CompositeCommand, FunctionCommand, UndoStack
+
+    state: list[int] = []
+    seen: list[list[int]] = []
+
+    def add(v: int):  # noqa: ANN202
+        seen.append(list(state))  # built right before it runs: sees the previous command's effect
+        return FunctionCommand(f"add {v}", lambda: state.append(v), lambda: state.remove(v))
+
+    stack = UndoStack()
+    stack.push(CompositeCommand("two", [lambda: add(1), lambda: add(2)]))
+    assert state == [1, 2] and seen == [[], [1]]
+    stack.undo()
+    assert state == []
+    stack.redo()
+    assert state == [1, 2] and len(seen) == 2  # redo replays the built commands, no rebuild
+
+    def boom():  # noqa: ANN202
+        raise ValueError("bad edit")
+
+    bad = CompositeCommand("bad", [lambda: add(3), boom])
+    try:
+        bad.do()
+    except ValueError:
+        pass
+    assert state == [1, 2]  # the first sub-command was undone: nothing half-applied

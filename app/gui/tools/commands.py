@@ -11,13 +11,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from twin.commands import Command
+from twin.commands import Command, CompositeCommand
 from twin.labelmap import LabelMap
 
 Box = tuple[slice, slice, slice]
@@ -79,34 +79,8 @@ class PaintStroke(Command):
         self.patches.clear()
 
 
-class Batch(Command):
-    """Several commands as one undo step; ``factories`` build each command right before it runs."""
-
-    def __init__(self, text: str, factories: Sequence[Callable[[], Command]]) -> None:
-        self.text = text
-        self.factories = list(factories)
-        self.commands: list[Command] | None = None
-
-    def do(self) -> None:  # noqa: D102
-        if self.commands is None:
-            done: list[Command] = []
-            try:
-                for f in self.factories:
-                    cmd = f()
-                    cmd.do()
-                    done.append(cmd)
-            except Exception:
-                for cmd in reversed(done):
-                    cmd.undo()
-                raise
-            self.commands = done
-        else:
-            for cmd in self.commands:
-                cmd.do()
-
-    def undo(self) -> None:  # noqa: D102
-        for cmd in reversed(self.commands or []):
-            cmd.undo()
+Batch = CompositeCommand
+"""Several commands as one undo step (:class:`twin.commands.CompositeCommand`)."""
 
 
 _MISSING = object()
