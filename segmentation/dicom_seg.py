@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from twin.errors import InputError
-from twin.labelmap import LabelMap, Segment
+from twin.labelmap import LabelMap, Segment, compact_layers, place_in_layers
 from twin.progress import Progress, ensure_progress
 
 _SOFTWARE = "VHT Planner 0.1"
@@ -209,7 +209,7 @@ def read_dicom_seg(path: str | Path, reference_dir: str | Path) -> LabelMap:
     datasets = _read_series(Path(reference_dir))
     by_uid = {ds.SOPInstanceUID: ds for ds in datasets}
     numbers = list(seg.segment_numbers)
-    layers: list[np.ndarray] = [np.zeros(g.shape, np.uint8)]
+    layers: list[np.ndarray] = []
     segs: list[Segment] = []
     for num in numbers:
         desc = seg.get_segment_description(num)
@@ -223,17 +223,11 @@ def read_dicom_seg(path: str | Path, reference_dir: str | Path) -> LabelMap:
                 continue
             k = int(np.rint(g.lps_to_index(np.array([[float(v) for v in ds.ImagePositionPatient]]))[0, 2]))
             mask[:, :, k] = px[0, :, :, 0].T > 0
-        for li, layer in enumerate(layers):  # noqa: B007 - li is used after the loop
-            if not np.any(layer[mask]):
-                break
-        else:
-            layers.append(np.zeros(g.shape, np.uint8))
-            li = len(layers) - 1
-        value = 1 + sum(1 for s in segs if s.layer == li)
-        layers[li][mask] = value
+        li, value = place_in_layers(layers, [s.layer for s in segs], mask)
         code = desc.segmented_property_type
         term = {"scheme": code.scheme_designator, "code": code.value, "meaning": code.meaning}
         segs.append(Segment(value, str(desc.segment_label), _lab_to_rgb(desc), li, term))
+    layers = compact_layers(layers) if layers else [np.zeros(g.shape, np.uint8)]
     return LabelMap(layers, g, segs, name=Path(path).stem)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from twin.colors import color_for_name
 from twin.errors import InputError
 from twin.io.images import read_image, read_labelmap
-from twin.labelmap import RGB, LabelMap, Segment
+from twin.labelmap import RGB, LabelMap, Segment, compact_layers, place_in_layers
 from twin.progress import Progress, ensure_progress
 
 
@@ -124,21 +124,10 @@ def import_totalsegmentator_folder(folder: str | Path, include_empty: bool = Fal
         if not mask.any() and not include_empty:
             continue
         name = f.name.split(".")[0]
-        for layer_index, layer in enumerate(layers):
-            if not np.any(layer[mask]) and sum(1 for s in segs if s.layer == layer_index) < 65535:
-                break
-        else:
-            layers.append(np.zeros(geometry.shape, np.uint16))
-            layer_index = len(layers) - 1
-        value = 1 + sum(1 for s in segs if s.layer == layer_index)
-        layers[layer_index][mask] = value
+        layer_index, value = place_in_layers(layers, [s.layer for s in segs], mask)
         segs.append(Segment(value, name, color_for_name(name, len(segs) + 1), layer_index))
     assert geometry is not None
-    if not layers:
-        layers = [np.zeros(geometry.shape, np.uint8)]
-    top = max((s.value for s in segs), default=0)
-    if top < 256:
-        layers = [a.astype(np.uint8) for a in layers]
+    layers = compact_layers(layers) if layers else [np.zeros(geometry.shape, np.uint8)]
     prog.update(1.0, "imported")
     return LabelMap(layers, geometry, segs, name=p.name)
 

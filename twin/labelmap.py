@@ -85,6 +85,33 @@ def mask_bbox(mask: NDArray[Any], margin: int = 0) -> tuple[slice, slice, slice]
     return out[0], out[1], out[2]
 
 
+def place_in_layers(layers: list[NDArray[Any]], segment_layers: list[int], mask: NDArray[np.bool_],
+                    ) -> tuple[int, int]:
+    """Write ``mask`` into the first layer where it overlaps no labelled voxel (else a new layer).
+
+    For building a multi-layer label map segment by segment (importers): ``layers`` are ``uint16``
+    arrays ``(ni, nj, nk)`` (appended to in place), ``segment_layers`` the layer of every segment
+    placed so far. At most 65535 segments share a layer. Returns ``(layer, value)`` of the new
+    segment; :func:`compact_layers` narrows the layers afterwards.
+    """
+    counts = [segment_layers.count(i) for i in range(len(layers))]
+    for li, layer in enumerate(layers):
+        if counts[li] < 65535 and not np.any(layer[mask]):
+            break
+    else:
+        layers.append(np.zeros(mask.shape, np.uint16))
+        li = len(layers) - 1
+        counts.append(0)
+    value = counts[li] + 1
+    layers[li][mask] = value
+    return li, value
+
+
+def compact_layers(layers: list[NDArray[Any]]) -> list[NDArray[Any]]:
+    """Layers in the narrowest label dtype of their largest value (uint8 when < 256)."""
+    return [layer.astype(_label_dtype(int(layer.max(initial=0)))) for layer in layers]
+
+
 def _label_dtype(max_value: int) -> np.dtype[Any]:
     return np.dtype(np.uint8) if max_value < 256 else np.dtype(np.uint16)
 
