@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QApplication, QDockWidget
+from PySide6.QtWidgets import QApplication
 
 pytestmark = pytest.mark.gui
 
@@ -48,44 +48,6 @@ def _wait_metrics(window, panel, timeout_s=60.0):
         assert time.monotonic() - t0 < timeout_s, "metrics not computed in time"
         time.sleep(0.01)
     assert window.wait_for_workers(timeout_s)
-
-
-@pytest.fixture(scope="module")
-def phantom():
-    from twin.phantom.demo import make_abdomen_phantom
-    from twin.volume import Volume
-
-    vol, lm = make_abdomen_phantom(shape=(96, 80, 48), spacing_mm=(4.0, 4.0, 5.0))
-    md = {**vol.metadata, "PatientName": "Doe^Jane", "PatientID": "ID-4711"}
-    return Volume(vol.array, vol.geometry, vol.modality, vol.units, vol.name, md), lm
-
-
-@pytest.fixture
-def plan_win(window, phantom, qtbot):
-    """(window, panel, tumour centre LPS) with the phantom loaded and the crosshair on the tumour."""
-    from twin.project import Project
-
-    vol, lm = phantom
-    proj = Project(name="phantom")
-    proj.volumes["ct"] = vol
-    proj.labelmaps["seg"] = lm.copy()
-    tum = proj.labelmaps["seg"].mask("liver_tumor")
-    centre = vol.geometry.index_to_lps(np.rint(np.argwhere(tum).mean(axis=0))[None])[0]
-    window.set_project(proj, position_lps=centre)
-    panel = window.panels["planning_panel"]
-    dock = window.findChild(QDockWidget, "dock_planning_panel")
-    dock.show()
-    dock.raise_()
-    QApplication.processEvents()
-    # let the 3-D surfaces job (started 600 ms after a label-map change) finish first: a VTK call on the
-    # GUI thread while it runs can deadlock (scene3d draws plan edits on the GUI thread)
-    qtbot.wait(800)
-    assert window.wait_for_workers(60)
-    for v in window.slice_views.values():
-        v.repaint()
-    yield window, panel, centre
-    # finish the jobs before the window closes (a pool thread still running at interpreter exit blocks it)
-    assert window.wait_for_workers(60)
 
 
 def test_trajectory_by_crosshair_and_click_metrics_undo(plan_win):

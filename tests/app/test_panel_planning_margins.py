@@ -11,39 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtWidgets import QApplication, QDockWidget
+from PySide6.QtWidgets import QApplication
 
 pytestmark = pytest.mark.gui
 CRITICAL = ["hepatic_vessels", "inferior_vena_cava"]
-
-
-@pytest.fixture(scope="module")
-def phantom():
-    from twin.phantom.demo import make_abdomen_phantom
-
-    return make_abdomen_phantom(shape=(96, 80, 48), spacing_mm=(4.0, 4.0, 5.0))
-
-
-@pytest.fixture
-def plan_win(window, phantom, qtbot):
-    from twin.project import Project
-
-    vol, lm = phantom
-    proj = Project(name="phantom")
-    proj.volumes["ct"] = vol
-    proj.labelmaps["seg"] = lm.copy()
-    tum = proj.labelmaps["seg"].mask("liver_tumor")
-    centre = vol.geometry.index_to_lps(np.rint(np.argwhere(tum).mean(axis=0))[None])[0]
-    window.set_project(proj, position_lps=centre)
-    panel = window.panels["planning_panel"]
-    dock = window.findChild(QDockWidget, "dock_planning_panel")
-    dock.show()
-    dock.raise_()
-    QApplication.processEvents()
-    qtbot.wait(800)
-    assert window.wait_for_workers(60)
-    yield window, panel
-    assert window.wait_for_workers(60)
 
 
 def _brute_force(points, mask, geom, samples=None):
@@ -93,7 +64,7 @@ def test_margin_colours_match_planning_and_screen(plan_win):
     from app.gui.panels.planning.margin_view import ACTOR_PREFIX, bar_title
     from planning.margins import evaluate_safety_margin
 
-    window, panel = plan_win
+    window, panel, _ = plan_win
     lm = window.labelmap
     panel.set_critical_segments(CRITICAL)
     panel.add_object("margin")
@@ -220,7 +191,7 @@ def test_resection_cut_colours(plan_win):
     from planning.resection import evaluate_resection
     from twin.plan import CutPlane
 
-    window, panel = plan_win
+    window, panel, _ = plan_win
     lm = window.labelmap
     panel.set_critical_segments(["hepatic_vessels"])
     panel.add_object("resection")  # one plane through the crosshair (the tumour centre), normal +x

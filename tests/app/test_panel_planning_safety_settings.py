@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from tests.app.test_panel_planning import _wait_metrics, phantom, plan_win  # noqa: F401 - fixtures
+from tests.app.test_panel_planning import _wait_metrics
 
 pytestmark = pytest.mark.gui
 
@@ -21,7 +21,7 @@ def _shown(panel, traj_id):
 
 
 @pytest.mark.slow
-def test_margin_spin_box_and_role_menu_are_undoable_and_refresh_metrics(plan_win):  # noqa: F811
+def test_margin_spin_box_and_role_menu_are_undoable_and_refresh_metrics(plan_win):
     from planning.trajectories import evaluate_trajectory
     from twin.phantom import DEMO_LANDMARKS
 

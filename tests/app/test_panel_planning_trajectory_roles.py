@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from tests.app.test_panel_planning import _wait_metrics, phantom, plan_win  # noqa: F401 - fixtures
+from tests.app.test_panel_planning import _wait_metrics
 
 pytestmark = pytest.mark.gui
 
@@ -28,7 +28,7 @@ def _item_of(panel, obj_id):
     raise AssertionError("trajectory not in the tree")
 
 
-def test_default_critical_set_traversed_tissue_and_aorta_alarm(plan_win):  # noqa: F811
+def test_default_critical_set_traversed_tissue_and_aorta_alarm(plan_win):
     from planning.trajectories import evaluate_trajectory
     from twin.phantom import DEMO_LANDMARKS
 
