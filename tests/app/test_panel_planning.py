@@ -9,34 +9,26 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QApplication
+
+from tests.app.gui_helpers import send_mouse
 
 pytestmark = pytest.mark.gui
 
 
-def _mouse(widget, kind, pos, button=Qt.MouseButton.LeftButton, buttons=None):
-    buttons = button if buttons is None else buttons
-    if kind == QEvent.Type.MouseButtonRelease:
-        buttons = Qt.MouseButton.NoButton
-    ev = QMouseEvent(kind, QPointF(pos), QPointF(widget.mapToGlobal(QPoint(int(pos.x()), int(pos.y())))), button,
-                     buttons, Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(widget, ev)
-
-
 def _click(view, point_lps):
     pos = view.lps_to_screen(np.asarray(point_lps, float))
-    _mouse(view, QEvent.Type.MouseButtonPress, pos)
-    _mouse(view, QEvent.Type.MouseButtonRelease, pos)
+    send_mouse(view, QEvent.Type.MouseButtonPress, pos)
+    send_mouse(view, QEvent.Type.MouseButtonRelease, pos)
 
 
 def _drag(view, points_lps):
     pos = [view.lps_to_screen(np.asarray(p, float)) for p in points_lps]
-    _mouse(view, QEvent.Type.MouseButtonPress, pos[0])
+    send_mouse(view, QEvent.Type.MouseButtonPress, pos[0])
     for q in pos[1:]:
-        _mouse(view, QEvent.Type.MouseMove, q, Qt.MouseButton.NoButton, Qt.MouseButton.LeftButton)
-    _mouse(view, QEvent.Type.MouseButtonRelease, pos[-1])
+        send_mouse(view, QEvent.Type.MouseMove, q, Qt.MouseButton.NoButton, Qt.MouseButton.LeftButton)
+    send_mouse(view, QEvent.Type.MouseButtonRelease, pos[-1])
 
 
 def _wait_metrics(window, panel, timeout_s=60.0):

@@ -8,29 +8,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QApplication
 
+from tests.app.gui_helpers import send_mouse
+
 pytestmark = pytest.mark.gui
-
-
-def _mouse(widget, kind, pos, button=Qt.MouseButton.LeftButton, buttons=None):
-    buttons = button if buttons is None else buttons
-    if kind == QEvent.Type.MouseButtonRelease:
-        buttons = Qt.MouseButton.NoButton
-    ev = QMouseEvent(kind, QPointF(pos), QPointF(widget.mapToGlobal(QPoint(int(pos.x()), int(pos.y())))), button,
-                     buttons, Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(widget, ev)
 
 
 def _drag(view, points_lps):
     """Press at the first point, move through the others, release at the last (left button)."""
     pos = [view.lps_to_screen(np.asarray(p, float)) for p in points_lps]
-    _mouse(view, QEvent.Type.MouseButtonPress, pos[0])
+    send_mouse(view, QEvent.Type.MouseButtonPress, pos[0])
     for q in pos[1:]:
-        _mouse(view, QEvent.Type.MouseMove, q, Qt.MouseButton.NoButton, Qt.MouseButton.LeftButton)
-    _mouse(view, QEvent.Type.MouseButtonRelease, pos[-1])
+        send_mouse(view, QEvent.Type.MouseMove, q, Qt.MouseButton.NoButton, Qt.MouseButton.LeftButton)
+    send_mouse(view, QEvent.Type.MouseButtonRelease, pos[-1])
 
 
 @pytest.fixture
@@ -181,13 +173,13 @@ def test_grow_from_seeds_by_clicking(seg, qtbot):
     z = window.current_position_lps[2]
     for p in ([-35.0, 5.0, z], [-15.0, -10.0, z], [-25.0, 12.0, z]):  # liver, away from the tumour
         pos = axial.lps_to_screen(np.array(p))
-        _mouse(axial, QEvent.Type.MouseButtonPress, pos)
-        _mouse(axial, QEvent.Type.MouseButtonRelease, pos)
+        send_mouse(axial, QEvent.Type.MouseButtonPress, pos)
+        send_mouse(axial, QEvent.Type.MouseButtonRelease, pos)
     page.add_set("background")
     for p in ([0.0, -30.0, z], [32.0, 14.0, z], [0.0, 28.0, z], [40.0, -10.0, z], [-45.0, -20.0, z]):
         pos = axial.lps_to_screen(np.array(p))
-        _mouse(axial, QEvent.Type.MouseButtonPress, pos)
-        _mouse(axial, QEvent.Type.MouseButtonRelease, pos)
+        send_mouse(axial, QEvent.Type.MouseButtonPress, pos)
+        send_mouse(axial, QEvent.Type.MouseButtonRelease, pos)
     assert [len(s.points_lps) for s in page.seeds.sets] == [3, 5]
     assert page.list.item(1).text().startswith("background  (5 seeds)")
     assert window.current_position_lps[0] == pytest.approx(0.0)  # clicks placed seeds, not the crosshair

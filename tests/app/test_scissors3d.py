@@ -11,30 +11,23 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QKeyEvent, QMouseEvent
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QDockWidget
 from skimage.measure import points_in_poly
 
+from tests.app.gui_helpers import send_mouse
+
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
-
-
-def _mouse(widget, kind, pos, button=Qt.MouseButton.LeftButton, buttons=None):
-    buttons = button if buttons is None else buttons
-    if kind == QEvent.Type.MouseButtonRelease:
-        buttons = Qt.MouseButton.NoButton
-    ev = QMouseEvent(kind, QPointF(*pos), QPointF(widget.mapToGlobal(QPoint(int(pos[0]), int(pos[1])))), button,
-                     buttons, Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(widget, ev)
 
 
 def _draw(view, points):
     """Left-drag through ``points`` (widget pixels) on the 3-D view's render widget."""
     target = view.interactor if view.interactive else view.label
-    _mouse(target, QEvent.Type.MouseButtonPress, points[0])
+    send_mouse(target, QEvent.Type.MouseButtonPress, points[0])
     for p in points[1:]:
-        _mouse(target, QEvent.Type.MouseMove, p, Qt.MouseButton.NoButton, Qt.MouseButton.LeftButton)
-    _mouse(target, QEvent.Type.MouseButtonRelease, points[-1])
+        send_mouse(target, QEvent.Type.MouseMove, p, Qt.MouseButton.NoButton, Qt.MouseButton.LeftButton)
+    send_mouse(target, QEvent.Type.MouseButtonRelease, points[-1])
 
 
 def pinhole_pixels(view, pts_lps):
@@ -166,12 +159,12 @@ def test_all_visible_outside_rectangle_slab_and_esc(s3d, qtbot):
     c = c[:2] / c[3]
     # Esc cancels a lasso being drawn: nothing is cut
     target = view.interactor if view.interactive else view.label
-    _mouse(target, QEvent.Type.MouseButtonPress, c)
-    _mouse(target, QEvent.Type.MouseMove, c + 40, Qt.MouseButton.NoButton, Qt.MouseButton.LeftButton)
+    send_mouse(target, QEvent.Type.MouseButtonPress, c)
+    send_mouse(target, QEvent.Type.MouseMove, c + 40, Qt.MouseButton.NoButton, Qt.MouseButton.LeftButton)
     assert page.scissors3d.drawing and len(view._overlay.lines()) == 1
     QApplication.sendEvent(target, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Escape, Qt.KeyboardModifier.NoModifier))
     assert not page.scissors3d.drawing and view._overlay.lines() == []
-    _mouse(target, QEvent.Type.MouseButtonRelease, c + 40)
+    send_mouse(target, QEvent.Type.MouseButtonRelease, c + 40)
     assert window.wait_for_workers(30)
     assert np.array_equal(lm.layers[0], before)
     # slab of 40 mm around the crosshair along the view direction (P): only |P - P_c| <= 20 mm is cut

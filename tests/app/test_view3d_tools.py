@@ -9,23 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QKeyEvent, QMouseEvent
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication
+
+from tests.app.gui_helpers import send_mouse
 
 pytestmark = pytest.mark.gui
 
 CENTRE = np.array([10.0, -20.0, 30.0])
 RADIUS = 20.0
-
-
-def _mouse(widget, kind, pos, button=Qt.MouseButton.LeftButton, buttons=None):
-    buttons = button if buttons is None else buttons
-    if kind == QEvent.Type.MouseButtonRelease:
-        buttons = Qt.MouseButton.NoButton
-    ev = QMouseEvent(kind, QPointF(*pos), QPointF(widget.mapToGlobal(QPoint(int(pos[0]), int(pos[1])))), button,
-                     buttons, Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(widget, ev)
 
 
 class Recorder:
@@ -151,10 +144,10 @@ def test_tool_gets_left_button_not_camera(view, qtbot):
     pos0 = np.array(cam.GetPosition())
     tool = Recorder()
     view.set_mouse_tool(tool)
-    _mouse(target, QEvent.Type.MouseButtonPress, (100, 100))
+    send_mouse(target, QEvent.Type.MouseButtonPress, (100, 100))
     for x in range(110, 200, 10):
-        _mouse(target, QEvent.Type.MouseMove, (x, 120), Qt.MouseButton.NoButton, Qt.MouseButton.LeftButton)
-    _mouse(target, QEvent.Type.MouseButtonRelease, (200, 120))
+        send_mouse(target, QEvent.Type.MouseMove, (x, 120), Qt.MouseButton.NoButton, Qt.MouseButton.LeftButton)
+    send_mouse(target, QEvent.Type.MouseButtonRelease, (200, 120))
     QApplication.processEvents()
     kinds = [c[0] for c in tool.calls]
     assert kinds[0] == "press" and kinds[-1] == "release" and kinds.count("move") == 9
@@ -162,17 +155,17 @@ def test_tool_gets_left_button_not_camera(view, qtbot):
     assert np.allclose(cam.GetPosition(), pos0)  # the camera did not rotate
     assert view._overlay.isVisible() and len(view._overlay.lines()[0][0]) == 11
     # hover moves reach the tool too
-    _mouse(target, QEvent.Type.MouseMove, (50, 60), Qt.MouseButton.NoButton, Qt.MouseButton.NoButton)
+    send_mouse(target, QEvent.Type.MouseMove, (50, 60), Qt.MouseButton.NoButton, Qt.MouseButton.NoButton)
     assert tool.calls[-1] == ("move", 50.0, 60.0)
     # keys go to the tool
     QApplication.sendEvent(target, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Escape, Qt.KeyboardModifier.NoModifier))
     assert tool.calls[-1] == ("key", Qt.Key.Key_Escape)
     # the right button keeps the camera (zoom / dolly): not given to the tool
     n = len(tool.calls)
-    _mouse(target, QEvent.Type.MouseButtonPress, (100, 100), Qt.MouseButton.RightButton)
+    send_mouse(target, QEvent.Type.MouseButtonPress, (100, 100), Qt.MouseButton.RightButton)
     for y in range(110, 200, 10):
-        _mouse(target, QEvent.Type.MouseMove, (100, y), Qt.MouseButton.NoButton, Qt.MouseButton.RightButton)
-    _mouse(target, QEvent.Type.MouseButtonRelease, (100, 200), Qt.MouseButton.RightButton)
+        send_mouse(target, QEvent.Type.MouseMove, (100, y), Qt.MouseButton.NoButton, Qt.MouseButton.RightButton)
+    send_mouse(target, QEvent.Type.MouseButtonRelease, (100, 200), Qt.MouseButton.RightButton)
     assert all(c[0] == "key" for c in tool.calls[n:])  # no press/move/release during the camera drag
 
 
@@ -182,10 +175,10 @@ def test_unconsumed_press_rotates_camera_and_none_restores(view):
     tool = Recorder(consume=False)
     view.set_mouse_tool(tool)
     pos0 = np.array(cam.GetPosition())
-    _mouse(target, QEvent.Type.MouseButtonPress, (100, 100))
+    send_mouse(target, QEvent.Type.MouseButtonPress, (100, 100))
     for x in range(110, 260, 10):
-        _mouse(target, QEvent.Type.MouseMove, (x, 100), Qt.MouseButton.NoButton, Qt.MouseButton.LeftButton)
-    _mouse(target, QEvent.Type.MouseButtonRelease, (260, 100))
+        send_mouse(target, QEvent.Type.MouseMove, (x, 100), Qt.MouseButton.NoButton, Qt.MouseButton.LeftButton)
+    send_mouse(target, QEvent.Type.MouseButtonRelease, (260, 100))
     QApplication.processEvents()
     assert [c[0] for c in tool.calls] == ["press"]
     assert not np.allclose(cam.GetPosition(), pos0)  # the camera rotated
