@@ -21,52 +21,13 @@ import numpy as np
 
 
 def ct_like(shape: tuple[int, int, int], contrast: bool = False):
-    """Body ellipse (40 HU) with fat rim, lungs, spine-like rods (700 HU) with marrow, a table, noise.
+    """:func:`twin.phantom.synthetic_ct.ct_like` with one noise image repeated along k (cheap at 512x512x400).
 
-    ``contrast``: portal-venous phase as well, an enhanced aorta (190 HU, 13 mm radius) beside the
-    spine and two kidneys with a 200 HU cortex around a 150 HU medulla, far enough from the rod that
-    :func:`segmentation.presets.contrast_enhanced` is true (the bone preset's contrast path), and
-    ribs round the body (so that bone spans the body's box, as on a real CT).
+    ``contrast``: the portal-venous variant (the bone preset's contrast path) with ribs round the body.
     """
-    from twin.geometry import ImageGeometry
-    from twin.volume import Volume
+    from twin.phantom.synthetic_ct import ct_like as make
 
-    g = ImageGeometry(shape, (0.8, 0.8, 1.0), (-200.0, -200.0, 0.0))
-    ni, nj, nk = shape
-    i = np.arange(ni)[:, None] - ni / 2
-    j = np.arange(nj)[None, :] - nj / 2
-    body = (i / (0.42 * ni)) ** 2 + (j / (0.32 * nj)) ** 2 <= 1
-    fat = body & ((i / (0.40 * ni)) ** 2 + (j / (0.30 * nj)) ** 2 > 1)
-    lung = ((np.abs(i) - 0.18 * ni) / (0.12 * ni)) ** 2 + ((j + 0.05 * nj) / (0.15 * nj)) ** 2 <= 1
-    rod = (i / (0.04 * ni)) ** 2 + ((j - 0.2 * nj) / (0.04 * nj)) ** 2 <= 1
-    marrow = (i / (0.025 * ni)) ** 2 + ((j - 0.2 * nj) / (0.025 * nj)) ** 2 <= 1
-    sl = np.full((ni, nj), -1000, np.int16)
-    sl[body] = 40
-    sl[fat] = -100
-    sl[lung & body] = -850
-    sl[rod] = 700
-    sl[marrow] = 150
-    if contrast:
-        r_mm = np.sqrt((i * 0.8) ** 2 + ((j - 0.2 * nj) * 0.8 + 45.0) ** 2)  # aorta in front of the rod
-        sl[r_mm <= 13.0] = 190
-        for side in (-1, 1):
-            kid = ((i - side * 0.17 * ni) / (0.06 * ni)) ** 2 + ((j - 0.15 * nj) / (0.09 * nj)) ** 2
-            sl[kid <= 1] = 200
-            sl[kid <= 0.45] = 150
-    sl[:, int(0.86 * nj):int(0.88 * nj)] = 300  # table
-    rng = np.random.default_rng(0)
-    arr = np.repeat(sl[:, :, None], nk, axis=2)
-    if contrast:  # ribs: an elliptic band of 600 HU cortex round 250 HU marrow, 12 of every 30 mm
-        ell = (i / (0.36 * ni)) ** 2 + (j / (0.26 * nj)) ** 2
-        rib = (ell >= 0.9) & (ell <= 1.0) & (j < 0.12 * nj)
-        rib_sl = sl.copy()
-        rib_sl[rib] = 600
-        rib_sl[rib & (ell >= 0.93) & (ell <= 0.97)] = 250
-        for k0 in range(0, nk, 30):
-            arr[:, :, k0:k0 + 12] = rib_sl[:, :, None]
-    arr += rng.normal(0, 15, (ni, nj, 1)).astype(np.int16)  # cheap noise
-    # memory order of a volume read from disk (twin.volume.sitk_to_array: i fastest)
-    return Volume(np.asfortranarray(arr), g, modality="CT", units="HU")
+    return make(shape, contrast=contrast, noise_per_voxel=False)
 
 
 def raw_bone(vol) -> float:

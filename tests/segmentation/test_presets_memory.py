@@ -15,43 +15,10 @@ from segmentation import presets
 
 
 def _ct(shape=(256, 256, 100), contrast=False):
-    """Body ellipse (40 HU) with a fat rim, two lungs, a dense rod with marrow, a table, noise (int16 HU).
+    """The CT-like cylinder of :mod:`twin.phantom.synthetic_ct` (``contrast``: the bone preset's contrast path)."""
+    from twin.phantom.synthetic_ct import ct_like
 
-    ``contrast``: portal-venous phase too (enhanced aorta 190 HU, kidneys 200/150 HU, away from the
-    rod) and ribs (600 HU cortex, 250 HU marrow) round the body, as benchmarks/bench_segmentation.py.
-    """
-    from twin.geometry import ImageGeometry
-    from twin.volume import Volume
-
-    ni, nj, nk = shape
-    i = np.arange(ni)[:, None] - ni / 2
-    j = np.arange(nj)[None, :] - nj / 2
-    body = (i / (0.42 * ni)) ** 2 + (j / (0.32 * nj)) ** 2 <= 1
-    sl = np.full((ni, nj), -1000, np.int16)
-    sl[body] = 40
-    sl[body & ((i / (0.40 * ni)) ** 2 + (j / (0.30 * nj)) ** 2 > 1)] = -100
-    sl[body & (((np.abs(i) - 0.18 * ni) / (0.12 * ni)) ** 2 + ((j + 0.05 * nj) / (0.15 * nj)) ** 2 <= 1)] = -850
-    sl[(i / (0.04 * ni)) ** 2 + ((j - 0.2 * nj) / (0.04 * nj)) ** 2 <= 1] = 700
-    sl[(i / (0.025 * ni)) ** 2 + ((j - 0.2 * nj) / (0.025 * nj)) ** 2 <= 1] = 150
-    if contrast:
-        sl[np.sqrt((i * 0.8) ** 2 + ((j - 0.2 * nj) * 0.8 + 45.0) ** 2) <= 13.0] = 190  # aorta
-        for side in (-1, 1):
-            kid = ((i - side * 0.17 * ni) / (0.06 * ni)) ** 2 + ((j - 0.15 * nj) / (0.09 * nj)) ** 2
-            sl[kid <= 1] = 200
-            sl[kid <= 0.45] = 150
-    sl[:, int(0.86 * nj):int(0.88 * nj)] = 300  # table
-    arr = np.repeat(sl[:, :, None], nk, axis=2)
-    if contrast:  # ribs, 12 of every 30 slices
-        ell = (i / (0.36 * ni)) ** 2 + (j / (0.26 * nj)) ** 2
-        rib = (ell >= 0.9) & (ell <= 1.0) & (j < 0.12 * nj)
-        rib_sl = sl.copy()
-        rib_sl[rib] = 600
-        rib_sl[rib & (ell >= 0.93) & (ell <= 0.97)] = 250
-        for k0 in range(0, nk, 30):
-            arr[:, :, k0:k0 + 12] = rib_sl[:, :, None]
-    arr += np.random.default_rng(0).normal(0, 15, (ni, nj, nk)).astype(np.int16)
-    g = ImageGeometry(shape, (0.8, 0.8, 1.0), (-100.0, -100.0, 0.0))
-    return Volume(np.asfortranarray(arr), g, modality="CT", units="HU")  # SimpleITK memory order
+    return ct_like(shape, contrast=contrast)
 
 
 @pytest.fixture(scope="module")
