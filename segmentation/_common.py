@@ -14,7 +14,6 @@ from numpy.typing import ArrayLike, NDArray
 
 from twin.errors import InputError
 from twin.geometry import ImageGeometry
-from twin.labelmap import mask_bbox
 from twin.volume import array_to_sitk, sitk_to_array
 
 if TYPE_CHECKING:
@@ -89,11 +88,6 @@ def ball(radius_mm: float, spacing: ArrayLike) -> Mask:
     grids = np.meshgrid(*[np.arange(-n, n + 1) * s for n, s in zip(r, sp)], indexing="ij")
     dist2 = sum(g * g for g in grids)
     return np.asarray(dist2 <= radius_mm * radius_mm + 1e-9)
-
-
-def bbox(mask: Mask, margin: int = 0) -> tuple[slice, slice, slice] | None:
-    """Bounding box of the nonzero voxels, grown by ``margin`` voxels (see :func:`twin.labelmap.mask_bbox`)."""
-    return mask_bbox(mask, margin)
 
 
 def dice(a: Mask, b: Mask) -> float:

@@ -24,9 +24,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from segmentation import morphology as morph
-from segmentation._common import Mask, ball, bbox, check_mask, points_to_indices
+from segmentation._common import Mask, ball, check_mask, points_to_indices
 from twin.errors import InputError
 from twin.geometry import ImageGeometry
+from twin.labelmap import mask_bbox
 from twin.progress import Progress, ensure_progress
 from twin.volume import Volume
 
@@ -378,7 +379,7 @@ def _heterogeneous(components: NDArray[np.int32], n: int, smoothed: NDArray[np.f
     3 mm of each blob) span more than ``spread`` times the typical within-blob standard deviation
     (at least ``min_std``), e.g. gas and fluid of the stomach, cortex and medulla of an enhanced kidney
     (phantom kidneys: 50 HU over sd 12 HU; the non-contrast real CT's liver: 35 HU over 12 HU, one model)."""
-    box = bbox(region)
+    box = mask_bbox(region)
     if box is None:
         return False
     near = np.where(region[box], _nearest_label(components[box].astype(np.uint16), geometry), 0)
@@ -489,7 +490,7 @@ def _refine_rim(result: NDArray[np.uint16], smoothed: NDArray[np.float32], sd: M
     for v, sd_v in sd.items():
         for _ in range(layers):
             m = result == v
-            box = bbox(m, 3)
+            box = mask_bbox(m, 3)
             if box is None:
                 break
             mb = m[box]
@@ -517,7 +518,7 @@ def _bridge_radius(mask: Mask, geometry: ImageGeometry, radius_mm: float) -> flo
         return 0.0
     from scipy import ndimage as ndi
 
-    box = bbox(mask)
+    box = mask_bbox(mask)
     assert box is not None
     depth = float(ndi.distance_transform_edt(np.pad(mask[box], 1), sampling=geometry.spacing).max())
     r = min(radius_mm, 0.4 * depth)

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from segmentation._common import Mask, bbox, check_mask, sitk_to_mask
+from segmentation._common import Mask, check_mask, sitk_to_mask
 from segmentation.morphology import distance_mm
 from twin.errors import InputError
 from twin.geometry import ImageGeometry
+from twin.labelmap import mask_bbox
 from twin.progress import Progress, ensure_progress
 from twin.volume import Volume, array_to_sitk
 
@@ -61,7 +62,7 @@ def refine_level_set(
     if not m.any():
         return m.copy(order="K")
     margin = np.ceil(margin_mm / g.spacing).astype(int) + 2
-    box0 = bbox(m)
+    box0 = mask_bbox(m)
     assert box0 is not None
     box = tuple(slice(max(s.start - int(mg), 0), min(s.stop + int(mg), n)) for s, mg, n in zip(box0, margin, m.shape))
     start = np.array([s.start for s in box], float)

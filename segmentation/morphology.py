@@ -23,7 +23,6 @@ from numpy.typing import ArrayLike, NDArray
 
 from segmentation._common import (
     Mask,
-    bbox,
     check_mask,
     mask_to_sitk,
     points_to_indices,
@@ -32,6 +31,7 @@ from segmentation._common import (
 )
 from twin.errors import InputError
 from twin.geometry import ImageGeometry
+from twin.labelmap import mask_bbox
 from twin.progress import Progress, ensure_progress
 
 
@@ -60,7 +60,7 @@ def distance_mm(mask: Mask, geometry: ImageGeometry, inside_positive: bool = Fal
 
 
 def _cropped(mask: Mask, margin_vox: NDArray[np.int64]) -> tuple[slice, slice, slice] | None:
-    box = bbox(mask)
+    box = mask_bbox(mask)
     if box is None:
         return None
     return tuple(  # type: ignore[return-value]
@@ -244,7 +244,7 @@ def select_components(mask: Mask, keep: Callable[[NDArray[np.int64], NDArray[np.
 
     m = np.asarray(mask, bool)
     out = np.zeros(m.shape, bool, order="F" if m.flags.f_contiguous else "C")
-    box = bbox(m)
+    box = mask_bbox(m)
     if box is None:
         return out
     sub = m[box]
@@ -333,7 +333,7 @@ def keep_islands_touching(mask: Mask, seeds: Mask, fully_connected: bool = True)
     """
 
     m = np.asarray(mask, bool)
-    box = bbox(m)
+    box = mask_bbox(m)
     if box is None:
         return np.zeros(m.shape, bool)
     marker = np.logical_and(np.asarray(seeds, bool)[box], m[box])
@@ -414,7 +414,7 @@ def _fill_slices_into(mask: Mask, axis: int, out: Mask) -> None:
     """
     from scipy import ndimage as ndi
 
-    box = bbox(mask)
+    box = mask_bbox(mask)
     if box is None:
         return
     structure = np.zeros((3, 3, 3), bool)

@@ -30,9 +30,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from segmentation import morphology as morph
-from segmentation._common import Mask, bbox, mask_to_sitk, sitk_to_mask
+from segmentation._common import Mask, mask_to_sitk, sitk_to_mask
 from twin.errors import InputError
 from twin.geometry import ImageGeometry
+from twin.labelmap import mask_bbox
 from twin.progress import Progress, SubProgress, ensure_progress
 from twin.volume import Volume
 
@@ -132,7 +133,7 @@ def contrast_enhanced(volume: Volume, body_mask: Mask | None = None, min_volume_
     sub = tuple(slice(None, None, int(s)) for s in step)
     inside = body_mask[sub]
     # the body's box, grown by more than the 5 mm cortex margin: the same result on fewer voxels
-    box = bbox(inside, margin=int(np.ceil(5.0 / (g.spacing * step).min())) + 2)
+    box = mask_bbox(inside, margin=int(np.ceil(5.0 / (g.spacing * step).min())) + 2)
     if box is None:
         return False
     a = volume.array[sub][box]  # a view: on coarse CTs (>= 1.5 mm) the grid is the CT's own
@@ -185,14 +186,14 @@ def bone(volume: Volume, progress: Progress | None = None, low_hu: float = BONE_
         dense = np.greater_equal(volume.array, CONTRAST_BONE_HU)
         dense &= body_mask
         del body_mask  # freed here when computed above: the contrast path never needs it again
-        box = bbox(dense, margin=1)  # + 1 voxel: every neighbour the edge test reads
+        box = mask_bbox(dense, margin=1)  # + 1 voxel: every neighbour the edge test reads
         if box is None:
             return dense
         sub = np.asfortranarray(dense[box])  # ITK memory order: masks go to ITK without a conversion copy
         del dense
         return _bone_contrast(volume, sub, box, p)
     p.update(0.4, "bone: hysteresis")
-    box = bbox(body_mask)
+    box = mask_bbox(body_mask)
     if box is None:
         return np.zeros(volume.shape, bool, order="F")
     # hysteresis on the body's box, built for memory: the seed and candidate masks share one
@@ -410,7 +411,7 @@ def _fill_small_holes(mask: Mask, filled: Mask, geometry: ImageGeometry, max_are
     """OR into ``mask`` (in place) the in-slice holes (``filled & ~mask``, axial slices) of at most ``max_area_mm2``."""
     from scipy import ndimage as ndi
 
-    box = bbox(filled)
+    box = mask_bbox(filled)
     if box is None:
         return
     max_pixels = max_area_mm2 / float(geometry.spacing[0] * geometry.spacing[1])

@@ -27,9 +27,10 @@ from scipy import ndimage as ndi
 
 from segmentation import grow, presets
 from segmentation import morphology as morph
-from segmentation._common import bbox, dice
+from segmentation._common import dice
 from segmentation.vessels import segment_vessels
 from tests.segmentation.test_grow_real import _fps
+from twin.labelmap import mask_bbox
 
 TARGET = 0.95
 GROWN = ("liver_tumor", "hepatic_vessels", "liver", "spleen", "kidney_right", "kidney_left", "aorta",
@@ -71,7 +72,7 @@ USER_OPTIONS: dict[str, dict[str, object]] = {
 
 def _interior_clicks(ref: np.ndarray, geometry, n: int, depth_fraction: float = 0.3) -> np.ndarray:
     """``n`` well-spread points deep inside a structure (what a user clicks), LPS mm."""
-    box = bbox(ref, 1)
+    box = mask_bbox(ref, 1)
     dt = ndi.distance_transform_edt(ref[box], sampling=geometry.spacing)
     deep = np.vstack([np.unravel_index(np.argmax(dt), dt.shape),
                       np.argwhere(dt >= max(min(4.0, 0.5 * dt.max()), depth_fraction * dt.max()))])
@@ -83,7 +84,7 @@ def _background_clicks(masks: dict[str, np.ndarray], geometry, n_out: int = 12) 
     margin = np.ceil(22.0 / geometry.spacing).astype(int)
     closed = {}
     for name, m in masks.items():  # (closing and distances on each structure's box: 10 mm closing + 9 mm shell)
-        box = bbox(m)
+        box = mask_bbox(m)
         box = tuple(slice(max(b.start - k, 0), min(b.stop + k, s)) for b, k, s in zip(box, margin, m.shape))
         c = np.zeros(m.shape, bool)
         c[box] = morph.fill_holes(morph.closing(m[box], _sub(geometry, box), 10.0), "3d")

@@ -117,12 +117,12 @@ def _smoothed_by_slabs(vol, box, slab_voxels):
 @pytest.mark.parametrize("spacing", [(0.8, 0.8, 1.0), (1.6, 1.6, 2.5)])
 def test_slab_smoothing_is_bitwise_the_whole_volume_smoothing(contrast_ct, spacing):
     from segmentation import grow
-    from segmentation._common import bbox
     from twin.geometry import ImageGeometry
+    from twin.labelmap import mask_bbox
     from twin.volume import Volume
 
     vol = Volume(contrast_ct.array[:160, :150, :], ImageGeometry((160, 150, 100), spacing), modality="CT", units="HU")
-    box = bbox(vol.array >= presets.CONTRAST_BONE_HU, margin=1)
+    box = mask_bbox(vol.array >= presets.CONTRAST_BONE_HU, margin=1)
     ref = grow._smooth(vol, 1.0)[box]
     got, n = _smoothed_by_slabs(vol, box, 20_000)
     assert n >= 3
@@ -134,9 +134,9 @@ def test_slab_smoothing_is_bitwise_on_the_real_ct():
     from pathlib import Path
 
     from segmentation import grow
-    from segmentation._common import bbox
     from twin.geometry import ImageGeometry
     from twin.io.images import read_image
+    from twin.labelmap import mask_bbox
     from twin.volume import Volume
 
     path = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "totalseg_example" / "example_ct.nii.gz"
@@ -144,7 +144,7 @@ def test_slab_smoothing_is_bitwise_on_the_real_ct():
         pytest.skip("../shared/data not present")
     ct = read_image(path)
     for vol in (ct, Volume(ct.array, ImageGeometry(ct.shape, (0.7, 0.7, 0.8)), modality="CT", units="HU")):
-        box = bbox(vol.array >= presets.CONTRAST_BONE_HU, margin=1)
+        box = mask_bbox(vol.array >= presets.CONTRAST_BONE_HU, margin=1)
         ref = grow._smooth(vol, 1.0)[box]
         got, n = _smoothed_by_slabs(vol, box, 10_000)
         assert n >= 3

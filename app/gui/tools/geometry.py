@@ -132,9 +132,9 @@ def prism_mask(geometry: ImageGeometry, polygon_uv: ArrayLike, col_dir: ArrayLik
     col = np.asarray(col_dir, float)
     row = np.asarray(row_dir, float)
     if restrict is not None:
-        from segmentation._common import bbox
+        from twin.labelmap import mask_bbox
 
-        box = bbox(restrict)
+        box = mask_bbox(restrict)
         if box is None:
             return out
     else:

@@ -44,13 +44,13 @@ def level_set_refine(volume: Any, mask: np.ndarray, iterations: int = 200, toler
                                            curvature=curvature, iterations=int(iterations), progress=progress), bool)
     import SimpleITK as sitk
 
-    from segmentation._common import bbox
     from twin.geometry import ImageGeometry
+    from twin.labelmap import mask_bbox
     from twin.volume import array_to_sitk, sitk_to_array
 
     g = volume.geometry
     margin = np.ceil(10.0 / g.spacing).astype(int)
-    box = bbox(m)
+    box = mask_bbox(m)
     if box is None:
         return m.copy()
     box = tuple(slice(max(s.start - int(k), 0), min(s.stop + int(k), n)) for s, k, n in zip(box, margin, m.shape))
