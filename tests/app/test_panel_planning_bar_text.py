@@ -10,7 +10,7 @@ import pytest
 @pytest.mark.parametrize("background", [(0.118, 0.125, 0.149), "white"])
 def test_margin_bar_text_contrasts_with_the_background(background):
     pv = pytest.importorskip("pyvista")
-    from app.gui.panels.planning.margin_view import add_distance_surface
+    from rendering.distance_view import add_distance_surface
     from twin.meshes import SurfaceModel
 
     sphere = pv.Sphere(radius=10.0)

@@ -39,7 +39,7 @@ def _target_samples(mask, geom):
 
 
 def test_signed_distance_sphere_depth():
-    from app.gui.panels.planning.margin_view import signed_distance_to_mask
+    from planning.distance_colours import signed_distance_to_mask
     from twin.geometry import ImageGeometry
 
     g = ImageGeometry((41, 41, 41), (1.0, 1.0, 1.0), (-20.0, -20.0, -20.0), np.eye(3))
@@ -61,8 +61,9 @@ def test_signed_distance_sphere_depth():
 
 @pytest.mark.slow
 def test_margin_colours_match_planning_and_screen(plan_win):
-    from app.gui.panels.planning.margin_view import ACTOR_PREFIX, bar_title
+    from app.gui.panels.planning.margin_view import ACTOR_PREFIX
     from planning.margins import evaluate_safety_margin
+    from rendering.distance_view import bar_title
 
     window, panel, _ = plan_win
     lm = window.labelmap
@@ -187,8 +188,9 @@ def _cut_colours_brute_force(points, mask, geom, origin, normal):
 def test_resection_cut_colours(plan_win):
     from dataclasses import replace
 
-    from app.gui.panels.planning.margin_view import ACTOR_PREFIX, CUT_TITLE
+    from app.gui.panels.planning.margin_view import ACTOR_PREFIX
     from planning.resection import evaluate_resection
+    from rendering.distance_view import CUT_TITLE
     from twin.plan import CutPlane
 
     window, panel, _ = plan_win
