@@ -2,8 +2,9 @@
 
 The keys are those of :data:`segmentation.grow.LABEL_OPTIONS`: ``bridge_radius_mm`` (leak cutting for
 this set; 0 = off, e.g. for thin sheets such as muscle or a stomach wall), ``boundary_refinement``
-(partial-volume edge layer) and ``rim_layers`` (how many blurred edge layers to add, e.g. for thin
-structures on thick slices such as intervertebral discs). Unset keys follow the global settings.
+(partial-volume edge layer), ``rim_layers`` (how many blurred edge layers to add, e.g. for thin
+structures on thick slices such as intervertebral discs) and ``directional_edges`` (edges priced by
+direction: thin sheets and tubes fill along their length). Unset keys follow the global settings.
 """
 
 from __future__ import annotations
@@ -59,6 +60,14 @@ class SeedOptionsDialog(QDialog):
         self.rim.setValue(int(options.get("rim_layers", 1)))
         self.rim.setToolTip("Blurred edge layers added with edge refinement (thin structures on thick slices: 2-3)")
         form.addRow("Edge layers", self.rim)
+        self.directional = QComboBox()
+        self.directional.setObjectName("seed_opt_directional")
+        self.directional.addItems(REFINEMENT)
+        dire = options.get("directional_edges")
+        self.directional.setCurrentText("auto" if dire is None else ("on" if dire else "off"))
+        self.directional.setToolTip("Edges cost by direction: a thin structure blurred by its neighbours (disc, "
+                                    "muscle sheet, small vessel) fills along its length from few clicks")
+        form.addRow("Directional edges", self.directional)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -74,4 +83,7 @@ class SeedOptionsDialog(QDialog):
             out["boundary_refinement"] = ref == "on"
         if self.rim.value() != 1:
             out["rim_layers"] = int(self.rim.value())
+        dire = self.directional.currentText()
+        if dire != "auto":
+            out["directional_edges"] = dire == "on"
         return out
