@@ -25,8 +25,10 @@ poor on a whole abdomen:
    muscle when that mean lies within ``tolerance_hu`` of the muscle's mean (the median at the
    user's clicks, or a given ``muscle_hu`` range).
 3. **Rims**: every other candidate voxel (a partial-volume voxel) takes the class of the nearest core
-   voxel within ``rim_mm`` (the tissue it is a mixture of); islands smaller than ``min_island_ml`` are
-   dropped and, with ``connected_to_seeds``, only components holding a click are kept.
+   voxel within ``rim_mm`` (the tissue it is a mixture of); the partial-volume voxels out of reach of
+   every core within ``DIAPHRAGM_MM`` of the lungs are muscle (the diaphragm: 5 mm thick, it is only
+   seen as a mixture of lung and soft tissue on 2-3 mm slices; ``lungs_mask``); islands smaller than
+   ``min_island_ml`` are dropped and, with ``connected_to_seeds``, only components holding a click are kept.
 
 Use on a CT (what a user does, e.g. in the phantom test ``tests/segmentation/test_phantom_accuracy.py``):
 segment the organs (grow from seeds or import), then run this tool with a few clicks in muscle and
@@ -47,6 +49,8 @@ from twin.volume import Volume
 
 MUSCLE_HU = (-29.0, 150.0)
 """Muscle-density range (Alberta protocol, Mitsiopoulos et al. 1998 / Mourtzakis et al. 2008)."""
+DIAPHRAGM_MM = 6.0
+"""Partial-volume voxels this close to the lungs (mm) and out of reach of every core are diaphragm (5 mm thick)."""
 AIR_HU = -400.0
 """Below this a voxel is (mostly) air: aerated lung or gas; the half-way level between air and soft tissue."""
 
@@ -199,15 +203,17 @@ def skeletal_muscle(volume: Volume, body_mask: Mask, bone_mask: Mask, exclude: M
     p.raise_if_cancelled()
     p.update(0.6, "muscle: partial-volume rims")
     rim = candidates & ~core
-    if keep.any() and rim.any():
+    reach = float(rim_mm) if rim_mm is not None else 1.5 * float(np.max(g.spacing))
+    if core.any():
         dist, idx = ndi.distance_transform_edt(~core, sampling=sub.geometry.spacing, return_indices=True)
-        reach = float(rim_mm) if rim_mm is not None else 1.5 * float(np.max(g.spacing))
         near = rim & (dist <= reach)
         keep[near] = keep[tuple(ix[near] for ix in idx)]
-        if lungs is not None:  # the sheet against the lungs with no core of its own: the diaphragm
-            sheet = rim & (dist > reach) & ndi.binary_dilation(lungs, np.ones((3, 3, 3), bool))
-            keep |= sheet
+        coreless = rim & (dist > reach)
         del dist, idx
+    else:
+        coreless = rim
+    if lungs is not None and coreless.any() and lungs.any():  # the coreless sheet against the lungs: diaphragm
+        keep |= coreless & (morph.distance_mm(lungs, sub.geometry) <= DIAPHRAGM_MM)
     p.update(0.8, "muscle: islands")
     keep = morph.remove_small_islands(keep, sub.geometry, min_island_ml * 1000.0)
     if connected_to_seeds and seeds is not None:
