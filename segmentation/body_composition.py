@@ -25,14 +25,21 @@ poor on a whole abdomen:
    muscle when that mean lies within ``tolerance_hu`` of the muscle's mean (the median at the
    user's clicks, or a given ``muscle_hu`` range).
 3. **Rims**: every other candidate voxel (a partial-volume voxel) takes the class of the nearest core
-   voxel within ``rim_mm`` (the tissue it is a mixture of); the partial-volume voxels out of reach of
-   every core within ``DIAPHRAGM_MM`` of the lungs are muscle (the diaphragm: 5 mm thick, it is only
+   voxel within ``rim_mm`` (the tissue it is a mixture of); partial-volume voxels out of reach of
+   every core that lie within ``DIAPHRAGM_MM`` of the lungs are muscle (the diaphragm: 5 mm thick, it is only
    seen as a mixture of lung and soft tissue on 2-3 mm slices; ``lungs_mask``); islands smaller than
    ``min_island_ml`` are dropped and, with ``connected_to_seeds``, only components holding a click are kept.
 
 Use on a CT (what a user does, e.g. in the phantom test ``tests/segmentation/test_phantom_accuracy.py``):
 segment the organs (grow from seeds or import), then run this tool with a few clicks in muscle and
 the organs as ``exclude``; the result is the muscle segment.
+
+Measured: the generated phantom, Dice 0.957 (10 clicks, the grown organs excluded; grow-from-seeds alone
+0.796, the Alberta threshold minus the grown organs 0.707), 0.6 s on 192x160x96. The non-contrast
+TotalSegmentator example CT against its ``tissue_types`` skeletal muscle (a model's output): 0.563 with
+10 clicks only (the muscle preset 0.419), 0.692 with its organs excluded; its muscle is fat-infiltrated
+(median 21 HU) like the kidneys (15-19 HU) and bowel, which the tissue mean cannot tell apart. Memory:
+everything runs on the body's box, with a few float32 images and one feature transform of that size.
 """
 
 from __future__ import annotations
