@@ -78,6 +78,23 @@ def test_diaphragm_sheet_against_lung():
     assert dice(without, sheet) < 0.5
 
 
+def test_refine_muscle_label_keeps_other_labels():
+    """The step after a grow: the muscle label (which leaked into the bowel) is replaced, an organ label is kept."""
+    vol, muscle, bowel = _sheet_and_bowel()
+    labels = np.zeros(vol.shape, np.uint16)
+    labels[:, 10:20, :] = 2  # a grown "muscle" that took the bowel's edge and some fat
+    organ = np.zeros(vol.shape, bool)
+    organ[30:, 12:16, :] = True  # an organ label over part of the sheet: stays the organ's
+    labels[organ] = 1
+    clicks = vol.geometry.index_to_lps(np.array([[5, 13, 3], [20, 13, 10]]))
+    before = labels.copy()
+    out = bc.refine_muscle_label(vol, labels, 2, clicks)
+    assert out.dtype == labels.dtype and np.array_equal(labels, before)  # input untouched
+    assert np.array_equal(out == 1, organ)
+    assert dice(out == 2, muscle & ~organ) >= 0.93
+    assert (out[bowel] == 2).mean() < 0.05
+
+
 def test_tissue_mean_ignores_non_core_voxels():
     g = ImageGeometry((10, 10, 10), (1.0, 1.0, 1.0))
     a = np.full(g.shape, -100, np.int16)
