@@ -106,6 +106,34 @@ def test_tissue_mean_ignores_non_core_voxels():
     assert np.isnan(m[-1]).all()  # no core within the 3-sigma kernel
 
 
+def test_progress_cancel_and_options():
+    from twin.errors import Cancelled
+    from twin.progress import CallbackProgress, CancelToken
+
+    vol, muscle, bowel = _sheet_and_bowel()
+    body = np.ones(vol.shape, bool)
+    bone = np.zeros(vol.shape, bool)
+    seen: list[float] = []
+    clicks = vol.geometry.index_to_lps(np.array([[20, 13, 10]]))
+    out = bc.skeletal_muscle(vol, body, bone, seeds_lps=clicks, progress=CallbackProgress(lambda f, m: seen.append(f)))
+    assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
+    # a given range instead of clicks gives the same sheet; no clicks nor range keeps every candidate (bowel too)
+    assert dice(bc.skeletal_muscle(vol, body, bone, muscle_hu=(40.0, 60.0)), out) > 0.98
+    assert (bc.skeletal_muscle(vol, body, bone) & bowel).sum() > 0.9 * bowel.sum()
+    # connected_to_seeds: a detached muscle block without a click is dropped
+    block = np.zeros(vol.shape, bool)
+    block[34:, 30:, 4:16] = True  # 50 HU, 8 mm from the sheet and the bowel
+    vol2 = Volume(np.where(block, np.int16(50), vol.array), vol.geometry, modality="CT", units="HU")
+    assert bc.skeletal_muscle(vol2, body, bone, seeds_lps=clicks)[38, 34, 10]
+    kept = bc.skeletal_muscle(vol2, body, bone, seeds_lps=clicks, connected_to_seeds=True)
+    assert not kept[38, 34, 10] and kept[20, 13, 10]
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        bc.skeletal_muscle(vol, body, bone, seeds_lps=clicks, progress=CallbackProgress(token=token))
+    assert not bc.skeletal_muscle(vol, np.zeros(vol.shape, bool), bone).any()  # no body: nothing
+
+
 def test_input_errors():
     vol, muscle, _ = _sheet_and_bowel()
     body = np.ones(vol.shape, bool)
