@@ -78,6 +78,28 @@ def test_diaphragm_sheet_against_lung():
     assert dice(without, sheet) < 0.5
 
 
+def test_window_widens_for_muscles_of_different_density():
+    """Fat-infiltrated back muscles (15 HU) and a denser wall (45 HU): clicks in both widen the window.
+
+    (The spread is a robust one, the median absolute deviation: a minority of clicks off the others is
+    treated as outliers and does not widen it.)"""
+    hu = np.full((40, 40, 20), -100.0)
+    wall = np.zeros(hu.shape, bool)
+    wall[:, 4:8, :] = True
+    back = np.zeros(hu.shape, bool)
+    back[10:30, 24:36, :] = True
+    hu[wall], hu[back] = 45.0, 15.0
+    vol = _ct(hu, seed=2)
+    body = np.ones(vol.shape, bool)
+    bone = np.zeros(vol.shape, bool)
+    ijk = np.array([[5, 5, 5], [20, 6, 10], [35, 5, 15], [15, 28, 5], [25, 32, 15], [20, 30, 10]])
+    clicks = vol.geometry.index_to_lps(ijk)
+    truth = wall | back
+    assert dice(bc.skeletal_muscle(vol, body, bone, seeds_lps=clicks), truth) >= 0.93
+    fixed = bc.skeletal_muscle(vol, body, bone, seeds_lps=clicks, spread_sds=0.0)  # median +- 10 HU only
+    assert dice(fixed, truth) < 0.8
+
+
 def test_refine_muscle_label_keeps_other_labels():
     """The step after a grow: the muscle label (which leaked into the bowel) is replaced, an organ label is kept."""
     vol, muscle, bowel = _sheet_and_bowel()
@@ -171,10 +193,10 @@ def real_case():
     return ct, ref, seg, body, bone, lungs, clicks
 
 
-@pytest.mark.parametrize(("organs", "floor"), [(False, 0.53), (True, 0.66)])
+@pytest.mark.parametrize(("organs", "floor"), [(False, 0.52), (True, 0.71)])
 def test_real_ct_against_totalsegmentator(real_case, organs, floor):
-    """Non-contrast CT, fatty muscle (median 21 HU): measured 0.563 with clicks only (the muscle preset 0.419),
-    0.692 with TotalSegmentator's organs imported as ``exclude``. The reference is a model's output, not an
+    """Non-contrast CT, fatty muscle (median 21 HU): measured 0.547 with clicks only (the muscle preset 0.419),
+    0.741 with TotalSegmentator's organs imported as ``exclude``. The reference is a model's output, not an
     expert's; left: the kidneys (15-19 HU) and bowel share the muscle's attenuation here."""
     ct, ref, seg, body, bone, lungs, clicks = real_case
     exclude = (seg > 0) & ~np.isin(seg, TS_MUSCLES) if organs else None
