@@ -20,8 +20,9 @@ other than to place a handful of clicks):
 * muscle: the body-composition tool ``segmentation.body_composition.skeletal_muscle`` run last, the
   way a user finishes the musculature once the organs are done: the body, bone and lungs presets,
   the same 10 muscle clicks (which set the muscle's mean attenuation), and every grown structure
-  (organs, vessels, discs) as ``exclude``; default parameters (tissue mean within 10 HU of the
-  clicks' median, Gaussian 3 mm). The grown muscle label is only a competitor in the grow run.
+  (organs, vessels, discs) as ``exclude``; default parameters (tissue mean within 10 HU, or two robust
+  SDs of the clicks' values if larger, of the clicks' median; Gaussian 3 mm). The grown muscle label is
+  only a competitor in the grow run.
 """
 
 from __future__ import annotations
