@@ -36,7 +36,7 @@ from segmentation._grow_models import (
 )
 from twin.errors import InputError
 from twin.geometry import ImageGeometry
-from twin.progress import Progress, ensure_progress
+from twin.progress import Progress, SubProgress, ensure_progress
 from twin.volume import Volume
 
 BACKGROUND_NAMES = ("background", "bg", "outside")
@@ -251,10 +251,14 @@ def grow_from_seeds(
         Fill 3-D cavities of each object label (vessels inside organs).
     label_options : mapping of int to mapping, optional
         Per-label choices overriding the global ones (as Slicer's per-segment options):
-        ``{label: {"bridge_radius_mm": float, "boundary_refinement": bool, "rim_layers": int}}``.
+        ``{label: {"bridge_radius_mm": float, "boundary_refinement": bool, "rim_layers": int,
+        "directional_edges": bool, "skeletal_muscle": bool}}``.
         ``rim_layers`` (default 1) is how many voxel layers of partial-volume rim the boundary
         refinement may add: a thin object between dense neighbours (an intervertebral disc three
-        slices high between endplates blurred over 3.5 mm) needs 2-3.
+        slices high between endplates blurred over 3.5 mm) needs 2-3. ``"skeletal_muscle": true``
+        (CT): after the grow, the label is replaced by the body-composition tool
+        (:func:`segmentation.body_composition.refine_muscle_label`: muscle-density tissue whose local
+        mean matches the set's clicks, every other label excluded); the grown label only competed.
 
     Returns
     -------
@@ -406,6 +410,15 @@ def grow_from_seeds(
         for v in rim:
             _refine_rim(result, sm, {v: float(min(sd_of[q] for q in owner if owner[q] == v))},
                         allowed, rim_contrast, layers=int(opts.get(v, {}).get("rim_layers", 1)))
+    muscle = [v for v in objects if opts.get(v, {}).get("skeletal_muscle")]
+    if muscle:  # the body-composition tool replaces these labels (the other labels excluded)
+        from segmentation.body_composition import refine_muscle_label
+
+        for n, v in enumerate(muscle):
+            p.raise_if_cancelled()
+            clicks = g.index_to_lps(np.argwhere(seed_arr == v).astype(float))
+            result = refine_muscle_label(volume, result, v, clicks, progress=SubProgress(
+                p, 0.92 + 0.08 * n / len(muscle), 0.92 + 0.08 * (n + 1) / len(muscle), "grow: muscle: "))
     p.update(1.0, "grow")
     return result
 
@@ -444,7 +457,7 @@ def _directional_labels(setting: bool | str, opts: Mapping[int, Mapping[str, obj
 
 
 LABEL_OPTIONS = {"bridge_radius_mm": float, "boundary_refinement": bool, "rim_layers": int,
-                 "directional_edges": bool}
+                 "directional_edges": bool, "skeletal_muscle": bool}
 """Per-label options of :func:`grow_from_seeds` (``label_options``) and their types."""
 
 

@@ -204,3 +204,23 @@ def test_real_ct_against_totalsegmentator(real_case, organs, floor):
     d = dice(out, ref)
     print(f"\nskeletal muscle vs TotalSegmentator tissue_types (organs excluded: {organs}): Dice {d:.3f}")
     assert d >= floor
+
+
+def test_grow_option_skeletal_muscle_is_the_same_step():
+    """``grow_from_seeds(label_options={v: {"skeletal_muscle": True}})`` (GUI Options..., SEEDS.json) gives
+    what the grow followed by :func:`refine_muscle_label` with that set's clicks gives."""
+    from segmentation import grow
+
+    vol, muscle, bowel = _sheet_and_bowel()
+    g = vol.geometry
+    sets = [grow.SeedSet("muscle", g.index_to_lps(np.array([[5, 13, 3], [20, 14, 10], [34, 13, 17]]))),
+            grow.SeedSet("bowel", g.index_to_lps(np.array([[20, 22, 10], [12, 20, 6]]))),
+            grow.SeedSet("background", g.index_to_lps(np.array([[20, 4, 10], [20, 34, 2], [5, 34, 18]])))]
+    seeds = grow.seed_image(g, sets)
+    plain = grow.grow_from_seeds(vol, seeds, background=[3])
+    ref = bc.refine_muscle_label(vol, plain, 1, sets[0].points_lps)
+    opt = grow.grow_from_seeds(vol, seeds, background=[3], label_options={1: {"skeletal_muscle": True}})
+    assert np.array_equal(opt, ref)
+    assert dice(opt == 1, muscle) >= 0.95
+    with pytest.raises(InputError):
+        grow.grow_from_seeds(vol, seeds, background=[3], label_options={1: {"skeletal_muscle": "yes"}})

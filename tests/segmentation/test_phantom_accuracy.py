@@ -18,12 +18,12 @@ other than to place a handful of clicks):
   the partial-volume rim of discs and muscle, no leak cutting of the thin muscle sheet;
 * hepatic vessels: the grown vessel label (its clicks compete with the IVC where the hepatic veins
   join it) plus ``segmentation.vessels.segment_vessels`` inside the grown liver (holes filled);
-* muscle: the body-composition tool ``segmentation.body_composition.skeletal_muscle`` run last, the
-  way a user finishes the musculature once the organs are done: the body, bone and lungs presets,
-  the same 10 muscle clicks (which set the muscle's mean attenuation), and every grown structure
-  (organs, vessels, discs) as ``exclude``; default parameters (tissue mean within 10 HU, or two robust
-  SDs of the clicks' values if larger, of the clicks' median; Gaussian 3 mm). The grown muscle label is
-  only a competitor in the grow run.
+* muscle: its seed set has the option ``skeletal_muscle`` (GUI "Options...", SEEDS.json): after the
+  grow, the body-composition tool (``segmentation.body_composition.refine_muscle_label``) replaces
+  the grown label: the body, bone and lungs presets, the same 10 muscle clicks (which set the
+  muscle's mean attenuation), every other grown label excluded; default parameters (tissue mean
+  within 10 HU, or two robust SDs of the clicks' values if larger, of the clicks' median; Gaussian
+  3 mm). The grown muscle label is only a competitor in the grow run.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from scipy import ndimage as ndi
 from segmentation import grow, presets
 from segmentation import morphology as morph
 from segmentation._common import dice
-from segmentation.body_composition import skeletal_muscle
 from segmentation.vessels import segment_vessels
 from tests.segmentation.test_grow_real import _fps
 from twin.labelmap import mask_bbox
@@ -64,8 +63,8 @@ USER_OPTIONS: dict[str, dict[str, object]] = {
     # endplates, so their partial-volume rim (up to 3 voxel layers) is added half-way up the edge
     "intervertebral_discs": {"boundary_refinement": True, "rim_layers": 3},
     # the musculature is a thin sheet (5 mm diaphragm, linea alba): no leak cutting, and its
-    # partial-volume rim against fat placed half-way up the edge
-    "muscle": {"bridge_radius_mm": 0.0, "boundary_refinement": True},
+    # partial-volume rim against fat placed half-way up the edge; then the body-composition tool
+    "muscle": {"bridge_radius_mm": 0.0, "boundary_refinement": True, "skeletal_muscle": True},
 }
 """Per-segment grow options (``grow_from_seeds(label_options=...)``), the same for every run."""
 
@@ -179,8 +178,7 @@ def segment_phantom(vol, lm) -> tuple[dict[str, np.ndarray], dict[str, np.ndarra
     masks = {n: truth[n] for n in GROWN}
     seed_sets = [grow.SeedSet(n, _interior_clicks(m, g, 8)) for n, m in masks.items()]
     seed_sets[GROWN.index("intervertebral_discs")] = grow.SeedSet("intervertebral_discs", _vertebra_clicks(g, 0.5))
-    muscle_clicks = _interior_clicks(masks["muscle"], g, 10, 0.15)
-    seed_sets[GROWN.index("muscle")] = grow.SeedSet("muscle", muscle_clicks)
+    seed_sets[GROWN.index("muscle")] = grow.SeedSet("muscle", _interior_clicks(masks["muscle"], g, 10, 0.15))
     seed_sets.append(grow.SeedSet("background", _background_clicks(masks, g, per_object={"intervertebral_discs": 4})))
     region = body & ~bone & ~out["lungs"]
     options = {GROWN.index(n) + 1: o for n, o in USER_OPTIONS.items()}
@@ -192,9 +190,6 @@ def segment_phantom(vol, lm) -> tuple[dict[str, np.ndarray], dict[str, np.ndarra
                                     "3d")
     out["hepatic_vessels"] |= segment_vessels(vol, liver_region) & ~out["inferior_vena_cava"]
     out["liver"] = out["liver"] & ~out["hepatic_vessels"] & ~out["liver_tumor"]
-    # the musculature: muscle-density tissue whose local mean is the clicks' (measured 0.957; the grown label 0.796)
-    organs = np.logical_or.reduce([out[n] for n in GROWN if n != "muscle"])
-    out["muscle"] = skeletal_muscle(vol, body, bone, exclude=organs, lungs_mask=out["lungs"], seeds_lps=muscle_clicks)
     return out, truth
 
 

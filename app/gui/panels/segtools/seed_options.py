@@ -4,7 +4,8 @@ The keys are those of :data:`segmentation.grow.LABEL_OPTIONS`: ``bridge_radius_m
 this set; 0 = off, e.g. for thin sheets such as muscle or a stomach wall), ``boundary_refinement``
 (partial-volume edge layer), ``rim_layers`` (how many blurred edge layers to add, e.g. for thin
 structures on thick slices such as intervertebral discs) and ``directional_edges`` (edges priced by
-direction: thin sheets and tubes fill along their length). Unset keys follow the global settings.
+direction: thin sheets and tubes fill along their length) and ``skeletal_muscle`` (the set's label is
+replaced by the body-composition muscle tool after the grow). Unset keys follow the global settings.
 """
 
 from __future__ import annotations
@@ -68,6 +69,12 @@ class SeedOptionsDialog(QDialog):
         self.directional.setToolTip("Edges cost by direction: a thin structure blurred by its neighbours (disc, "
                                     "muscle sheet, small vessel) fills along its length from few clicks")
         form.addRow("Directional edges", self.directional)
+        self.muscle = QCheckBox("skeletal muscle (body composition, CT)")
+        self.muscle.setObjectName("seed_opt_muscle")
+        self.muscle.setChecked(bool(options.get("skeletal_muscle", False)))
+        self.muscle.setToolTip("After the grow, replace this set's label by muscle-density tissue whose local mean "
+                               "matches its clicks, the other labels excluded (for the whole musculature)")
+        form.addRow(self.muscle)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -86,4 +93,6 @@ class SeedOptionsDialog(QDialog):
         dire = self.directional.currentText()
         if dire != "auto":
             out["directional_edges"] = dire == "on"
+        if self.muscle.isChecked():
+            out["skeletal_muscle"] = True
         return out
