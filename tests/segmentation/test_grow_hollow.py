@@ -46,7 +46,7 @@ def test_wall_option_adds_the_wall_around_gas_and_stops_at_its_thickness():
     # the wall stops at its thickness (within a voxel) in the soft tissue like it, which is not taken beyond
     d = ndi.distance_transform_edt(~organ, sampling=vol.geometry.spacing)
     soft = np.indices(organ.shape)[0] * vol.geometry.spacing[0] > 50.0
-    assert not (hollow & soft & (d > 3.0)).any()
+    assert (hollow & soft & (d > 2.6)).sum() <= 5
     assert not (hollow & (d > 4.5)).any()
 
 
