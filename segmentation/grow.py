@@ -252,14 +252,18 @@ def grow_from_seeds(
     label_options : mapping of int to mapping, optional
         Per-label choices overriding the global ones (as Slicer's per-segment options):
         ``{label: {"bridge_radius_mm": float, "boundary_refinement": bool, "rim_layers": int,
-        "directional_edges": bool, "wall_mm": float}}``.
+        "directional_edges": bool, "wall_mm": float, "boundary_trim": bool}}``.
         ``rim_layers`` (default 1) is how many voxel layers of partial-volume rim the boundary
         refinement may add: a thin object between dense neighbours (an intervertebral disc three
         slices high between endplates blurred over 3.5 mm) needs 2-3. ``wall_mm`` (default 0) makes the
         label a hollow organ: its seeds are in the lumen, and a wall of this thickness (mm) is added
         around the contents unlike the wall (gas; fluid that looks like the wall takes it by itself),
         see :func:`segmentation._hollow.add_wall`. Phantom stomach (4 mm wall around gas and fluid):
-        0.85 -> 0.93.
+        0.85 -> 0.93. ``boundary_trim`` (default false): remove the label's boundary voxels nearer the
+        local outside level than the inside level, decided on the image smoothed by a voxel
+        (:func:`segmentation._partial_volume.trim_boundary`), for a label grown one layer too far over
+        a weak edge (phantom gallbladder, bile 8 HU against 30 HU bowel: 0.92 -> 0.95; on labels
+        whose boundary is already right it peels true voxels: spleen 0.96 -> 0.94, so not a default).
 
     Returns
     -------
@@ -419,6 +423,12 @@ def grow_from_seeds(
         for v in rim:
             _refine_rim(result, sm, {v: float(min(sd_of[q] for q in owner if owner[q] == v))},
                         allowed, rim_contrast, layers=int(opts.get(v, {}).get("rim_layers", 1)))
+    trim = [v for v, o in opts.items() if o.get("boundary_trim") and v in objects]
+    if trim:
+        from segmentation._partial_volume import trim_boundary
+
+        for v in trim:
+            trim_boundary(result, v, sm, g, rim_contrast, region=allowed)
     p.update(1.0, "grow")
     return result
 
@@ -457,7 +467,7 @@ def _directional_labels(setting: bool | str, opts: Mapping[int, Mapping[str, obj
 
 
 LABEL_OPTIONS = {"bridge_radius_mm": float, "boundary_refinement": bool, "rim_layers": int,
-                 "directional_edges": bool, "wall_mm": float}
+                 "directional_edges": bool, "wall_mm": float, "boundary_trim": bool}
 """Per-label options of :func:`grow_from_seeds` (``label_options``) and their types."""
 
 
