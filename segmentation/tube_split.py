@@ -8,12 +8,15 @@ on slices across it, is an ellipse; the branches are what sticks out of that ell
 
 1. the boundary of the large vessel where it touches neither branch nor image border is sampled as the
    mid-points between its edge voxels and their outside neighbours (the sub-voxel edge of a voxel mask);
-2. an ellipse is fitted to those points by RANSAC (Fischler & Bolles 1981, consensus within
-   ``residual_mm``) around the direct least-squares ellipse fit (Fitzgibbon, Pilu & Fisher 1999, in the
-   numerically stable form of Halir & Flusser 1998), so that the parts of the vessel's outline that are
-   really a swallowed branch (outliers) do not bias it;
+2. an ellipse is fitted to those points by RANSAC (Fischler & Bolles 1981, MSAC scoring of Torr &
+   Zisserman 2000, consensus within ``residual_mm``) around the direct least-squares ellipse fit
+   (Fitzgibbon, Pilu & Fisher 1999, in the numerically stable form of Halir & Flusser 1998), so that the
+   parts of the vessel's outline that are really a swallowed branch (outliers) do not bias it;
 3. every voxel of the vessel + branches blob in that slice goes to the vessel when its centre is inside the
-   ellipse and to the branches otherwise (vessel voxels within ``keep_band_mm`` outside it stay vessel).
+   ellipse and to the branches otherwise (vessel voxels within ``keep_band_mm`` outside it stay vessel);
+   vessel voxels cut off this way become branch only where they join a branch in 3-D.
+
+Slices are refitted where a branch comes within ``z_reach`` slices of the vessel.
 
 A slice is left unchanged when the fit is not trustworthy: fewer than ``min_inlier_fraction`` of the
 points agree, the ellipse misses the vessel's deepest point, or its area differs from the vessel's
@@ -116,6 +119,10 @@ def ransac_ellipse(points: NDArray[np.float64], residual_mm: float, trials: int 
                    seed: int = 0) -> tuple[NDArray[np.float64] | None, NDArray[np.bool_] | None]:
     """Robust ellipse: RANSAC (Fischler & Bolles 1981) over 6-point direct fits, refitted on the consensus.
 
+    Each candidate is scored by MSAC (Torr & Zisserman 2000: the sum of squared distances truncated at
+    ``residual_mm``), which, unlike a plain inlier count, prefers the ellipse that the majority fits closely
+    over a larger one that also grazes a branch's outline.
+
     Returns ``(coef, inliers)`` or ``(None, None)`` (too few points or no ellipse); deterministic for a ``seed``.
     """
     p = np.asarray(points, float)
@@ -125,13 +132,15 @@ def ransac_ellipse(points: NDArray[np.float64], residual_mm: float, trials: int 
     rng = np.random.default_rng(seed)
     best: NDArray[np.float64] | None = None
     best_in: NDArray[np.bool_] | None = None
+    best_cost = np.inf
     for _ in range(trials):
         coef = fit_ellipse(p[rng.choice(n, 6, replace=False)])
         if coef is None:
             continue
-        inl = ellipse_distance(coef, p) < residual_mm
-        if best_in is None or inl.sum() > best_in.sum():
-            best, best_in = coef, inl
+        d = ellipse_distance(coef, p)
+        cost = float(np.minimum(d * d, residual_mm**2).sum())  # MSAC: truncated squared distance
+        if cost < best_cost:
+            best, best_in, best_cost = coef, d < residual_mm, cost
     if best is None or best_in is None:
         return None, None
     for _ in range(3):  # least squares on the consensus set, then re-select it
@@ -168,6 +177,7 @@ def split_tube_junction(
     min_inlier_fraction: float = 0.5,
     max_area_ratio: float = 1.5,
     keep_band_mm: float = 0.5,
+    z_reach: int = 1,
     seed: int = 0,
 ) -> tuple[Mask, Mask]:
     """Re-divide a large vessel and the branches joining it by the vessel's elliptic cross-section.
@@ -188,6 +198,8 @@ def split_tube_junction(
         Trust tests of a slice's fit (see the module docstring).
     keep_band_mm : float
         Vessel voxels less than this (mm) outside the ellipse stay vessel.
+    z_reach : int
+        Slices are refitted where a branch is within this many slices of the vessel.
     seed : int
         Random stream of RANSAC (results are deterministic).
 
@@ -208,7 +220,11 @@ def split_tube_junction(
     tube = np.moveaxis(tube_in.copy(), axis, 2)
     branch = np.moveaxis(branch_in & ~tube_in, axis, 2)
     sp = np.delete(np.asarray(geometry.spacing, float), axis)
-    touching = np.nonzero((tube & ndi.binary_dilation(branch, np.ones((3, 3, 1), bool))).any(axis=(0, 1)))[0]
+    # slices where the vessel touches a branch in 3-D (a branch grazing the vessel may be swallowed whole in
+    # one slice and touch it only from the next)
+    near = ndi.binary_dilation(branch, np.ones((3, 3, 1 + 2 * z_reach), bool))
+    touching = np.nonzero((tube & near).any(axis=(0, 1)))[0]
+    original = tube.copy()
     for k in touching:
         t2, b2 = tube[..., k], branch[..., k]
         blob_lab, _ = ndi.label(t2 | b2)
@@ -232,4 +248,12 @@ def split_tube_junction(
         b2[blob] = False
         t2[ii[ins], jj[ins]] = True
         b2[ii[~ins], jj[~ins]] = True
+    # vessel voxels cut off by the ellipse become branch only where they join a branch (in 3-D); the rest
+    # (the vessel's own partial-volume rim outside the fit) stays vessel
+    moved = original & branch
+    if moved.any():
+        joined = ndi.binary_propagation(branch & ~moved, mask=branch, structure=np.ones((3, 3, 3), bool))
+        back = moved & ~joined
+        tube |= back
+        branch &= ~back
     return np.moveaxis(tube, 2, axis), np.moveaxis(branch, 2, axis)
