@@ -6,8 +6,10 @@ is where region growing places it at random. The large vessel is a smooth tube w
 on slices across it, is an ellipse; the branches are what sticks out of that ellipse. So, slice by slice
 (perpendicular to ``axis``, the axial slices for the IVC or aorta):
 
-1. the boundary of the large vessel where it touches neither branch nor image border is sampled as the
-   mid-points between its edge voxels and their outside neighbours (the sub-voxel edge of a voxel mask);
+1. the boundary of the large vessel where it touches neither branch nor image border is sampled: with the
+   CT, where the image crosses half-way between the vessel's level and that of its surroundings along each
+   edge voxel's outward axis (the half-maximum boundary, sub-voxel); without it, as the mid-points between
+   its edge voxels and their outside neighbours;
 2. an ellipse is fitted to those points by RANSAC (Fischler & Bolles 1981, MSAC scoring of Torr &
    Zisserman 2000, consensus within ``residual_mm``) around the direct least-squares ellipse fit
    (Fitzgibbon, Pilu & Fisher 1999, in the numerically stable form of Halir & Flusser 1998), so that the
@@ -32,6 +34,7 @@ from scipy import ndimage as ndi
 from segmentation._common import Mask, check_mask
 from twin.errors import InputError
 from twin.geometry import ImageGeometry
+from twin.volume import Volume
 
 
 def fit_ellipse(points: NDArray[np.float64]) -> NDArray[np.float64] | None:
@@ -167,10 +170,50 @@ def _edge_points(tube: NDArray[np.bool_], other: NDArray[np.bool_],
     return np.vstack(pts) * spacing
 
 
+def _half_level_points(tube: NDArray[np.bool_], other: NDArray[np.bool_], image: NDArray[np.float32],
+                       spacing: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Sub-voxel edge points (mm) of the 2-D ``tube`` mask where the image crosses half-way between the tube's
+    level and its surroundings' (the full-width-at-half-maximum boundary), searched along each edge pair's axis
+    from one voxel inside to one voxel outside; the mid-point of the pair where no crossing is found."""
+    core = ndi.binary_erosion(tube, np.ones((3, 3), bool))
+    ring = ndi.binary_dilation(tube, np.ones((5, 5), bool)) & ~ndi.binary_dilation(tube, np.ones((3, 3), bool)) & ~other
+    if not core.any() or not ring.any():
+        return _edge_points(tube, other, spacing)
+    half = 0.5 * (float(np.median(image[core])) + float(np.median(image[ring])))
+    pts = []
+    for ax in (0, 1):
+        for step in (1, -1):  # inside voxel p, outside neighbour q = p + step along ax
+            q_in = np.roll(tube, -step, axis=ax)
+            q_other = np.roll(other, -step, axis=ax)
+            p = tube & ~q_in & ~q_other
+            edge = [slice(None)] * 2
+            edge[ax] = slice(-1, None) if step == 1 else slice(0, 1)
+            p[tuple(edge)] = False  # no neighbour across the image border
+            idx = np.argwhere(p)
+            if not len(idx):
+                continue
+            v = []  # values one voxel inside p, at p, at q, one beyond q
+            for off in (-1, 0, 1, 2):
+                j = idx.copy()
+                j[:, ax] = np.clip(j[:, ax] + off * step, 0, tube.shape[ax] - 1)
+                v.append(image[j[:, 0], j[:, 1]].astype(float))
+            t = np.full(len(idx), 0.5)
+            found = np.zeros(len(idx), bool)
+            for s0, (a, b) in zip((0.0, -1.0, 1.0), ((v[1], v[2]), (v[0], v[1]), (v[2], v[3]))):
+                hit = ~found & (a >= half) & (b < half)
+                t[hit] = s0 + (a[hit] - half) / (a[hit] - b[hit])
+                found |= hit
+            pos = idx.astype(float)
+            pos[:, ax] += step * t
+            pts.append(pos)
+    return np.vstack(pts) * spacing if pts else np.zeros((0, 2))
+
+
 def split_tube_junction(
     tube_mask: ArrayLike,
     branch_mask: ArrayLike,
     geometry: ImageGeometry,
+    image: Volume | None = None,
     *,
     axis: int = 2,
     residual_mm: float = 1.0,
@@ -190,6 +233,10 @@ def split_tube_junction(
         The branches (e.g. the hepatic vessels).
     geometry : ImageGeometry
         Grid of both masks (the in-slice spacing makes the ellipse metric, mm).
+    image : Volume, optional
+        The CT on the same grid: the outline points are then placed where the image crosses half-way
+        between the vessel's level and its surroundings' (sub-voxel, independent of where growing happened
+        to stop); without it, half-way between the mask's edge voxels and their outside neighbours.
     axis : int
         Array axis the vessel runs along (2: axial slices).
     residual_mm : float
@@ -211,7 +258,7 @@ def split_tube_junction(
     Raises
     ------
     InputError
-        For an ``axis`` other than 0, 1, 2 or masks not on ``geometry``.
+        For an ``axis`` other than 0, 1, 2 or masks / image not on ``geometry``.
     """
     tube_in = check_mask(tube_mask, geometry, "vessel mask")
     branch_in = check_mask(branch_mask, geometry, "branch mask")
@@ -219,6 +266,11 @@ def split_tube_junction(
         raise InputError(f"axis must be 0, 1 or 2, not {axis}")
     tube = np.moveaxis(tube_in.copy(), axis, 2)
     branch = np.moveaxis(branch_in & ~tube_in, axis, 2)
+    img = None
+    if image is not None:
+        if not image.geometry.is_same_grid(geometry):
+            raise InputError("the image and the masks are not on the same grid")
+        img = np.moveaxis(np.asarray(image.array), axis, 2)
     sp = np.delete(np.asarray(geometry.spacing, float), axis)
     # slices where the vessel touches a branch in 3-D (a branch grazing the vessel may be swallowed whole in
     # one slice and touch it only from the next)
@@ -229,7 +281,7 @@ def split_tube_junction(
         t2, b2 = tube[..., k], branch[..., k]
         blob_lab, _ = ndi.label(t2 | b2)
         blob = np.isin(blob_lab, np.unique(blob_lab[t2]))
-        pts = _edge_points(t2, b2, sp)
+        pts = _edge_points(t2, b2, sp) if img is None else _half_level_points(t2, b2, img[..., k], sp)
         coef, inl = ransac_ellipse(pts, residual_mm, seed=seed + int(k))
         if coef is None or inl is None or inl.mean() < min_inlier_fraction:
             continue
