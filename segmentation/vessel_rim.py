@@ -17,7 +17,12 @@ the vessel/parenchyma labelling that best explains the image under the scanner's
   voxel flips is ``-/+ 2 c (PSF * residual)(x) + c^2 |PSF|^2`` plus the prior's change; a voxel flips when
   that lowers the energy and it gains most in its 3x3x3 neighbourhood (neighbours never flip together).
 
-Voxels outside ``region_mask`` keep their label and their observed value stands for their true value.
+:func:`fit_enhanced_labels` does the same for several enhanced structures at once (e.g. the hepatic vessels
+and the IVC they drain into: each voxel near them is parenchyma, vessel or IVC, each with its own
+contrast), which also re-decides where a vessel running along the IVC ends.
+
+Only voxels of ``region_mask`` whose 26 neighbours are all in it may change (the model holds there); voxels
+outside the region keep their label and their observed value stands for their true value.
 """
 
 from __future__ import annotations
@@ -65,9 +70,6 @@ def refine_vessel_rim(
     contrast_hu: float | None = None,
     deep_mm: float = 2.5,
     band_mm: float = 3.0,
-    bone_hu: float = 300.0,
-    bone_margin_mm: float = 4.0,
-    max_iterations: int = 8,
     progress: Progress | None = None,
 ) -> Mask:
     """Re-decide the voxels near a vessel mask by the best fit of its blurred image to the CT.
@@ -79,86 +81,153 @@ def refine_vessel_rim(
     vessel_mask : array of bool, (ni, nj, nk)
         Initial vessels (e.g. grown and/or :func:`segmentation.vessels.segment_vessels`).
     region_mask : array of bool, (ni, nj, nk)
-        The organ the vessels run in (parenchyma + vessels, other structures such as a tumour or the
-        IVC excluded): the only voxels that may change.
-    psf_fwhm_mm : 3 floats, optional
-        Scanner resolution along i, j, k (mm): in-plane FWHM and slice thickness (the FWHM of the slice
-        sensitivity profile). Default: the voxel spacing (reconstructed at about its resolution).
-    smoothness : float
-        Potts weight, in units of 2 noise variances per disagreeing neighbour pair.
+        The organ the vessels run in (parenchyma + vessels; other structures such as a tumour excluded).
+    psf_fwhm_mm, smoothness, deep_mm, band_mm, progress
+        As :func:`fit_enhanced_labels`.
     contrast_hu : float, optional
         Vessel minus parenchyma (HU); default from the vessel's deep voxels.
-    deep_mm, band_mm : float
-        Depth (mm) of the voxels the contrast is measured on; only voxels within ``band_mm`` of the initial
-        mask may change.
-    bone_hu, bone_margin_mm : float
-        Voxels within ``bone_margin_mm`` of a voxel ``>= bone_hu`` never change (as in
-        :func:`segmentation.vessels.segment_vessels`).
-    max_iterations : int
-        ICM sweeps (each stops early when nothing flips).
-    progress : Progress, optional
 
     Returns
     -------
     ndarray of bool, (ni, nj, nk)
         The vessels; unchanged outside ``region_mask``.
+    """
+    vessels = check_mask(vessel_mask, volume.geometry, "vessel mask")
+    labels = fit_enhanced_labels(volume, vessels.astype(np.uint8), region_mask, psf_fwhm_mm, smoothness=smoothness,
+                                 contrasts_hu=None if contrast_hu is None else [contrast_hu], deep_mm=deep_mm,
+                                 band_mm=band_mm, progress=progress)
+    return labels == 1
+
+
+def _contrasts(arr: NDArray[np.float32], labels: NDArray[np.uint8], reg: NDArray[np.bool_], n: int, level: float,
+               spacing: NDArray[np.float64], deep_mm: float) -> list[float]:
+    """Median excess (HU) over the parenchyma of each label's voxels >= ``deep_mm`` inside it (in the region)."""
+    out = []
+    for v in range(1, n + 1):
+        m = labels == v
+        deep = m & reg & (ndi.distance_transform_edt(m, sampling=spacing) >= deep_mm)
+        if not deep.any():
+            raise InputError(f"label {v}: no voxel lies {deep_mm:g} mm deep: give its contrast (HU)")
+        out.append(float(np.median(arr[deep])) - level)
+    return out
+
+
+def fit_enhanced_labels(
+    volume: Volume,
+    labels: ArrayLike,
+    region_mask: ArrayLike,
+    psf_fwhm_mm: Sequence[float] | None = None,
+    *,
+    smoothness: float = 1.0,
+    contrasts_hu: Sequence[float] | None = None,
+    deep_mm: float = 2.5,
+    band_mm: float = 3.0,
+    bone_hu: float = 300.0,
+    bone_margin_mm: float = 4.0,
+    max_iterations: int = 8,
+    progress: Progress | None = None,
+) -> NDArray[np.uint8]:
+    """Re-decide the voxels near enhanced structures in an organ by the best fit of the blurred labels to the CT.
+
+    Parameters
+    ----------
+    volume : Volume
+        Contrast-enhanced CT (HU).
+    labels : array of int, (ni, nj, nk)
+        0 = parenchyma (or anything else), 1..n = the enhanced structures (e.g. 1 vessels, 2 IVC).
+    region_mask : array of bool, (ni, nj, nk)
+        The organ and the structures (other structures such as a tumour excluded). Its voxels that are not
+        labelled are modelled at the parenchyma level (robust median of them, :func:`parenchyma_statistics`).
+    psf_fwhm_mm : 3 floats, optional
+        Scanner resolution along i, j, k (mm): in-plane FWHM and slice thickness (the FWHM of the slice
+        sensitivity profile). Default: the voxel spacing (reconstructed at about its resolution).
+    smoothness : float
+        Potts weight, in units of 2 noise variances per disagreeing neighbour pair.
+    contrasts_hu : n floats, optional
+        Each structure's level minus the parenchyma's (HU); default from its deep voxels.
+    deep_mm : float
+        Depth (mm; centre to the nearest voxel outside) of the voxels a contrast is measured on.
+    band_mm : float
+        Only voxels within ``band_mm`` of a structure's boundary may change.
+    bone_hu, bone_margin_mm : float
+        Voxels within ``bone_margin_mm`` of a voxel ``>= bone_hu`` never change (as in
+        :func:`segmentation.vessels.segment_vessels`).
+    max_iterations : int
+        ICM sweeps (stops early when nothing changes).
+    progress : Progress, optional
+
+    Returns
+    -------
+    ndarray of uint8, (ni, nj, nk)
+        The labels; unchanged outside ``region_mask``.
 
     Raises
     ------
     InputError
-        For a bad PSF, an empty region or a vessel mask without deep voxels (give ``contrast_hu``).
+        For a bad PSF or contrast, or a structure without deep voxels (give ``contrasts_hu``).
     """
     p = ensure_progress(progress)
     geom = volume.geometry
-    vessels = check_mask(vessel_mask, geom, "vessel mask")
+    lab_in = np.asarray(labels)
+    if lab_in.shape != tuple(geom.shape) or lab_in.dtype.kind not in "biu":
+        raise InputError(f"labels must be an integer array of shape {tuple(geom.shape)}")
+    lab_full = lab_in.astype(np.uint8)
     region = check_mask(region_mask, geom, "region mask")
     spacing = np.asarray(geom.spacing, float)
     fwhm = spacing if psf_fwhm_mm is None else np.asarray(psf_fwhm_mm, float)
     if fwhm.shape != (3,) or not np.all(np.isfinite(fwhm)) or np.any(fwhm < 0):
         raise InputError(f"psf_fwhm_mm must be three non-negative numbers (mm), not {psf_fwhm_mm!r}")
-    if not (region & vessels).any():
-        return vessels.copy()
-    level, sd = parenchyma_statistics(volume, region & ~vessels)
+    n = int(lab_full.max())
+    if n == 0 or not (region & (lab_full > 0)).any():
+        return lab_full.copy()
+    level, sd = parenchyma_statistics(volume, region & (lab_full == 0))
     # work on the region's box with a margin for the PSF
     sigma_vox = fwhm / FWHM_PER_SIGMA / spacing
     margin = np.ceil(3.0 * sigma_vox + band_mm / spacing).astype(int) + 2
-    box0 = mask_bbox(region & morph.dilate(vessels, geom, band_mm), 1)
-    box = tuple(slice(max(b.start - m, 0), min(b.stop + m, n)) for b, m, n in zip(box0, margin, vessels.shape))
+    box0 = mask_bbox(region & morph.dilate(lab_full > 0, geom, band_mm), 1)
+    box = tuple(slice(max(b.start - m, 0), min(b.stop + m, s_)) for b, m, s_ in zip(box0, margin, lab_full.shape))
+    sub = _box_geometry(geom, box)
     arr = np.asarray(volume.array)[box].astype(np.float32)
     reg = region[box]
-    v0 = vessels[box]
-    if contrast_hu is None:  # depth: distance (mm) from a voxel centre to the nearest non-vessel voxel centre
-        deep = ndi.distance_transform_edt(v0, sampling=spacing) >= deep_mm
-        if not (deep & reg).any():
-            raise InputError(f"no vessel voxel lies {deep_mm:g} mm deep: give the vessel contrast (HU)")
-        contrast_hu = float(np.median(arr[deep & reg])) - level
-    c = float(contrast_hu)
-    if c <= 0:
-        raise InputError(f"vessel contrast {c:.0f} HU is not above the parenchyma")
-    cand = reg & morph.dilate(vessels, geom, band_mm)[box]
+    lab0 = lab_full[box]
+    if contrasts_hu is None:
+        contrasts_hu = _contrasts(arr, lab0, reg, n, level, spacing, deep_mm)
+    if len(contrasts_hu) != n or min(contrasts_hu) <= 0:
+        raise InputError(f"need {n} contrasts above the parenchyma (HU), not {list(contrasts_hu)}")
+    cvals = np.array([0.0, *contrasts_hu], np.float32)
+    cand = np.zeros(reg.shape, bool)
+    for v in range(1, n + 1):  # the boundary band of every structure
+        m = lab0 == v
+        cand |= morph.dilate(m, sub, band_mm) & ~morph.erode(m, sub, band_mm)
+    cand &= ndi.binary_erosion(reg, np.ones((3, 3, 3), bool))  # the model holds where all neighbours are in it
     bright = arr >= bone_hu  # bone next to the organ (ribs) and its blur: neither vessel nor parenchyma
     if bright.any():
-        cand &= ~morph.dilate(bright, _box_geometry(geom, box), bone_margin_mm)
-    base = np.where(reg, np.float32(level), arr)  # true image without the region's vessels (observed outside)
+        cand &= ~morph.dilate(bright, sub, bone_margin_mm)
+    base = np.where(reg, np.float32(level), arr)  # true image without the structures (observed outside)
     energy = _psf_energy(sigma_vox)
     prior = float(smoothness) * 2.0 * sd * sd
-    v = v0 & reg
-    outside_vessel = v0 & ~reg
+    lab = lab0.copy()
     for it in range(max_iterations):
-        p.update(it / max_iterations, f"vessel rim: model fit, sweep {it + 1}")
+        p.update(it / max_iterations, f"enhanced structures: model fit, sweep {it + 1}")
         p.raise_if_cancelled()
-        model = ndi.gaussian_filter(base + np.float32(c) * v, sigma_vox, mode="nearest", truncate=3.0)
+        model = ndi.gaussian_filter(base + np.where(reg, cvals[lab], 0), sigma_vox, mode="nearest", truncate=3.0)
         corr = ndi.gaussian_filter(arr - model, sigma_vox, mode="nearest", truncate=3.0)
-        sign = np.where(v, np.float32(-1.0), np.float32(1.0))
-        gain = sign * 2.0 * c * corr - c * c * energy
-        same = ndi.convolve((v | outside_vessel).astype(np.float32), _FACES, mode="constant")
-        gain += sign * prior * (2.0 * same - 6.0)
-        gain = np.where(cand, gain, -np.inf)
-        flip = (gain > 0) & (gain >= ndi.maximum_filter(gain, size=3))
+        same = np.stack([ndi.convolve((lab == v).astype(np.float32), _FACES, mode="constant") for v in range(n + 1)])
+        same_now = np.take_along_axis(same, lab[None].astype(np.intp), 0)[0]
+        best = np.full(lab.shape, -np.inf, np.float32)
+        best_v = lab.copy()
+        for v in range(n + 1):  # gain of switching each voxel to label v
+            d = cvals[v] - cvals[lab]
+            gain = 2.0 * d * corr - d * d * energy + prior * (same[v] - same_now)
+            gain = np.where(cand & (lab != v), gain, -np.inf)
+            better = gain > best
+            best[better] = gain[better]
+            best_v[better] = v
+        flip = (best > 0) & (best >= ndi.maximum_filter(best, size=3))
         if not flip.any():
             break
-        v ^= flip
-    out = vessels.copy()
-    out[box] = (v0 & ~reg) | v
-    p.update(1.0, "vessel rim: done")
+        lab[flip] = best_v[flip]
+    out = lab_full.copy()
+    out[box] = np.where(reg, lab, lab0)
+    p.update(1.0, "enhanced structures: done")
     return out
