@@ -36,7 +36,7 @@ from segmentation._grow_models import (
 )
 from twin.errors import InputError
 from twin.geometry import ImageGeometry
-from twin.progress import Progress, ensure_progress
+from twin.progress import Progress, SubProgress, ensure_progress
 from twin.volume import Volume
 
 BACKGROUND_NAMES = ("background", "bg", "outside")
@@ -251,10 +251,22 @@ def grow_from_seeds(
         Fill 3-D cavities of each object label (vessels inside organs).
     label_options : mapping of int to mapping, optional
         Per-label choices overriding the global ones (as Slicer's per-segment options):
-        ``{label: {"bridge_radius_mm": float, "boundary_refinement": bool, "rim_layers": int}}``.
+        ``{label: {"bridge_radius_mm": float, "boundary_refinement": bool, "rim_layers": int,
+        "directional_edges": bool, "wall_mm": float, "boundary_trim": bool, "skeletal_muscle": bool}}``.
         ``rim_layers`` (default 1) is how many voxel layers of partial-volume rim the boundary
         refinement may add: a thin object between dense neighbours (an intervertebral disc three
-        slices high between endplates blurred over 3.5 mm) needs 2-3.
+        slices high between endplates blurred over 3.5 mm) needs 2-3. ``wall_mm`` (default 0) makes the
+        label a hollow organ: its seeds are in the lumen, and a wall of this thickness (mm) is added
+        around the contents unlike the wall (gas; fluid that looks like the wall takes it by itself),
+        see :func:`segmentation._hollow.add_wall`. Phantom stomach (4 mm wall around gas and fluid):
+        0.85 -> 0.93. ``boundary_trim`` (default false): remove the label's boundary voxels nearer the
+        local outside level than the inside level, decided on the image smoothed by a voxel
+        (:func:`segmentation._partial_volume.trim_boundary`), for a label grown one layer too far over
+        a weak edge (phantom gallbladder, bile 8 HU against 30 HU bowel: 0.92 -> 0.95; on labels
+        whose boundary is already right it peels true voxels: spleen 0.96 -> 0.94, so not a default).
+        ``"skeletal_muscle": true`` (CT): after the grow, the label is replaced by the body-composition
+        tool (:func:`segmentation.body_composition.refine_muscle_label`: muscle-density tissue whose local
+        mean matches the set's clicks, every other label excluded); the grown label only competed.
 
     Returns
     -------
@@ -396,6 +408,14 @@ def grow_from_seeds(
         if fill_holes:  # cavities that no other object label grew into (vessels, not a tumour label inside)
             m = morph.fill_holes(m, "3d") & ((out == 0) | (out == v))
         result[m & (result == 0)] = v
+    for v in objects:  # hollow organs: lumen + wall of given thickness
+        wall_mm = float(opts.get(v, {}).get("wall_mm", 0.0))
+        if wall_mm > 0:
+            from segmentation._hollow import add_wall
+
+            mine = [q for q in parts if owner[q] == v]
+            add_wall(result, v, seed_arr == v, sm, g, wall_mm, [float(mean[q]) for q in mine],
+                         float(min(sd_of[q] for q in mine)), allowed, rim_contrast)
     rim = [v for v in objects if v in distinct] if boundary_refinement == "auto" else \
         (list(objects) if boundary_refinement else [])
     for v, o in opts.items():
@@ -406,6 +426,21 @@ def grow_from_seeds(
         for v in rim:
             _refine_rim(result, sm, {v: float(min(sd_of[q] for q in owner if owner[q] == v))},
                         allowed, rim_contrast, layers=int(opts.get(v, {}).get("rim_layers", 1)))
+    trim = [v for v, o in opts.items() if o.get("boundary_trim") and v in objects]
+    if trim:
+        from segmentation._partial_volume import trim_boundary
+
+        for v in trim:
+            trim_boundary(result, v, sm, g, rim_contrast, region=allowed)
+    muscle = [v for v in objects if opts.get(v, {}).get("skeletal_muscle")]
+    if muscle:  # the body-composition tool replaces these labels (the other labels excluded)
+        from segmentation.body_composition import refine_muscle_label
+
+        for n, v in enumerate(muscle):
+            p.raise_if_cancelled()
+            clicks = g.index_to_lps(np.argwhere(seed_arr == v).astype(float))
+            result = refine_muscle_label(volume, result, v, clicks, progress=SubProgress(
+                p, 0.92 + 0.08 * n / len(muscle), 0.92 + 0.08 * (n + 1) / len(muscle), "grow: muscle: "))
     p.update(1.0, "grow")
     return result
 
@@ -444,7 +479,7 @@ def _directional_labels(setting: bool | str, opts: Mapping[int, Mapping[str, obj
 
 
 LABEL_OPTIONS = {"bridge_radius_mm": float, "boundary_refinement": bool, "rim_layers": int,
-                 "directional_edges": bool}
+                 "directional_edges": bool, "wall_mm": float, "boundary_trim": bool, "skeletal_muscle": bool}
 """Per-label options of :func:`grow_from_seeds` (``label_options``) and their types."""
 
 

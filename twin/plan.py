@@ -400,6 +400,11 @@ def _object_from_dict(collection: str, d: dict[str, Any]) -> PlanObject:
     return cls.from_dict(d)
 
 
+SEGMENT_FIELDS = ("target_segment", "organ_segment", "tumour_segment", "vessel_segments", "critical_segments",
+                  "fixed_segment")
+"""Fields of plan objects that name segments (followed by :meth:`Plan.rename_segment`)."""
+
+
 @dataclass
 class Plan:
     """All plan objects of one case, by collection, plus the trajectory safety settings.
@@ -437,6 +442,36 @@ class Plan:
             self.segment_roles.pop(name, None)
         else:
             self.segment_roles.update(validate_segment_roles({name: role}))
+
+    def rename_segment(self, old: str, new: str) -> int:
+        """Follow a segment rename: every reference to segment ``old`` (targets, organs, tumours, vessels,
+        critical lists, fixed segments, role overrides) now names ``new``. Returns how many were changed."""
+        if not new or old == new:
+            return 0
+        changed = 0
+
+        def ren(value: Any) -> Any:
+            nonlocal changed
+            if isinstance(value, str) and value == old:
+                changed += 1
+                return new
+            if isinstance(value, (list, tuple)) and old in value:
+                changed += 1
+                return type(value)(new if v == old else v for v in value)
+            return value
+
+        for coll in OBJECT_TYPES:
+            items = getattr(self, coll)
+            for n, obj in enumerate(items):
+                fields = {f: ren(getattr(obj, f)) for f in SEGMENT_FIELDS if hasattr(obj, f)}
+                if any(fields[f] is not getattr(obj, f) for f in fields):
+                    items[n] = replace(obj, **fields)
+        self.critical_segments = ren(self.critical_segments)
+        if old in self.segment_roles:
+            roles = {(new if k == old else k): v for k, v in self.segment_roles.items()}
+            self.segment_roles = validate_segment_roles(roles)
+            changed += 1
+        return changed
 
     def set_safety_margin(self, margin_mm: float) -> None:
         """Set the plan's safety margin (mm, >= 0)."""

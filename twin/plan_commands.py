@@ -15,7 +15,7 @@ import copy
 from abc import abstractmethod
 from typing import Any
 
-from twin.commands import Command
+from twin.commands import Command, CompositeCommand
 from twin.plan import Plan, PlanObject
 
 
@@ -114,6 +114,32 @@ class SetSegmentRole(_PlanEdit):
 
     def _apply(self, plan: Plan) -> None:
         plan.set_segment_role(self.name, self.role)
+
+
+class RenameSegmentInPlan(_PlanEdit):
+    """Make the plan follow a segment rename (pushed together with the label map's rename, one undo step)."""
+
+    def __init__(self, project: Any, old: str, new: str) -> None:
+        super().__init__(project, f"Rename {old} to {new} in the plan")
+        self.old, self.new = str(old), str(new)
+
+    def _apply(self, plan: Plan) -> None:
+        plan.rename_segment(self.old, self.new)
+
+
+def rename_segment_command(project: Any, labelmap: Any, old: str, new: str) -> Command:
+    """One undo step renaming segment ``old`` of ``labelmap`` to ``new`` and, when the project's plan uses
+    this label map (``plan.labelmap`` is its name or unset), every plan reference to it (trajectory targets,
+    resection organs, margins, role overrides...). The label-map rename is validated here (InputError for
+    an unknown segment or a name in use), before anything changes."""
+    from twin.labelmap_commands import UpdateSegment
+
+    rename = UpdateSegment(labelmap, old, name=new)
+    plan_lm = (project.plan or {}).get("labelmap")
+    factories: list[Any] = [lambda: rename]
+    if plan_lm in (None, "", getattr(labelmap, "name", None)):
+        factories.append(lambda: RenameSegmentInPlan(project, old, new))
+    return CompositeCommand(f"Rename segment {old} to {new}", factories)
 
 
 class SetSafetyMargin(_PlanEdit):

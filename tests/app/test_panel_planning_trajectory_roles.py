@@ -84,3 +84,23 @@ def test_default_critical_set_traversed_tissue_and_aorta_alarm(plan_win):
     assert [s["segment"] for s in m["structures"]] == ["gallbladder"] and m["crossed"] == []
     assert m["critical_source"] == "plan"
     assert {r["segment"]: r["critical"] for r in m["traversed"]}["aorta"] is False
+
+
+def test_renaming_a_segment_keeps_the_plans_target_and_role(plan_win):
+    from twin.plan_commands import SetSegmentRole
+
+    window, panel, _ = plan_win
+    panel.add_object("trajectory")
+    traj = replace(panel.selected(), target_segment="liver_tumor")
+    panel.modify(traj)
+    window.push_command(SetSegmentRole(window.project, "gallbladder", "traversable"))
+    segs = window.panels["segments_panel"]
+    assert segs.rename("liver_tumor", "hcc") and segs.rename("gallbladder", "gb")
+    QApplication.processEvents()
+    assert panel.plan.get(traj.id).target_segment == "hcc"
+    assert panel.plan.segment_roles == {"gb": "traversable"}
+    assert window.labelmap.segment("hcc") is not None
+    window.undo()  # one Ctrl+Z undoes the label map's and the plan's rename together
+    QApplication.processEvents()
+    assert panel.plan.segment_roles == {"gallbladder": "traversable"} and window.labelmap.segment("gallbladder")
+    assert panel.plan.get(traj.id).target_segment == "hcc"

@@ -23,8 +23,12 @@ def test_dialog_returns_only_what_the_user_set(qtbot):
     dlg.refinement.setCurrentText("on")
     dlg.rim.setValue(3)
     dlg.directional.setCurrentText("on")
+    dlg.wall.setValue(4.0)
+    dlg.trim.setChecked(True)
+    dlg.muscle.setChecked(True)
     assert dlg.options() == {"bridge_radius_mm": 0.0, "boundary_refinement": True, "rim_layers": 3,
-                             "directional_edges": True}
+                             "directional_edges": True, "wall_mm": 4.0, "boundary_trim": True,
+                             "skeletal_muscle": True}
     again = SeedOptionsDialog("muscle", dlg.options(), 4.5)
     qtbot.addWidget(again)
     assert again.options() == dlg.options()  # reopening shows the stored choices

@@ -220,3 +220,41 @@ def test_safety_setting_commands_undo_redo():
     assert Plan.from_project(proj).safety_margin_mm == 3.0
     proj.undo_stack.undo()
     assert Plan.from_project(proj).segment_roles == {"gallbladder": "traversable", "aorta": "ignore"}
+
+
+def test_segment_rename_follows_into_every_plan_reference_in_one_undo_step():
+    import numpy as np
+
+    from twin.geometry import ImageGeometry
+    from twin.labelmap import LabelMap
+    from twin.plan_commands import rename_segment_command
+
+    proj = Project()
+    arr = np.zeros((4, 4, 4), np.uint8)
+    arr[0], arr[1], arr[2] = 1, 2, 3
+    lm = LabelMap.from_array(arr, ImageGeometry((4, 4, 4), (1.0, 1.0, 1.0)),
+                             names={1: "tumour", 2: "ivc", 3: "liver"}, name="segmentation")
+    plan = full_plan()
+    plan.set_segment_role("ivc", "ignore")
+    proj.plan = plan.to_dict()
+    before = json.dumps(proj.plan, sort_keys=True)
+    proj.undo_stack.push(rename_segment_command(proj, lm, "ivc", "inferior_vena_cava"))
+    proj.undo_stack.push(rename_segment_command(proj, lm, "tumour", "hcc"))
+    p = Plan.from_project(proj)
+    assert lm.segment("hcc").value == 1 and lm.segment("inferior_vena_cava").value == 2
+    assert p.critical_segments == ["portal_vein", "inferior_vena_cava"]
+    assert p.segment_roles == {"inferior_vena_cava": "ignore"}
+    assert p.find("biopsy").target_segment == "hcc"
+    assert p.find("right").tumour_segment == "hcc" and p.find("right").organ_segment == "liver"
+    assert p.find("m").target_segment == "hcc" and p.find("m").critical_segments == ("inferior_vena_cava",)
+    assert p.find("z").tumour_segment == "hcc"
+    assert "ivc" not in json.dumps(proj.plan) and '"tumour"' not in json.dumps(proj.plan)
+    proj.undo_stack.undo()
+    proj.undo_stack.undo()  # one step each: the label map and the plan come back together
+    assert json.dumps(proj.plan, sort_keys=True) == before and lm.segment("ivc").value == 2
+    with pytest.raises(InputError):  # a taken name is refused before anything changes
+        rename_segment_command(proj, lm, "ivc", "liver")
+    # a plan made on another label map is left alone
+    proj.plan = {**plan.to_dict(), "labelmap": "other"}
+    proj.undo_stack.push(rename_segment_command(proj, lm, "ivc", "vc"))
+    assert Plan.from_project(proj).critical_segments == ["portal_vein", "ivc"] and lm.segment("vc").value == 2

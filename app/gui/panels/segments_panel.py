@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.gui.panels.base import Panel
 from twin.labelmap_commands import AddSegment, RemoveSegment, UpdateSegment
+from twin.plan_commands import rename_segment_command
 
 if TYPE_CHECKING:
     from app.gui.main_window import MainWindow
@@ -247,9 +248,9 @@ class SegmentsPanel(Panel):
         self.main.push_command(RemoveSegment(self.main.labelmap, name))
 
     def rename(self, old: str, new: str) -> bool:
-        """Rename a segment (undoable); display settings follow the name."""
-        try:
-            cmd = UpdateSegment(self.main.labelmap, old, name=new)
+        """Rename a segment (undoable); display settings and the plan's references follow the name."""
+        try:  # the plan's references (targets, roles...) follow the name in the same undo step
+            cmd = rename_segment_command(self.main.project, self.main.labelmap, old, new)
         except Exception as exc:  # noqa: BLE001
             self.main.show_error(str(exc))
             self.on_labelmap_changed()

@@ -3,8 +3,11 @@
 The keys are those of :data:`segmentation.grow.LABEL_OPTIONS`: ``bridge_radius_mm`` (leak cutting for
 this set; 0 = off, e.g. for thin sheets such as muscle or a stomach wall), ``boundary_refinement``
 (partial-volume edge layer), ``rim_layers`` (how many blurred edge layers to add, e.g. for thin
-structures on thick slices such as intervertebral discs) and ``directional_edges`` (edges priced by
-direction: thin sheets and tubes fill along their length). Unset keys follow the global settings.
+structures on thick slices such as intervertebral discs), ``directional_edges`` (edges priced by
+direction: thin sheets and tubes fill along their length), ``wall_mm`` (a hollow organ: clicks in the
+lumen, a wall of this thickness added around gas), ``boundary_trim`` (the partial-volume edge may
+also remove voxels: for a segment that overshoots a weak edge) and ``skeletal_muscle`` (the set's label
+is replaced by the body-composition muscle tool after the grow). Unset keys follow the global settings.
 """
 
 from __future__ import annotations
@@ -68,6 +71,27 @@ class SeedOptionsDialog(QDialog):
         self.directional.setToolTip("Edges cost by direction: a thin structure blurred by its neighbours (disc, "
                                     "muscle sheet, small vessel) fills along its length from few clicks")
         form.addRow("Directional edges", self.directional)
+        self.wall = QDoubleSpinBox()
+        self.wall.setObjectName("seed_opt_wall")
+        self.wall.setRange(0.0, 20.0)
+        self.wall.setSingleStep(0.5)
+        self.wall.setSuffix(" mm")
+        self.wall.setSpecialValueText("off")
+        self.wall.setValue(float(options.get("wall_mm", 0.0)))
+        self.wall.setToolTip("Hollow organ (stomach, bowel): clicks in the lumen; a wall of this thickness is added "
+                             "around the contents unlike it (gas)")
+        form.addRow("Hollow organ wall", self.wall)
+        self.trim = QCheckBox("edge refinement may also remove voxels")
+        self.trim.setObjectName("seed_opt_trim")
+        self.trim.setChecked(bool(options.get("boundary_trim", False)))
+        self.trim.setToolTip("For a segment that overshoots a weak edge by a voxel (bile against bowel)")
+        form.addRow(self.trim)
+        self.muscle = QCheckBox("skeletal muscle (body composition, CT)")
+        self.muscle.setObjectName("seed_opt_muscle")
+        self.muscle.setChecked(bool(options.get("skeletal_muscle", False)))
+        self.muscle.setToolTip("After the grow, replace this set's label by muscle-density tissue whose local mean "
+                               "matches its clicks, the other labels excluded (for the whole musculature)")
+        form.addRow(self.muscle)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -86,4 +110,10 @@ class SeedOptionsDialog(QDialog):
         dire = self.directional.currentText()
         if dire != "auto":
             out["directional_edges"] = dire == "on"
+        if self.wall.value() > 0:
+            out["wall_mm"] = float(self.wall.value())
+        if self.trim.isChecked():
+            out["boundary_trim"] = True
+        if self.muscle.isChecked():
+            out["skeletal_muscle"] = True
         return out
