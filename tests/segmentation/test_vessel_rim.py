@@ -82,3 +82,33 @@ def test_two_structures_reclaim_a_vessel_swallowed_by_the_large_one():
     assert dice(fitted == 1, vessel) > before + 0.15, (before, dice(fitted == 1, vessel))
     assert dice(vessel_only, vessel) < before + 0.05
     assert dice(fitted == 2, tube) > 0.97
+
+
+def test_local_contrast_for_two_vessel_systems_of_one_label():
+    """One label holding two vessel systems of different enhancement (180 and 150 HU, like portal and hepatic
+    veins): the contrast measured locally fits both; one global contrast is wrong for each."""
+    g = ImageGeometry((60, 40, 32), (2.0, 2.0, 2.5))
+    x, y, z = np.meshgrid(*[np.arange(n) * s for n, s in zip(g.shape, g.spacing)], indexing="ij")
+
+    def tube(p0, p1, r):
+        p0, p1 = np.asarray(p0, float), np.asarray(p1, float)
+        d = p1 - p0
+        t = np.clip(((x - p0[0]) * d[0] + (y - p0[1]) * d[1] + (z - p0[2]) * d[2]) / (d @ d), 0, 1)
+        return (x - p0[0] - t * d[0]) ** 2 + (y - p0[1] - t * d[1]) ** 2 + (z - p0[2] - t * d[2]) ** 2 <= r * r
+
+    def system(ox):
+        return (tube((ox + 10, 40, 5), (ox + 10, 40, 75), 3.5) | tube((ox + 10, 40, 40), (ox + 45, 15, 60), 1.8)
+                | tube((ox + 10, 40, 30), (ox + 45, 70, 10), 2.2))
+
+    a, b = system(0), system(60)
+    hu = np.where(a, 180.0, np.where(b, 150.0, 100.0))
+    ct = ndi.gaussian_filter(hu, SIGMA_MM / g.spacing, mode="nearest", truncate=3.0)
+    ct += np.random.default_rng(0).normal(0.0, 12.0, ct.shape)
+    vol = Volume(np.rint(ct).astype(np.int16), g, modality="CT", units="HU")
+    start = (np.asarray(vol.array) >= 130).astype(np.uint8)
+    region = np.ones(g.shape, bool)
+    psf = FWHM_PER_SIGMA * SIGMA_MM
+    local = fit_enhanced_labels(vol, start, region, psf) == 1
+    glob = fit_enhanced_labels(vol, start, region, psf, local_contrast_mm=None) == 1
+    assert dice(local, a | b) > dice(glob, a | b) + 0.03  # measured 0.901 vs 0.846
+    assert dice(local, a | b) > 0.88
