@@ -103,17 +103,32 @@ def _refine_rim(result: NDArray[np.uint16], smoothed: NDArray[np.float32], sd: M
             result[box][join] = v
 
 
-def _bridge_radius(mask: Mask, geometry: ImageGeometry, radius_mm: float) -> float:
-    """Opening radius (mm) for cutting leaks out of ``mask``: ``radius_mm`` but at most a quarter
-    of the object's largest inscribed radius, so thin objects (vessels) are not erased; 0 when it
-    would be below half a voxel (or the rounded ball would be thicker than the object)."""
+SEED_THICKNESS_REACH_MM = 10.0
+"""Leak cutting: how far from the clicks the object's thickness is measured (mm)."""
+
+
+def _bridge_radius(mask: Mask, geometry: ImageGeometry, radius_mm: float, seeds: Mask | None = None) -> float:
+    """Opening radius (mm) for cutting leaks out of ``mask``: ``radius_mm`` but at most 0.4 of the object's
+    inscribed radius, so thin objects (vessels) are not erased; 0 when it would be below half a voxel (or the
+    rounded ball would be thicker than the object).
+
+    The object's inscribed radius is measured near its ``seeds`` (the largest depth within
+    :data:`SEED_THICKNESS_REACH_MM` of a click: where the user clicked is the object, a thick leak farther
+    away is not), or over the whole mask without seeds. A thin object with a thick leak (an intervertebral
+    disc leaking into mediastinal tissue) is then left uncut instead of being opened away to a ball around
+    each click; an organ keeps its full radius though vessels (other labels) riddle it near the clicks."""
     if radius_mm <= 0 or not mask.any():
         return 0.0
     from scipy import ndimage as ndi
 
     box = mask_bbox(mask)
     assert box is not None
-    depth = float(ndi.distance_transform_edt(np.pad(mask[box], 1), sampling=geometry.spacing).max())
+    edt = ndi.distance_transform_edt(np.pad(mask[box], 1), sampling=geometry.spacing)[1:-1, 1:-1, 1:-1]
+    near = mask[box]
+    if seeds is not None and (seeds[box] & near).any():
+        to_seed = ndi.distance_transform_edt(~(seeds[box] & near), sampling=geometry.spacing)
+        near = near & (to_seed <= SEED_THICKNESS_REACH_MM)
+    depth = float(edt[near].max())
     r = min(radius_mm, 0.4 * depth)
     # the ball is rounded to whole voxels per axis: on a coarse axis (thick slices) it may reach
     # farther than r; an object thinner than that ball (an intervertebral disc three slices high) is

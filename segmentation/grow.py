@@ -399,7 +399,7 @@ def grow_from_seeds(
         if max_distance_mm is not None:
             m &= morph.dilate(seed_arr == v, g, max_distance_mm)
         m = morph.keep_islands_touching(m, seed_arr == v)
-        r = _bridge_radius(m, g, float(opts.get(v, {}).get("bridge_radius_mm", bridge_radius_mm)))
+        r = _bridge_radius(m, g, float(opts.get(v, {}).get("bridge_radius_mm", bridge_radius_mm)), seed_arr == v)
         if r > 0:
             core = morph.keep_islands_touching(morph.opening(m, g, r) | (seed_arr == v), seed_arr == v)
             # give back what the opening shaved off within r of the kept core (tips, thin
