@@ -279,4 +279,4 @@ def test_leak_cutting_measures_thickness_near_the_clicks():
     assert near < whole  # measured over the whole label, the leak's thickness decides
     assert near <= 0.4 * 5.0  # 0.4 x the disc's half height (4 slices of 2.5 mm)
     assert (morph.opening(label, g, near) & disc).sum() > 0.9 * disc.sum()  # the disc survives the cut
-    assert _bridge_radius(leak, g, 4.5, leak & (i == 35) & (j == 20) & (k == 8)) > 2 * near  # a click in the leak
+    assert _bridge_radius(leak, g, 4.5, leak & (i == 35) & (j == 20) & (k == 8)) >= 2 * near  # a click in the leak
