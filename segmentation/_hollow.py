@@ -17,6 +17,14 @@ masked by the editable area) done automatically:
    layers: a content model may stop short of its partial-volume edge);
 4. the wall: free voxels (no other label, inside the region) within the thickness of that lumen,
    measured from its boundary (half a voxel beyond its outermost voxel centres), added to the label.
+
+Before that, stray mixtures are removed (:func:`drop_stray_mixtures`): a label with several contents
+(gas and fluid) may grow over the whole span between their levels, since a voxel on the gas-fluid level
+is a partial-volume mix of both. A voxel whose value lies *between* two content levels (more than
+``contrast`` noise SDs from each) is such a mix only on the blurred edge of the distinct content (the
+gas, against fluid or wall), i.e. within a voxel of it; elsewhere it is another tissue of similar
+value (fat at -100 HU between gas and fluid, diaphragm-lung partial volume over the fundus) and it
+leaves the label.
 """
 
 from __future__ import annotations
@@ -82,6 +90,12 @@ def add_wall(result: NDArray[np.uint16], label: int, seeds: Mask, smoothed: NDAr
     distinct = np.array([c for c in contents if abs(c - wall_level) >= contrast * noise_sd], np.float32)
     if distinct.size == 0:
         return 0
+    if drop_stray_mixtures(result, label, smoothed, geometry, contents, distinct.tolist(), noise_sd, contrast):
+        m = result == label
+        mb = m[box]
+        free = result[box] == 0
+        if region is not None:
+            free &= region[box]
     nearer = np.min(np.abs(sb[..., None] - distinct), axis=-1) < np.abs(sb - wall_level)
     lumen = mb & nearer
     touching = seeds[box] & lumen
@@ -100,3 +114,57 @@ def add_wall(result: NDArray[np.uint16], label: int, seeds: Mask, smoothed: NDAr
     wall = (ndi.distance_transform_edt(~lumen, sampling=h) <= reach) & free
     result[box][wall] = label
     return int(wall.sum())
+
+
+def drop_stray_mixtures(result: NDArray[np.uint16], label: int, smoothed: NDArray[np.float32],
+                        geometry: ImageGeometry, contents: Sequence[float], distinct: Sequence[float],
+                        noise_sd: float, contrast: float = 3.0) -> int:
+    """Remove voxels of ``label`` valued between two of its contents but away from its distinct content (in place).
+
+    Parameters
+    ----------
+    result : uint16 (ni, nj, nk)
+        Labels; removed voxels become 0.
+    smoothed : float32 (ni, nj, nk)
+        The image the labels were grown on.
+    contents : sequence of float
+        Mean intensities of the label's contents (its seed-blob models).
+    distinct : sequence of float
+        The contents unlike the wall (gas, positive contrast).
+    noise_sd : float
+        Standard deviation of a content: a value is a content's when within ``contrast`` SDs of it.
+
+    Returns
+    -------
+    int
+        Number of voxels removed.
+
+    Notes
+    -----
+    For each gap between consecutive content levels (more than ``2 * contrast`` SDs apart), a label
+    voxel whose value lies in the gap (more than ``contrast`` SDs from both) stays only when a label
+    voxel of a distinct content (within ``contrast`` SDs of its level) lies within one voxel diagonal
+    (the blurred edge of the gas, against fluid or wall, spans about a voxel).
+    """
+    from scipy import ndimage as ndi
+
+    levels = sorted(float(c) for c in contents)
+    tol = contrast * max(float(noise_sd), 1e-6)
+    gaps = [(a + tol, b - tol) for a, b in zip(levels[:-1], levels[1:]) if b - a > 2 * tol]
+    if not gaps or len(distinct) == 0:
+        return 0
+    m = result == label
+    box = mask_bbox(m, 2)
+    if box is None:
+        return 0
+    mb, sb = m[box], smoothed[box]
+    mix = np.zeros_like(mb)
+    for lo, hi in gaps:
+        mix |= mb & (sb > lo) & (sb < hi)
+    if not mix.any():
+        return 0
+    pure = mb & (np.min(np.abs(sb[..., None] - np.asarray(distinct, np.float32)), axis=-1) <= tol)
+    h = geometry.spacing
+    drop = mix & (ndi.distance_transform_edt(~pure, sampling=h) > float(np.sqrt(np.sum(h**2))))
+    result[box][drop] = 0
+    return int(drop.sum())

@@ -67,7 +67,7 @@ USER_OPTIONS: dict[str, dict[str, object]] = {
     # partial-volume rim against fat placed half-way up the edge; then the body-composition tool
     "muscle": {"bridge_radius_mm": 0.0, "boundary_refinement": True, "skeletal_muscle": True},
     # the stomach is a hollow organ: clicks in its lumen (gas and fluid), a 4 mm wall around it
-    "stomach": {"wall_mm": 4.0},
+    "stomach": {"wall_mm": 4.0, "boundary_trim": True},
     # the gallbladder's grown boundary overshoots by a voxel where bile (8 HU) meets bowel (30 HU): its
     # partial-volume boundary may also remove voxels (0.954; 0.920 without)
     "gallbladder": {"boundary_trim": True},
