@@ -252,16 +252,17 @@ def complete_wall(result: NDArray[np.uint16], label: int, smoothed: NDArray[np.f
     box = mask_bbox(m, int(np.ceil(span_mm / float(h.min()))) + 1)
     assert box is not None
     mb, sb = m[box], smoothed[box].astype(np.float64)
-    di, ii = ndi.distance_transform_edt(mb, sampling=h, return_indices=True)
-    do, io = ndi.distance_transform_edt(~mb, sampling=h, return_indices=True)
-    near = np.where(mb[None], ii, io)  # voxel across the boundary nearest each voxel
-    # signed distance (mm) from the boundary surface (the faces between the two layers): the distance
-    # to the nearest voxel across it less half a voxel along the main direction of the offset
-    offset = np.abs(np.indices(mb.shape) - near) * h[:, None, None, None]
-    half = 0.5 * h[np.argmax(offset, axis=0)]
-    del offset
-    dist = np.where(mb, -(di - half), do - half)
-    flat_near = np.ravel_multi_index(tuple(near), mb.shape).ravel()
+    dist = np.empty(mb.shape, np.float32)  # signed distance (mm) from the boundary surface (the faces between
+    flat_near = np.empty(mb.size, np.int64)  # the two layers); index of the nearest voxel across the boundary
+    for inside in (True, False):
+        d_side, idx = ndi.distance_transform_edt(mb if inside else ~mb, sampling=h, return_indices=True)
+        sel = mb if inside else ~mb
+        # the distance to the nearest voxel across less half a voxel along the offset's main direction
+        offset = np.abs(np.indices(mb.shape, dtype=np.int32)[:, sel] - idx[:, sel]) * h[:, None]
+        half = 0.5 * h[np.argmax(offset, axis=0)]
+        dist[sel] = (-1.0 if inside else 1.0) * (d_side[sel] - half)
+        flat_near[sel.ravel()] = np.ravel_multi_index(tuple(idx[:, sel]), mb.shape)
+        del d_side, idx, offset
     span = int(np.floor(span_mm))
     band = np.abs(dist) <= span
     if region is not None:
@@ -271,19 +272,20 @@ def complete_wall(result: NDArray[np.uint16], label: int, smoothed: NDArray[np.f
     if not band.any():
         return 0
     nbins = 2 * span + 1
-    bins = np.rint(dist[band]).astype(int) + span
+    bins = np.rint(dist[band]).astype(np.int64) + span
     where = flat_near[band.ravel()]
+    values = sb[band]
     size = mb.size
-    sums = np.bincount(bins * size + where, weights=sb[band], minlength=nbins * size).reshape(nbins, *mb.shape)
-    counts = np.bincount(bins * size + where, minlength=nbins * size).reshape(nbins, *mb.shape).astype(np.float64)
-    # boundary points: the voxels some band voxel maps to
-    points = np.flatnonzero(counts.sum(axis=0).ravel() > 0)
+    points = np.unique(where)  # boundary points: the voxels some band voxel maps to
     s = sigma / h
     prof = np.empty((points.size, nbins))
     weight = np.empty((points.size, nbins))
-    for b in range(nbins):
-        prof[:, b] = ndi.gaussian_filter(sums[b], s).ravel()[points]
-        weight[:, b] = ndi.gaussian_filter(counts[b], s).ravel()[points]
+    for b in range(nbins):  # one bin at a time: two box-sized arrays, whatever the number of bins
+        in_bin = bins == b
+        sums = np.bincount(where[in_bin], weights=values[in_bin], minlength=size).reshape(mb.shape)
+        counts = np.bincount(where[in_bin], minlength=size).reshape(mb.shape).astype(np.float64)
+        prof[:, b] = ndi.gaussian_filter(sums, s).ravel()[points]
+        weight[:, b] = ndi.gaussian_filter(counts, s).ravel()[points]
     del sums, counts
     ok = weight > 1e-3
     prof = np.where(ok, prof / np.maximum(weight, 1e-12), np.nan)
