@@ -1,13 +1,11 @@
 """Hollow organs in :func:`segmentation.grow.grow_from_seeds`: a wall of given thickness around the
-lumen contents that look unlike it (frame LPS, arrays ``[i, j, k]``, distances in mm).
+lumen contents (frame LPS, arrays ``[i, j, k]``, distances in mm).
 
-A stomach or bowel loop is a thin soft-tissue wall around gas and fluid. Where the content looks
-like the wall (fluid at 10-20 HU against a 30-45 HU wall blurred to about 27 HU) the label's own
-intensity window already takes the wall with it. Where the content is unlike the wall (gas, positive
-oral contrast) the content's model will not enter the wall, and the wall (which looks like the
-bowel, muscle and diaphragm it touches) is missed. Its thickness is known: this is the manual
-workflow of 3D Slicer's Segment Editor (threshold the gas, "Margin" grow by the wall thickness,
-masked by the editable area) done automatically:
+A stomach or bowel loop is a thin soft-tissue wall around gas and fluid. Where the content is unlike
+the wall (gas, positive oral contrast) the content's model will not enter the wall, and the wall
+(which looks like the bowel, muscle and diaphragm it touches) is missed. Its thickness is known: this
+is the manual workflow of 3D Slicer's Segment Editor (threshold the gas, "Margin" grow by the wall
+thickness, masked by the editable area) done automatically (:func:`add_wall`):
 
 1. the wall level: the median of the shell of wall thickness around the grown label;
 2. distinct contents: the label's seed-blob models whose mean differs from the wall level by at
@@ -18,13 +16,23 @@ masked by the editable area) done automatically:
 4. the wall: free voxels (no other label, inside the region) within the thickness of that lumen,
    measured from its boundary (half a voxel beyond its outermost voxel centres), added to the label.
 
-Before that, stray mixtures are removed (:func:`drop_stray_mixtures`): a label with several contents
-(gas and fluid) may grow over the whole span between their levels, since a voxel on the gas-fluid level
-is a partial-volume mix of both. A voxel whose value lies *between* two content levels (more than
-``contrast`` noise SDs from each) is such a mix only on the blurred edge of the distinct content (the
-gas, against fluid or wall), i.e. within a voxel of it; elsewhere it is another tissue of similar
-value (fat at -100 HU between gas and fluid, diaphragm-lung partial volume over the fundus) and it
-leaves the label.
+Where the content looks like the wall (fluid at 10-20 HU against a 45 HU wall, 12 HU of noise) the
+fluid model enters the wall part of the way and stops anywhere in it: no single voxel tells fluid
+from wall. Averaged along the surface the fluid-wall edge is clear, and :func:`complete_wall` finds
+the lumen's surface on intensity profiles across the boundary (half-way up the edge, as for gas)
+and adds the wall's thickness beyond it.
+
+Before step 3, stray mixtures are removed (:func:`drop_stray_mixtures`): a label with several
+contents (gas and fluid) may grow over the whole span between their levels, since a voxel on the
+gas-fluid level is a partial-volume mix of both. A voxel whose value lies *between* two content
+levels (more than ``contrast`` noise SDs from each) is such a mix only on the blurred edge of the
+distinct content (the gas, against fluid or wall), i.e. within a voxel of it; elsewhere it is another
+tissue of similar value (fat at -100 HU between gas and fluid, diaphragm-lung partial volume over the
+fundus) and it leaves the label.
+
+Phantom stomach (gas anteriorly, fluid posteriorly, 4 mm wall; Dice): grown lumen only 0.845; wall
+around the gas 0.928; + stray mixtures 0.932; + completed wall around the fluid 0.953; with the
+``boundary_trim`` option 0.958.
 """
 
 from __future__ import annotations
