@@ -63,7 +63,9 @@ USER_OPTIONS: dict[str, dict[str, object]] = {
     "muscle": {"bridge_radius_mm": 0.0, "boundary_refinement": True, "skeletal_muscle": True},
     # the stomach is a hollow organ: clicks in its lumen (gas and fluid), a 4 mm wall around it (0.958; 0.845
     # without); its grown boundary overshoots by a voxel where the wall meets fat and bowel: boundary_trim
-    # (0.953 without)
+    # (0.953 without). Other noise seeds of the phantom (1-4): 0.939 / 0.923 / 0.949 / 0.957 (0.925 / 0.905 /
+    # 0.931 / 0.939 before the fluid-wall completion): there the fluid model leaks into touching bowel loops
+    # (30 HU, seed-dependent texture), 1000-1600 voxels up to 10 mm deep
     "stomach": {"wall_mm": 4.0, "boundary_trim": True},
     # the gallbladder's grown boundary overshoots by a voxel where bile (8 HU) meets bowel (30 HU): its
     # partial-volume boundary may also remove voxels (0.954; 0.920 without)
