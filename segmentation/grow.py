@@ -257,10 +257,12 @@ def grow_from_seeds(
         refinement may add: a thin object between dense neighbours (an intervertebral disc three
         slices high between endplates blurred over 3.5 mm) needs 2-3. ``wall_mm`` (default 0) makes the
         label a hollow organ: its seeds are in the lumen, and a wall of this thickness (mm) is added
-        around the contents unlike the wall (gas; fluid that looks like the wall takes it by itself),
-        see :func:`segmentation._hollow.add_wall`. Phantom stomach (4 mm wall around gas and fluid):
-        0.85 -> 0.93. ``boundary_trim`` (default false): remove the label's boundary voxels nearer the
-        local outside level than the inside level, decided on the image smoothed by a voxel
+        around the contents unlike the wall (gas) by thickness, and around the contents like it (fluid)
+        from surface-averaged intensity profiles across the boundary (lumen surface half-way up the
+        fluid-wall edge, plus the thickness), see :func:`segmentation._hollow.add_wall`. Phantom stomach
+        (4 mm wall around gas and fluid, with ``boundary_trim``): 0.85 -> 0.96. ``boundary_trim`` (default
+        false): remove the label's boundary voxels nearer the local outside level than the inside level,
+        decided on the image smoothed by a voxel
         (:func:`segmentation._partial_volume.trim_boundary`), for a label grown one layer too far over
         a weak edge (phantom gallbladder, bile 8 HU against 30 HU bowel: 0.92 -> 0.95; on labels
         whose boundary is already right it peels true voxels: spleen 0.96 -> 0.94, so not a default).
