@@ -70,7 +70,7 @@ KNOWN_SHORT: dict[str, float] = {
 USER_OPTIONS: dict[str, dict[str, object]] = {
     # per-segment choices a user makes in the grow tool: the discs are three slices high between
     # endplates, so their partial-volume rim (up to 3 voxel layers) is added half-way up the edge
-    "intervertebral_discs": {"boundary_refinement": True, "rim_layers": 3},
+    "intervertebral_discs": {"boundary_refinement": True, "rim_layers": 3, "max_distance_mm": 25.0},
     # the musculature is a thin sheet (5 mm diaphragm, linea alba): no leak cutting, and its
     # partial-volume rim against fat placed half-way up the edge; then the body-composition tool
     "muscle": {"bridge_radius_mm": 0.0, "boundary_refinement": True, "skeletal_muscle": True},
