@@ -242,7 +242,8 @@ def grow_from_seeds(
     max_distance_mm : float, optional
         Voxels farther than this (Euclidean, mm) from all seeds of their label are cleared. Per label:
         option ``"max_distance_mm"`` (the reach of an object from its clicks, e.g. half a disc's width for
-        one click per intervertebral disc: a leak into like tissue along a bone surface is cut there).
+        one click per intervertebral disc: a leak into like tissue along a bone surface is cut there;
+        0 = no limit for that label).
     bridge_radius_mm : float
         Leak cutting: each label is opened by this radius (capped at 0.4 x the label's largest
         inscribed radius, so thin objects such as vessels survive), the part holding its seeds is
