@@ -288,7 +288,7 @@ def test_background_around_a_directional_label_competes_directionally():
     vol, disc, region, seeds = _disc_in_fat()
     out = grow.grow_from_seeds(vol, seeds, background=[3], region=region) == 1
     assert dice(out, disc) > 0.94
-    from segmentation.grow import _directional_background
+    from segmentation._grow_models import _directional_background
 
     g = vol.geometry
     sets = [grow.SeedSet("disc", g.index_to_lps(np.array([[19.5, 19.5, 7.5]]))),
