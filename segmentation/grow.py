@@ -27,6 +27,7 @@ from segmentation import morphology as morph
 from segmentation._common import Mask, ball, check_mask, points_to_indices
 from segmentation._grow_models import (
     _bridge_radius,
+    _directional_background,
     _distinct_objects,
     _heterogeneous,
     _nearest_label,
@@ -231,6 +232,9 @@ def grow_from_seeds(
         (default): for labels whose seeds' neighbourhood gradient is at least
         :data:`AUTO_DIRECTIONAL_RATIO` times the median of all seeds, background included (see
         :func:`segmentation._grow_models.blurred_seeds`). Per label: option ``"directional_edges"``.
+        Background clicks whose nearest object click is of a directional label are priced the same way
+        (they compete on equal terms along the edges around it,
+        see :func:`segmentation._grow_models._directional_background`).
         Phantom discs 0.75 -> 0.95; made the default for every label it lowered the real CT's
         liver from 0.88 to 0.85, so it is not.
     region : array of bool, optional
@@ -238,7 +242,10 @@ def grow_from_seeds(
     background_cost : float
         Background labels pay ``background_cost * intensity_weight`` per mm everywhere.
     max_distance_mm : float, optional
-        Voxels farther than this (Euclidean, mm) from all seeds of their label are cleared.
+        Voxels farther than this (Euclidean, mm) from all seeds of their label are cleared. Per label:
+        option ``"max_distance_mm"`` (the reach of an object from its clicks, e.g. half a disc's width for
+        one click per intervertebral disc: a leak into like tissue along a bone surface is cut there;
+        0 = no limit for that label).
     bridge_radius_mm : float
         Leak cutting: each label is opened by this radius (capped at 0.4 x the label's largest
         inscribed radius, so thin objects such as vessels survive), the part holding its seeds is
@@ -251,7 +258,7 @@ def grow_from_seeds(
         Fill 3-D cavities of each object label (vessels inside organs).
     label_options : mapping of int to mapping, optional
         Per-label choices overriding the global ones (as Slicer's per-segment options):
-        ``{label: {"bridge_radius_mm": float, "boundary_refinement": bool, "rim_layers": int,
+        ``{label: {"max_distance_mm": float, "bridge_radius_mm": float, "boundary_refinement": bool, "rim_layers": int,
         "directional_edges": bool, "wall_mm": float, "boundary_trim": bool, "skeletal_muscle": bool}}``.
         ``rim_layers`` (default 1) is how many voxel layers of partial-volume rim the boundary
         refinement may add: a thin object between dense neighbours (an intervertebral disc three
@@ -376,8 +383,9 @@ def grow_from_seeds(
         obj_near = np.isin(near, [q for q in parts if owner[q] not in bg_labels])
         step_kw = {"step_ref": directional_references(ev, obj_near, g.spacing), "step_noise": edge_noise,
                    "edge_value": ev}
+        fair = _directional_background(work_seeds, seed_arr, parts, owner, bg_labels, directional, g)
         for q in parts:
-            if owner[q] in directional:
+            if owner[q] in directional or q in fair:
                 iso_w[q], step_w[q] = DIRECTIONAL_ISOTROPIC_SHARE * edge_weight, edge_weight
     p.raise_if_cancelled()
     p.update(0.4, "grow: competing")
@@ -398,8 +406,9 @@ def grow_from_seeds(
     result = np.zeros(volume.shape, np.uint16)
     for v in objects:
         m = out == v
-        if max_distance_mm is not None:
-            m &= morph.dilate(seed_arr == v, g, max_distance_mm)
+        reach_mm = opts.get(v, {}).get("max_distance_mm", max_distance_mm)
+        if reach_mm is not None and float(reach_mm) > 0:  # type: ignore[arg-type]
+            m &= morph.dilate(seed_arr == v, g, float(reach_mm))  # type: ignore[arg-type]
         m = morph.keep_islands_touching(m, seed_arr == v)
         r = _bridge_radius(m, g, float(opts.get(v, {}).get("bridge_radius_mm", bridge_radius_mm)), seed_arr == v)
         if r > 0:
@@ -480,7 +489,7 @@ def _directional_labels(setting: bool | str, opts: Mapping[int, Mapping[str, obj
     return chosen
 
 
-LABEL_OPTIONS = {"bridge_radius_mm": float, "boundary_refinement": bool, "rim_layers": int,
+LABEL_OPTIONS = {"max_distance_mm": float, "bridge_radius_mm": float, "boundary_refinement": bool, "rim_layers": int,
                  "directional_edges": bool, "wall_mm": float, "boundary_trim": bool, "skeletal_muscle": bool}
 """Per-label options of :func:`grow_from_seeds` (``label_options``) and their types."""
 

@@ -14,9 +14,10 @@ other than to place a handful of clicks):
   discs, with 8 clicks inside each (farthest-point sampling of its deep voxels, as in
   ``test_grow_real``; 10 for muscle; one per disc) and background clicks around each (12 per
   structure, 4 around each disc, in whatever tissue lies 6-9 mm outside it); per-segment options
-  (:data:`USER_OPTIONS`): the partial-volume rim of discs and muscle, no leak cutting of the thin
-  muscle sheet, the stomach as a hollow organ (clicks in its lumen, a 4 mm wall; its two-sided
-  partial-volume boundary), the gallbladder's two-sided partial-volume boundary;
+  (:data:`USER_OPTIONS`): the partial-volume rim of discs and muscle, the discs' reach from their
+  clicks (25 mm), no leak cutting of the thin muscle sheet, the stomach as a hollow organ (clicks in its
+  lumen, a 4 mm wall; its two-sided partial-volume boundary; leak cutting by 8 mm), the gallbladder's
+  two-sided partial-volume boundary;
 * hepatic vessels: the grown vessel label (its clicks compete with the IVC where the hepatic veins
   join it; both priced by directional edges, a per-segment option) plus ``segmentation.vessels.segment_vessels``
   inside the grown liver (holes filled); then the IVC and the vessels are divided again where they touch by
@@ -69,8 +70,12 @@ KNOWN_SHORT: dict[str, float] = {
 
 USER_OPTIONS: dict[str, dict[str, object]] = {
     # per-segment choices a user makes in the grow tool: the discs are three slices high between
-    # endplates, so their partial-volume rim (up to 3 voxel layers) is added half-way up the edge
-    "intervertebral_discs": {"boundary_refinement": True, "rim_layers": 3},
+    # endplates, so their partial-volume rim (up to 3 voxel layers) is added half-way up the edge; one click
+    # at each disc's centre reaches at most 25 mm (half an adult lumbar disc's width, ~45-50 mm): on noise
+    # seed 1 the top disc leaked ~1000 voxels down the front of the vertebral body into mediastinal tissue
+    # of the disc's attenuation (90 HU against 85): 0.932 -> 0.962 (0.919 before the background around
+    # directional labels was priced directionally too); seeds 0/2/3 0.974/0.962/0.947 -> 0.982/0.974/0.965
+    "intervertebral_discs": {"boundary_refinement": True, "rim_layers": 3, "max_distance_mm": 25.0},
     # the musculature is a thin sheet (5 mm diaphragm, linea alba): no leak cutting, and its
     # partial-volume rim against fat placed half-way up the edge; then the body-composition tool
     "muscle": {"bridge_radius_mm": 0.0, "boundary_refinement": True, "skeletal_muscle": True},
@@ -78,8 +83,11 @@ USER_OPTIONS: dict[str, dict[str, object]] = {
     # without); its grown boundary overshoots by a voxel where the wall meets fat and bowel: boundary_trim
     # (0.953 without). Other noise seeds of the phantom (1-4): 0.939 / 0.923 / 0.949 / 0.957 (0.925 / 0.905 /
     # 0.931 / 0.939 before the fluid-wall completion): there the fluid model leaks into touching bowel loops
-    # (30 HU, seed-dependent texture), 1000-1600 voxels up to 10 mm deep
-    "stomach": {"wall_mm": 4.0, "boundary_trim": True},
+    # (30 HU, seed-dependent texture), 1000-1600 voxels up to 24 mm deep. The stomach is a large organ
+    # touching bowel over broad contacts: leak cutting with a larger radius, 8 mm (the cut is capped at 0.4 of
+    # the lumen's inscribed radius near the clicks, ~7 mm here), cuts the deep part of those leaks: seeds
+    # 0-3 0.963 / 0.939 / 0.922 / 0.948 -> 0.961 / 0.950 / 0.942 / 0.954
+    "stomach": {"wall_mm": 4.0, "boundary_trim": True, "bridge_radius_mm": 8.0},
     # the gallbladder's grown boundary overshoots by a voxel where bile (8 HU) meets bowel (30 HU): its
     # partial-volume boundary may also remove voxels (0.954; 0.920 without)
     "gallbladder": {"boundary_trim": True},
@@ -249,3 +257,21 @@ def test_phantom_structure_dice(phantom_results, name):
         assert d >= KNOWN_SHORT[name], f"{name}: Dice {d:.3f} fell below its measured floor"
         pytest.xfail(f"{name}: Dice {d:.3f} < {TARGET} (known gap)")
     assert d >= TARGET, f"{name}: Dice {d:.3f}"
+
+
+OTHER_NOISE_SEED = 1
+OTHER_SEED_FLOOR = 0.90
+"""Every structure on the phantom made with another noise/bowel-texture seed: a floor, not the target. It guards
+against collapses that the demo seed does not show (the discs fell to 0.21 on seed 1 when leak cutting measured
+the thickness of a leak). Measured on seed 1: discs 0.962, stomach 0.950, gallbladder 0.943, the rest >= 0.955."""
+
+
+@pytest.mark.slow
+def test_phantom_other_noise_seed_keeps_every_structure_above_a_floor():
+    phantom = pytest.importorskip("twin.phantom")
+    vol, lm = phantom.make_abdomen_phantom(seed=OTHER_NOISE_SEED)
+    out, truth = segment_phantom(vol, lm)
+    scores = {n: dice(out[n], truth[n]) for n in STRUCTURES}
+    print(f"\nphantom Dice (noise seed {OTHER_NOISE_SEED}):", {n: round(d, 3) for n, d in scores.items()})
+    low = {n: round(d, 3) for n, d in scores.items() if d < OTHER_SEED_FLOOR}
+    assert not low, f"below {OTHER_SEED_FLOOR} on noise seed {OTHER_NOISE_SEED}: {low}"
