@@ -26,9 +26,10 @@ def test_dialog_returns_only_what_the_user_set(qtbot):
     dlg.wall.setValue(4.0)
     dlg.trim.setChecked(True)
     dlg.muscle.setChecked(True)
+    dlg.reach.setValue(25.0)
     assert dlg.options() == {"bridge_radius_mm": 0.0, "boundary_refinement": True, "rim_layers": 3,
                              "directional_edges": True, "wall_mm": 4.0, "boundary_trim": True,
-                             "skeletal_muscle": True}
+                             "skeletal_muscle": True, "max_distance_mm": 25.0}
     again = SeedOptionsDialog("muscle", dlg.options(), 4.5)
     qtbot.addWidget(again)
     assert again.options() == dlg.options()  # reopening shows the stored choices

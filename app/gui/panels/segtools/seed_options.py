@@ -6,8 +6,9 @@ this set; 0 = off, e.g. for thin sheets such as muscle or a stomach wall), ``bou
 structures on thick slices such as intervertebral discs), ``directional_edges`` (edges priced by
 direction: thin sheets and tubes fill along their length), ``wall_mm`` (a hollow organ: clicks in the
 lumen, a wall of this thickness added around gas), ``boundary_trim`` (the partial-volume edge may
-also remove voxels: for a segment that overshoots a weak edge) and ``skeletal_muscle`` (the set's label
-is replaced by the body-composition muscle tool after the grow). Unset keys follow the global settings.
+also remove voxels: for a segment that overshoots a weak edge), ``max_distance_mm`` (reach from
+the set's clicks) and ``skeletal_muscle`` (the set's label is replaced by the body-composition muscle
+tool after the grow). Unset keys follow the global settings.
 """
 
 from __future__ import annotations
@@ -81,6 +82,16 @@ class SeedOptionsDialog(QDialog):
         self.wall.setToolTip("Hollow organ (stomach, bowel): clicks in the lumen; a wall of this thickness is added "
                              "around the contents unlike it (gas)")
         form.addRow("Hollow organ wall", self.wall)
+        self.reach = QDoubleSpinBox()
+        self.reach.setObjectName("seed_opt_reach")
+        self.reach.setRange(0.0, 500.0)
+        self.reach.setSingleStep(5.0)
+        self.reach.setSuffix(" mm")
+        self.reach.setSpecialValueText("off")
+        self.reach.setValue(float(options.get("max_distance_mm", 0.0)))
+        self.reach.setToolTip("Clear what lies farther than this from all of the set's clicks (a leak along a "
+                              "like tissue, e.g. a disc into the mediastinum)")
+        form.addRow("Max distance from clicks", self.reach)
         self.trim = QCheckBox("edge refinement may also remove voxels")
         self.trim.setObjectName("seed_opt_trim")
         self.trim.setChecked(bool(options.get("boundary_trim", False)))
@@ -112,6 +123,8 @@ class SeedOptionsDialog(QDialog):
             out["directional_edges"] = dire == "on"
         if self.wall.value() > 0:
             out["wall_mm"] = float(self.wall.value())
+        if self.reach.value() > 0:
+            out["max_distance_mm"] = float(self.reach.value())
         if self.trim.isChecked():
             out["boundary_trim"] = True
         if self.muscle.isChecked():
