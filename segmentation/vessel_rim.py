@@ -302,8 +302,10 @@ def _layer_moves(lab: NDArray[np.uint8], arr: NDArray[np.float32], base: NDArray
     as a whole, piece by piece (connected pieces cut by cubes of ``block_vox`` voxels, two staggered grids),
     where that lowers the energy. Single-voxel flips (ICM) cannot move a one-voxel-thick sliver whose voxels each
     have more neighbours of their own label; the whole piece pays the prior only on its outline. The energy change
-    of a piece is exact up to the blur overlap between pieces: ``sum -2 d (PSF * r) + d (PSF * PSF * d)`` plus
-    the prior's change on the faces to voxels outside the piece. Returns whether anything changed."""
+    of a piece is ``sum -2 d (PSF * r) + d (PSF * PSF * d)`` plus the prior's change on its faces to voxels
+    outside it; the blur term counts the whole layer's ``d``, so that for a contrast change of one sign the
+    estimate of any set of pieces is at least its true change (exact when all change): the moves accepted
+    together lower the energy. Returns whether anything changed."""
     n = cmaps.shape[0] - 1
     changed = False
     idx = np.indices(lab.shape)
@@ -330,8 +332,9 @@ def _layer_moves(lab: NDArray[np.uint8], arr: NDArray[np.float32], base: NDArray
                 d = np.where(layer, cmaps[b] - cmaps[a], 0).astype(np.float32)
                 dd = ndi.gaussian_filter(ndi.gaussian_filter(d, sigma_vox, mode="constant", truncate=3.0), sigma_vox,
                                          mode="constant", truncate=3.0)
-                out_a = ndi.convolve(((lab == a) & ~layer).astype(np.float32), _FACES, mode="constant")
-                out_b = ndi.convolve(((lab == b) & ~layer).astype(np.float32), _FACES, mode="constant")
+                # the prior against every face neighbour outside the piece (its other voxels change with it)
+                out_a = ndi.convolve((lab == a).astype(np.float32), _FACES, mode="constant") - _same_piece(pieces)
+                out_b = ndi.convolve((lab == b).astype(np.float32), _FACES, mode="constant")
                 delta = -2.0 * d * corr + d * dd + prior * (out_a - out_b)
                 de = ndi.sum_labels(delta, pieces, index=np.arange(1, npieces + 1))
                 good = np.zeros(npieces + 1, bool)
@@ -341,3 +344,16 @@ def _layer_moves(lab: NDArray[np.uint8], arr: NDArray[np.float32], base: NDArray
                     lab[move] = b
                     changed = True
     return changed
+
+
+def _same_piece(pieces: NDArray[np.intp]) -> NDArray[np.float32]:
+    """Number of face neighbours in the same (non-zero) piece, per voxel."""
+    out = np.zeros(pieces.shape, np.float32)
+    for ax in range(3):
+        lo = [slice(None)] * 3
+        hi = [slice(None)] * 3
+        lo[ax], hi[ax] = slice(None, -1), slice(1, None)
+        same = (pieces[tuple(lo)] == pieces[tuple(hi)]) & (pieces[tuple(lo)] > 0)
+        out[tuple(lo)] += same
+        out[tuple(hi)] += same
+    return out

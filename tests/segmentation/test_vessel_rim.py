@@ -156,3 +156,60 @@ def test_fit_options_are_checked():
         fit_enhanced_labels(vol, truth.astype(np.uint8), region, model_neighbours=8)
     with pytest.raises(InputError):
         fit_enhanced_labels(vol, truth.astype(np.uint8), region, block_rounds=-1)
+
+
+def _crescent_case(seed: int):
+    """A 150 HU elliptic tube and a 180 HU vessel (r 3 mm) approaching it along k and grazing it in the upper
+    half (a crescent one or two voxels thick), in 100 HU parenchyma; the labels: the crescent swallowed by
+    the tube (1 vessel, 2 tube)."""
+    g = ImageGeometry((40, 40, 24), (2.0, 2.0, 2.5))
+    x, y, z = np.meshgrid(*[np.arange(n) * s for n, s in zip(g.shape, g.spacing)], indexing="ij")
+    tube = ((x - 40.0) / 14.0) ** 2 + ((y - 40.0) / 10.0) ** 2 <= 1.0
+    yv = 52.0 + np.clip(30.0 - z, 0.0, None) * 0.5
+    vessel = ((x - 40.0) ** 2 + (y - yv) ** 2 <= 9.0) & ~tube
+    hu = np.where(tube, 150.0, np.where(vessel, 180.0, 100.0))
+    ct = ndi.gaussian_filter(hu, SIGMA_MM / g.spacing, mode="nearest", truncate=3.0)
+    ct += np.random.default_rng(seed).normal(0.0, 12.0, ct.shape)
+    swallowed = vessel & (ndi.distance_transform_edt(~tube, sampling=g.spacing) <= 2.0)
+    labels = np.where(vessel & ~swallowed, 1, np.where(tube | swallowed, 2, 0)).astype(np.uint8)
+    return g, ct.astype(np.float32), labels
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_layer_block_moves_lower_the_model_energy(seed):
+    """The block moves' energy estimate is conservative: whatever set of pieces they move together, the model
+    energy (squared residual of PSF * labels + Potts prior) goes down."""
+    from segmentation.vessel_rim import _layer_moves
+
+    g, ct, labels = _crescent_case(seed)
+    sigma_vox = SIGMA_MM / np.asarray(g.spacing)
+    sd, level = 12.0, 100.0
+    prior = 2.0 * sd * sd
+    cmaps = np.stack([np.full(g.shape, c, np.float32) for c in (0.0, 80.0, 50.0)])
+
+    def energy(lab):
+        model = ndi.gaussian_filter(level + cmaps[0] + np.array([0.0, 80.0, 50.0], np.float32)[lab], sigma_vox,
+                                    mode="nearest", truncate=3.0)
+        pairs = sum(np.count_nonzero(np.diff(lab, axis=ax)) for ax in range(3))
+        return float(((ct - model) ** 2).sum() + prior * pairs)
+
+    lab = labels.copy()
+    base = np.full(g.shape, level, np.float32)
+    everywhere = np.ones(g.shape, bool)
+    changed = _layer_moves(lab, ct, base, everywhere, cmaps, everywhere, sigma_vox, prior, 4)
+    assert changed and not np.array_equal(lab, labels)
+    assert energy(lab) < energy(labels)
+
+
+def test_face_neighbour_model_region_refines_vessels_at_the_organ_outline():
+    """Vessels running out through a curved organ outline: requiring all 26 neighbours in the region freezes
+    the voxels along the outline's diagonal steps; the face neighbours (the PSF's reach) suffice."""
+    vol, truth = _thin_vessels(0)
+    g = vol.geometry
+    x, y, z = np.meshgrid(*[np.arange(n) * s for n, s in zip(g.shape, g.spacing)], indexing="ij")
+    region = ((x - 48) / 40) ** 2 + ((y - 40) / 30) ** 2 + ((z - 40) / 36) ** 2 <= 1
+    start = ((np.asarray(vol.array) >= 135) & region).astype(np.uint8)
+    psf = FWHM_PER_SIGMA * SIGMA_MM
+    faces = fit_enhanced_labels(vol, start, region, psf) == 1
+    full = fit_enhanced_labels(vol, start, region, psf, model_neighbours=26) == 1
+    assert dice(faces, truth & region) > dice(full, truth & region) + 0.005  # measured 0.952 vs 0.944
