@@ -57,11 +57,11 @@ STRUCTURES = ("body", "subcutaneous_fat", "muscle", "liver", "liver_tumor", "hep
               "kidney_left", "spleen", "aorta", "inferior_vena_cava", "spine", "ribs", "intervertebral_discs",
               "lungs", "stomach", "gallbladder")
 KNOWN_SHORT: dict[str, float] = {
-    # (hepatic vessels reach the target since the fit's block moves and face-neighbour model region: 0.951 on
-    # noise seed 0; 0.902 before the directional edges, 0.931 after the elliptic IVC split, 0.948 with the
-    # ICM-only fit. Left at seed 0: 195 misses (107 thin vessels' rims in the liver, 79 in the IVC where the
-    # portal vein runs along it and at the hepatic-vein junction) and 134 false voxels (129 liver). Noise seeds
-    # 1 / 2 / 3: see the report in segmentation.vessel_rim's history)
+    # (hepatic vessels reach the target: 0.951 on noise seed 0 since the fit's layer block moves and its model
+    # region of face neighbours (0.948 with ICM alone, 26 neighbours; 0.931 after the elliptic IVC split, 0.902
+    # before the directional edges). Left at seed 0: 195 misses (107 thin vessels' rims in the liver, 79 in the
+    # IVC where the portal vein runs along it as a one-voxel crescent and at the hepatic-vein junction) and 134
+    # false voxels (129 liver). Noise seeds 1 / 2 / 3: 0.958 / 0.956 / 0.949 (0.955 / 0.955 / 0.940 before))
 }
 """Structures still below the target: the floor measured now (regression guard), see the module docstring."""
 
