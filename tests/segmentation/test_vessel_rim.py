@@ -112,3 +112,104 @@ def test_local_contrast_for_two_vessel_systems_of_one_label():
     glob = fit_enhanced_labels(vol, start, region, psf, local_contrast_mm=None) == 1
     assert dice(local, a | b) > dice(glob, a | b) + 0.03  # measured 0.901 vs 0.846
     assert dice(local, a | b) > 0.88
+
+
+def test_refine_vessels_at_large_vein_splits_and_fits():
+    """A 150 HU elliptic vein along k with a 4 mm, 180 HU branch leaving it obliquely, in 100 HU parenchyma
+    (2 x 2 x 2.5 mm voxels, the PSF, 12 HU noise). The grown labels: the vein swallowed the branch's first 8 mm
+    and its rim is a voxel too fat. The one-call tool (split + fit) gives the branch and the vein back."""
+    from segmentation.vessels import refine_vessels_at_large_vein
+
+    g = ImageGeometry((40, 36, 32), (2.0, 2.0, 2.5))
+    x, y, z = np.meshgrid(*[np.arange(n) * s for n, s in zip(g.shape, g.spacing)], indexing="ij")
+    cx, cy = 36.0, 36.0
+    vein = ((x - cx) / 13.0) ** 2 + ((y - cy) / 9.0) ** 2 <= 1.0
+    d = np.array([1.0, 0.0, 1.0]) / np.sqrt(2.0)
+    p = np.stack([x - cx, y - cy, z - 30.0], -1)
+    t = np.clip(p @ d, 0.0, None)
+    branch = (np.linalg.norm(p - t[..., None] * d, axis=-1) <= 4.0) & ~vein
+    hu = np.where(vein, 150.0, np.where(branch, 180.0, 100.0))
+    ct = ndi.gaussian_filter(hu, SIGMA_MM / g.spacing, mode="nearest", truncate=3.0)
+    ct += np.random.default_rng(2).normal(0.0, 12.0, ct.shape)
+    vol = Volume(np.rint(ct).astype(np.int16), g, modality="CT", units="HU")
+    dist_out = ndi.distance_transform_edt(~vein, sampling=g.spacing)
+    bad_vein = vein | (dist_out <= 2.0) | (branch & (dist_out <= 8.0))
+    bad_branch = branch & ~bad_vein
+    organ = np.ones(g.shape, bool)
+    organ[:, :, :2] = False  # (the bottom slices: outside the organ, never changed)
+    ves, big = refine_vessels_at_large_vein(vol, bad_branch, bad_vein, organ, FWHM_PER_SIGMA * SIGMA_MM)
+    assert not (ves & big).any()
+    assert np.array_equal(big[:, :, :1], bad_vein[:, :, :1]) and not ves[:, :, :1].any()
+    before_b, after_b = dice(bad_branch, branch), dice(ves, branch)
+    before_v, after_v = dice(bad_vein, vein), dice(big, vein)
+    print(f"branch {before_b:.3f} -> {after_b:.3f}, vein {before_v:.3f} -> {after_v:.3f}")
+    assert after_b > before_b + 0.08 and after_b > 0.95  # measured 0.855 -> 0.970
+    assert after_v > before_v + 0.1 and after_v > 0.97  # measured 0.843 -> 0.980
+    with pytest.raises(InputError):
+        refine_vessels_at_large_vein(vol, bad_branch, bad_vein[:-1], organ)
+
+
+def test_fit_options_are_checked():
+    vol, truth = _thin_vessels()
+    region = np.ones(truth.shape, bool)
+    with pytest.raises(InputError):
+        fit_enhanced_labels(vol, truth.astype(np.uint8), region, model_neighbours=8)
+    with pytest.raises(InputError):
+        fit_enhanced_labels(vol, truth.astype(np.uint8), region, block_rounds=-1)
+
+
+def _crescent_case(seed: int):
+    """A 150 HU elliptic tube and a 180 HU vessel (r 3 mm) approaching it along k and grazing it in the upper
+    half (a crescent one or two voxels thick), in 100 HU parenchyma; the labels: the crescent swallowed by
+    the tube (1 vessel, 2 tube)."""
+    g = ImageGeometry((40, 40, 24), (2.0, 2.0, 2.5))
+    x, y, z = np.meshgrid(*[np.arange(n) * s for n, s in zip(g.shape, g.spacing)], indexing="ij")
+    tube = ((x - 40.0) / 14.0) ** 2 + ((y - 40.0) / 10.0) ** 2 <= 1.0
+    yv = 52.0 + np.clip(30.0 - z, 0.0, None) * 0.5
+    vessel = ((x - 40.0) ** 2 + (y - yv) ** 2 <= 9.0) & ~tube
+    hu = np.where(tube, 150.0, np.where(vessel, 180.0, 100.0))
+    ct = ndi.gaussian_filter(hu, SIGMA_MM / g.spacing, mode="nearest", truncate=3.0)
+    ct += np.random.default_rng(seed).normal(0.0, 12.0, ct.shape)
+    swallowed = vessel & (ndi.distance_transform_edt(~tube, sampling=g.spacing) <= 2.0)
+    labels = np.where(vessel & ~swallowed, 1, np.where(tube | swallowed, 2, 0)).astype(np.uint8)
+    return g, ct.astype(np.float32), labels
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_layer_block_moves_lower_the_model_energy(seed):
+    """The block moves' energy estimate is conservative: whatever set of pieces they move together, the model
+    energy (squared residual of PSF * labels + Potts prior) goes down."""
+    from segmentation.vessel_rim import _layer_moves
+
+    g, ct, labels = _crescent_case(seed)
+    sigma_vox = SIGMA_MM / np.asarray(g.spacing)
+    sd, level = 12.0, 100.0
+    prior = 2.0 * sd * sd
+    cmaps = np.stack([np.full(g.shape, c, np.float32) for c in (0.0, 80.0, 50.0)])
+
+    def energy(lab):
+        model = ndi.gaussian_filter(level + cmaps[0] + np.array([0.0, 80.0, 50.0], np.float32)[lab], sigma_vox,
+                                    mode="nearest", truncate=3.0)
+        pairs = sum(np.count_nonzero(np.diff(lab, axis=ax)) for ax in range(3))
+        return float(((ct - model) ** 2).sum() + prior * pairs)
+
+    lab = labels.copy()
+    base = np.full(g.shape, level, np.float32)
+    everywhere = np.ones(g.shape, bool)
+    changed = _layer_moves(lab, ct, base, everywhere, cmaps, everywhere, sigma_vox, prior, 4)
+    assert changed and not np.array_equal(lab, labels)
+    assert energy(lab) < energy(labels)
+
+
+def test_face_neighbour_model_region_refines_vessels_at_the_organ_outline():
+    """Vessels running out through a curved organ outline: requiring all 26 neighbours in the region freezes
+    the voxels along the outline's diagonal steps; the face neighbours (the PSF's reach) suffice."""
+    vol, truth = _thin_vessels(0)
+    g = vol.geometry
+    x, y, z = np.meshgrid(*[np.arange(n) * s for n, s in zip(g.shape, g.spacing)], indexing="ij")
+    region = ((x - 48) / 40) ** 2 + ((y - 40) / 30) ** 2 + ((z - 40) / 36) ** 2 <= 1
+    start = ((np.asarray(vol.array) >= 135) & region).astype(np.uint8)
+    psf = FWHM_PER_SIGMA * SIGMA_MM
+    faces = fit_enhanced_labels(vol, start, region, psf) == 1
+    full = fit_enhanced_labels(vol, start, region, psf, model_neighbours=26) == 1
+    assert dice(faces, truth & region) > dice(full, truth & region) + 0.005  # measured 0.952 vs 0.944
