@@ -136,3 +136,40 @@ def test_vessel_tool_seeds_and_cancel(seg):
     assert window.wait_for_workers(60) and worker.token.cancelled
     assert len(window.project.undo_stack) == n_steps and np.array_equal(lm.mask("seeded"), before)
     assert "cancelled" in window.statusBar().currentMessage()
+
+
+@pytest.mark.slow
+def test_vessel_tool_at_a_large_vein_is_the_library_and_one_undo_step(seg):
+    from segmentation import morphology as morph
+    from segmentation.vessels import refine_vessels_at_large_vein, segment_vessels
+
+    window, panel = seg
+    page = panel.grow
+    lm = window.labelmap
+    truth_vessels, truth_ivc = lm.mask("hepatic_vessels"), lm.mask("inferior_vena_cava")
+    liver0, ivc0 = lm.mask("liver"), lm.mask("inferior_vena_cava")
+    assert page.vessel_vein.findText("inferior_vena_cava") >= 0 and page.vessel_vein.currentText() == "(none)"
+    assert page.vessel_fwhm_xy.value() == 4.0 and page.vessel_fwhm_z.value() == 5.0  # the voxel size
+    page.vessel_vein.setCurrentText("liver")
+    assert page.find_vessels() is None and "large vein" in window.messages[-1]
+    page.vessel_vein.setCurrentText("inferior_vena_cava")
+    page.vessel_output.setText("vessels_found")
+    n = len(window.project.undo_stack)
+    page.find_vessels()
+    assert window.wait_for_workers(120)
+    assert len(window.project.undo_stack) == n + 1
+    found, ivc = lm.mask("vessels_found"), lm.mask("inferior_vena_cava")
+    # the library's answer on the same inputs
+    others = np.zeros(lm.shape, bool)
+    for s in lm.segments:
+        if s.name not in ("liver", "vessels_found", "inferior_vena_cava"):
+            others |= lm.mask(s.name)
+    v0 = segment_vessels(window.volume, morph.fill_holes(morph.closing(liver0, lm.geometry, 6.0)))
+    region = morph.fill_holes(liver0 | v0, "3d") & ~others
+    ref_v, ref_ivc = refine_vessels_at_large_vein(window.volume, v0, ivc0, region, (4.0, 4.0, 5.0))
+    assert np.array_equal(found, ref_v) and np.array_equal(ivc, ref_ivc)
+    assert not (found & ivc).any() and not (lm.mask("liver") & (found | ivc)).any()
+    assert _dice(ivc, truth_ivc) >= 0.9 and _dice(found, truth_vessels) >= 0.75
+    window.undo()  # vessels, vein and organ come back together
+    assert "vessels_found" not in [s.name for s in lm.segments]
+    assert np.array_equal(lm.mask("inferior_vena_cava"), ivc0) and np.array_equal(lm.mask("liver"), liver0)

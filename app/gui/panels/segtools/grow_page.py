@@ -120,6 +120,17 @@ class GrowPage(PageBase):
         self.vessel_min = spin(50, 0, 100000, 10, 0, "mm³", "vessel_min_mm3")
         self.vessel_seeds = QCheckBox("Use the active seed set's points as vessel seeds")
         self.vessel_seeds.setObjectName("vessel_use_seeds")
+        self.vessel_vein = QComboBox()
+        self.vessel_vein.setObjectName("vessel_vein")
+        self.vessel_vein.setToolTip("Optional: the large vein the vessels join (e.g. the IVC). The vessels and "
+                                    "the vein are divided again where they touch (the vein's elliptic cross-section) "
+                                    "and their rims fitted to the CT with the scanner resolution below")
+        self.vessel_fwhm_xy = spin(1.0, 0.1, 10, 0.1, 2, "mm", "vessel_fwhm_xy")
+        self.vessel_fwhm_z = spin(1.0, 0.1, 10, 0.1, 2, "mm", "vessel_fwhm_z")
+        self.vessel_fwhm_xy.setToolTip("Scanner resolution in plane (FWHM of the point-spread function, from the "
+                                       "protocol; default the pixel spacing)")
+        self.vessel_fwhm_z.setToolTip("Slice thickness (FWHM across slices; default DICOM SliceThickness or the "
+                                      "slice spacing)")
         self.vessel_info = hint_label("")
         self.vessel_info.setObjectName("vessel_info")
         form.addRow("Organ", self.vessel_organ)
@@ -129,6 +140,8 @@ class GrowPage(PageBase):
         form.addRow("Low / high", row(self.vessel_low, self.vessel_high))
         form.addRow("Remove islands <", self.vessel_min)
         form.addRow(self.vessel_seeds)
+        form.addRow("Large vein (optional)", self.vessel_vein)
+        form.addRow("Resolution in plane / slice", row(self.vessel_fwhm_xy, self.vessel_fwhm_z))
         form.addRow(button("Find vessels", self.find_vessels, "vessel_run",
                            "Segment the vessels inside the organ (worker, one undo step)"))
         form.addRow(self.vessel_info)
@@ -160,9 +173,22 @@ class GrowPage(PageBase):
                 self.vessel_organ.setCurrentText(liver)
         self.vessel_organ.blockSignals(False)
         self._organ_changed(self.vessel_organ.currentText())
+        vein = self.vessel_vein.currentText()
+        self.vessel_vein.clear()
+        self.vessel_vein.addItems(["(none)", *names])
+        self.vessel_vein.setCurrentText(vein if vein in names else "(none)")
 
     def on_project_changed(self) -> None:  # noqa: D102
         self.on_labelmap_changed()
+        vol = self.main.volume
+        if vol is not None:  # the protocol's resolution, as far as the image says
+            sp = vol.geometry.spacing
+            self.vessel_fwhm_xy.setValue(float(max(sp[0], sp[1])))
+            try:
+                thick = float(vol.metadata.get("SliceThickness", sp[2]))
+            except (TypeError, ValueError):
+                thick = float(sp[2])
+            self.vessel_fwhm_z.setValue(thick if thick > 0 else float(sp[2]))
 
     # ------------------------------------------------------------------ seed sets
     def add_set_dialog(self) -> None:
@@ -347,4 +373,46 @@ class GrowPage(PageBase):
                 f"{out_name}: {ml:.2f} mL; {organ} {med:.0f} ± {sd:.0f} HU, "
                 f"thresholds {med + opts['low_sd'] * sd:.0f} / {med + opts['high_sd'] * sd:.0f} HU")
 
-        return self.run_mask("Vessels", work, out_name, text=f"Vessels in {organ} -> {out_name}", on_applied=applied)
+        vein = self.vessel_vein.currentText()
+        if vein in ("", "(none)"):
+            return self.run_mask("Vessels", work, out_name, text=f"Vessels in {organ} -> {out_name}",
+                                 on_applied=applied)
+        if vein in (organ, out_name) or not lm.mask(vein).any():
+            self.main.show_error("Vessels: the large vein must be another, non-empty segment")
+            return None
+        return self._vessels_at_vein(work, organ, out_name, vein, applied)
+
+    def _vessels_at_vein(self, find: Any, organ: str, out_name: str, vein: str, applied: Any) -> Any:
+        """Find the vessels, then divide them from the large vein and fit both rims to the CT
+        (:func:`segmentation.vessels.refine_vessels_at_large_vein`); the organ gets back what neither keeps.
+        One undo step for the three segments."""
+        lm = self.main.labelmap
+        revision = lm.revision
+        vol = self.main.volume
+        psf = (self.vessel_fwhm_xy.value(), self.vessel_fwhm_xy.value(), self.vessel_fwhm_z.value())
+        organ0, vein0 = lm.mask(organ), lm.mask(vein)
+        others = np.zeros(lm.shape, bool)
+        for seg in lm.segments:
+            if seg.name not in (organ, out_name, vein):
+                others |= lm.mask(seg.name)
+
+        def work(progress: Any) -> dict[str, np.ndarray]:
+            from segmentation import morphology as morph
+            from segmentation.vessels import refine_vessels_at_large_vein
+            from twin.progress import SubProgress
+
+            vessels0 = find(SubProgress(progress, 0.0, 0.5, ""))
+            region = morph.fill_holes(organ0 | vessels0, "3d") & ~others
+            vessels, vein_m = refine_vessels_at_large_vein(vol, vessels0, vein0, region, psf,
+                                                           progress=SubProgress(progress, 0.5, 1.0, ""))
+            back = (vessels0 | vein0) & region & ~vessels & ~vein_m
+            return {out_name: vessels, vein: vein_m, organ: (organ0 | back) & ~vessels & ~vein_m}
+
+        def done(masks: dict[str, np.ndarray]) -> None:
+            if self.main.labelmap is not lm or not self.still_current(lm, revision, "Vessels"):
+                return
+            if self.main.push_command(masks_command(lm, masks, f"Vessels in {organ} at {vein} -> {out_name}")):
+                self.panel.set_target(out_name)
+                applied()
+
+        return self.main.run_worker(work, done, "Vessels")
