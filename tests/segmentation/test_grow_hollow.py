@@ -14,19 +14,19 @@ from twin.geometry import ImageGeometry
 from twin.volume import Volume
 
 
-def _gas_organ():
-    """A 14 mm gas lumen in a 4 mm wall (45 HU) on 2 x 2 x 2.5 mm voxels, half in fat (-95 HU) and half
-    against bowel-like soft tissue (30 HU); blurred (sigma 0.9 mm) with 12 HU noise. Seeds: 4 in the
-    gas (label 1), 8 background clicks in the fat and the soft tissue (label 2)."""
+def _hollow_organ(lumen_hu: float, outside_soft: float, noise_seed: int):
+    """A 14 mm lumen (``lumen_hu``) in a 4 mm wall (45 HU) on 2 x 2 x 2.5 mm voxels, half in fat (-95 HU) and
+    half against soft tissue (``outside_soft`` HU); blurred (sigma 0.9 mm) with 12 HU noise. Seeds: 4 in the
+    lumen (label 1), 8 background clicks in the fat and the soft tissue (label 2)."""
     g = ImageGeometry((48, 48, 40), (2.0, 2.0, 2.5))
     xyz = np.indices(g.shape).transpose(1, 2, 3, 0) * g.spacing
     centre = np.array([48.0, 48.0, 50.0])
     r = np.linalg.norm(xyz - centre, axis=-1)
     organ, lumen = r <= 18.0, r <= 14.0
-    img = np.where(xyz[..., 0] > 50.0, 30.0, -95.0)
+    img = np.where(xyz[..., 0] > 50.0, outside_soft, -95.0)
     img[organ] = 45.0
-    img[lumen] = -1000.0
-    img = ndi.gaussian_filter(img, 0.9 / g.spacing) + np.random.default_rng(3).normal(0, 12.0, g.shape)
+    img[lumen] = lumen_hu
+    img = ndi.gaussian_filter(img, 0.9 / g.spacing) + np.random.default_rng(noise_seed).normal(0, 12.0, g.shape)
     pts = {1: [centre + [6, 0, 0], centre - [6, 0, 0], centre + [0, 6, 0], centre + [0, 0, -6]],
            2: [centre + [-28, 0, 0], centre + [0, -28, 0], centre + [0, 0, 28], centre + [-20, 20, 0],
                centre + [28, 0, 0], centre + [24, 16, 0], centre + [24, -16, 0], centre + [26, 0, -20]]}
@@ -34,6 +34,11 @@ def _gas_organ():
     for v, p in pts.items():
         seeds[tuple(np.rint(np.array(p) / g.spacing).astype(int).T)] = v
     return Volume(img.astype(np.float32), g, modality="CT", units="HU"), organ, seeds
+
+
+def _gas_organ():
+    """A gas lumen (-1000 HU), the outside soft tissue bowel-like (30 HU); see :func:`_hollow_organ`."""
+    return _hollow_organ(-1000.0, 30.0, 3)
 
 
 def test_wall_option_adds_the_wall_around_gas_and_stops_at_its_thickness():
@@ -60,26 +65,9 @@ def test_wall_option_validation():
 
 
 def _fluid_organ(outside_soft: float = 50.0):
-    """A 14 mm fluid lumen (12 HU) in a 4 mm wall (45 HU) on 2 x 2 x 2.5 mm voxels, half in fat (-95 HU)
-    and half against muscle-like soft tissue (``outside_soft`` HU); blurred (sigma 0.9 mm) with 12 HU
-    noise. The fluid is too close to the wall for a voxel-wise decision (33 HU under 12 HU of noise).
-    Seeds: 4 in the fluid (label 1), 8 background clicks in the fat and the soft tissue (label 2)."""
-    g = ImageGeometry((48, 48, 40), (2.0, 2.0, 2.5))
-    xyz = np.indices(g.shape).transpose(1, 2, 3, 0) * g.spacing
-    centre = np.array([48.0, 48.0, 50.0])
-    r = np.linalg.norm(xyz - centre, axis=-1)
-    organ, lumen = r <= 18.0, r <= 14.0
-    img = np.where(xyz[..., 0] > 50.0, outside_soft, -95.0)
-    img[organ] = 45.0
-    img[lumen] = 12.0
-    img = ndi.gaussian_filter(img, 0.9 / g.spacing) + np.random.default_rng(5).normal(0, 12.0, g.shape)
-    pts = {1: [centre + [6, 0, 0], centre - [6, 0, 0], centre + [0, 6, 0], centre + [0, 0, -6]],
-           2: [centre + [-28, 0, 0], centre + [0, -28, 0], centre + [0, 0, 28], centre + [-20, 20, 0],
-               centre + [28, 0, 0], centre + [24, 16, 0], centre + [24, -16, 0], centre + [26, 0, -20]]}
-    seeds = np.zeros(g.shape, np.uint16)
-    for v, p in pts.items():
-        seeds[tuple(np.rint(np.array(p) / g.spacing).astype(int).T)] = v
-    return Volume(img.astype(np.float32), g, modality="CT", units="HU"), organ, seeds
+    """A fluid lumen (12 HU), the outside soft tissue muscle-like; see :func:`_hollow_organ`. The fluid is too
+    close to the wall for a voxel-wise decision (33 HU under 12 HU of noise)."""
+    return _hollow_organ(12.0, outside_soft, 5)
 
 
 def test_wall_option_completes_the_wall_around_fluid_from_profiles():
