@@ -485,6 +485,23 @@ def muscle(volume: Volume, progress: Progress | None = None, body_mask: Mask | N
     return mask
 
 
+def soft_tissue_region(volume: Volume, progress: Progress | None = None) -> Mask:
+    """Where soft-tissue organs can be: the body (:func:`body`) without bone (:func:`bone`, on the body
+    before hole filling) and without the aerated lungs (:func:`lungs`). The editable region of grow from
+    seeds for abdominal organs ("grow only in soft tissue": GUI checkbox, ``vht segment --seeds ...
+    --soft-tissue``), so no label can leak through a rib or into a lung."""
+    _check_ct(volume, "soft-tissue region")
+    p = ensure_progress(progress)
+    body_mask = body(volume, SubProgress(p, 0.0, 0.3, "soft tissue: "))
+    out = ~lungs(volume, SubProgress(p, 0.3, 0.45, "soft tissue: "), body_mask=body_mask)
+    out &= body_mask
+    del body_mask
+    unfilled = body(volume, SubProgress(p, 0.45, 0.55, "soft tissue: "), fill=False)
+    out &= ~bone(volume, SubProgress(p, 0.55, 1.0, "soft tissue: "), body_mask=unfilled)
+    p.update(1.0, "soft tissue")
+    return out
+
+
 def run_preset(volume: Volume, name: str, progress: Progress | None = None) -> Mask:
     """Run a preset by name (``body``, ``bone``, ``lungs``, ``fat``, ``muscle``)."""
     funcs = {"body": body, "bone": bone, "lungs": lungs, "fat": fat, "muscle": muscle}

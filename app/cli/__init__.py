@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--largest", action="store_true", help="keep the largest connected component")
     p.add_argument("--grow", nargs=3, type=float, metavar=("X", "Y", "Z"), help="seed point in LPS mm")
     p.add_argument("--seeds", metavar="SEEDS.json", help="grow from several labelled seed sets")
+    p.add_argument("--soft-tissue", action="store_true",
+                   help="with --seeds: grow only in the body without bone and lungs (CT presets)")
     p.add_argument("--series", metavar="UID")
     p.add_argument("-o", "--output", required=True)
     _add_common(p)

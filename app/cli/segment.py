@@ -38,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--grow needs --threshold LOW HIGH")
     if args.threshold is not None and (args.preset is not None or args.seeds is not None):
         raise InputError(f"--threshold does not apply to --{modes[0]} (presets and seeds choose their own ranges)")
+    if getattr(args, "soft_tissue", False) and args.seeds is None:
+        raise InputError("--soft-tissue applies to --seeds")
     if args.largest and (modes or args.threshold is None):
         raise InputError("--largest applies to --threshold alone (grown regions are connected already)")
     if args.threshold is not None and not all(np.isfinite(args.threshold)):
@@ -71,9 +73,16 @@ def run(args: argparse.Namespace) -> int:
         elif seed_sets is not None:
             from segmentation.grow import grow_from_seeds, label_options_of, seed_image
 
+            region = None
+            if getattr(args, "soft_tissue", False):
+                from segmentation.presets import soft_tissue_region
+
+                region = soft_tissue_region(vol, SubProgress(work, 0.0, 0.3, "soft tissue: "))
+                work = SubProgress(work, 0.3, 1.0)
             img = seed_image(vol.geometry, seed_sets)
             background = [n + 1 for n, s in enumerate(seed_sets) if s.is_background]
-            labels = grow_from_seeds(vol, img, background, label_options=label_options_of(seed_sets), progress=work)
+            labels = grow_from_seeds(vol, img, background, label_options=label_options_of(seed_sets), region=region,
+                                     progress=work)
             names = {n + 1: s.name for n, s in enumerate(seed_sets) if not s.is_background}
             lm = LabelMap.from_array(labels, vol.geometry, names=names, name=out.name)
         else:

@@ -127,3 +127,28 @@ def test_export_dicom_seg_with_reference(tmp_path):
                  str(src / "example_ct_dicom"), "-o", str(out), "-q"]) == 0
     ds = pydicom.dcmread(out)
     assert ds.Modality == "SEG" and len(ds.SegmentSequence) == 31
+
+
+def test_segment_seeds_soft_tissue_is_the_grow_in_the_soft_tissue_region(tmp_path, capsys):
+    """``--soft-tissue``: the grow's region is ``segmentation.presets.soft_tissue_region`` (body without bone and
+    lungs), as the accuracy tests use it; refused without --seeds."""
+    from segmentation import grow, presets
+    from twin.io.images import write_image
+    from twin.phantom import make_abdomen_phantom
+
+    vol, lm = make_abdomen_phantom(shape=(64, 54, 32), spacing_mm=(6.0, 6.0, 7.5))
+    img = write_image(vol, tmp_path / "ct.nii.gz")
+    g = vol.geometry
+    liver = np.argwhere(lm.mask("liver"))
+    sets = [grow.SeedSet("liver", g.index_to_lps(liver[len(liver) // 2][None].astype(float))),
+            grow.SeedSet("background", g.index_to_lps(np.array([[32.0, 20.0, 16.0], [10.0, 27.0, 16.0]])))]
+    seeds = tmp_path / "seeds.json"
+    seeds.write_text(json.dumps({"segments": [{"name": s.name, "points_lps": s.points_lps.tolist()} for s in sets]}))
+    out = tmp_path / "soft.nrrd"
+    assert main(["segment", str(img), "--seeds", str(seeds), "--soft-tissue", "-o", str(out), "-q"]) == 0
+    region = presets.soft_tissue_region(vol)
+    ref = grow.grow_from_seeds(vol, grow.seed_image(g, sets), [2], region=region) == 1
+    got = _labels(out).mask("liver")
+    assert np.array_equal(got, ref) and not (got & ~region).any() and got.any()
+    assert main(["segment", str(img), "--preset", "bone", "--soft-tissue", "-o", str(tmp_path / "x.nrrd")]) == 2
+    assert "--soft-tissue applies to --seeds" in capsys.readouterr().err

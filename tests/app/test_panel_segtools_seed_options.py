@@ -71,3 +71,36 @@ def test_set_options_reach_grow_from_seeds(seg, monkeypatch):  # noqa: F811
     assert window.wait_for_workers(120), window.messages
     assert seen["label_options"] == {1: {"bridge_radius_mm": 0.0, "rim_layers": 2}}
     assert window.labelmap.mask("grown_liver").any()
+
+
+def test_grow_defaults_are_the_librarys_and_soft_tissue_sets_the_region(seg, monkeypatch):  # noqa: F811
+    import inspect
+
+    from segmentation import grow as grow_mod
+    from segmentation import presets
+
+    window, panel = seg
+    page = panel.grow
+    panel.show_page(page)
+    d = inspect.signature(grow_mod.grow_from_seeds).parameters
+    assert page.smoothing.value() == d["smoothing_mm"].default
+    assert page.tolerance.value() == d["intensity_tolerance"].default
+    assert page.bridge.value() == d["bridge_radius_mm"].default
+    z = window.current_position_lps[2]
+    page.add_set("grown_liver")
+    for p in ([-35.0, 5.0, z], [-15.0, -10.0, z]):
+        page.seeds.current().points_lps.append(np.array(p))
+    page.add_set("background")
+    page.seeds.current().points_lps.append(np.array([0.0, -30.0, z]))
+    seen = {}
+    real = grow_mod.grow_from_seeds
+
+    def spy(*a, **k):  # noqa: ANN002, ANN003
+        seen.update(k)
+        return real(*a, **k)
+
+    monkeypatch.setattr(grow_mod, "grow_from_seeds", spy)
+    page.soft_tissue.setChecked(True)
+    page.grow()
+    assert window.wait_for_workers(120), window.messages
+    assert np.array_equal(seen["region"], presets.soft_tissue_region(window.volume))

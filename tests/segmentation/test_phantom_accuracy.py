@@ -209,7 +209,8 @@ def segment_phantom(vol, lm) -> tuple[dict[str, np.ndarray], dict[str, np.ndarra
     seed_sets[GROWN.index("intervertebral_discs")] = grow.SeedSet("intervertebral_discs", _vertebra_clicks(g, 0.5))
     seed_sets[GROWN.index("muscle")] = grow.SeedSet("muscle", _interior_clicks(masks["muscle"], g, 10, 0.15))
     seed_sets.append(grow.SeedSet("background", _background_clicks(masks, g, per_object={"intervertebral_discs": 4})))
-    region = body & ~bone & ~out["lungs"]
+    region = presets.soft_tissue_region(vol)  # = body & ~bone & ~lungs ("grow only in soft tissue")
+    assert np.array_equal(region, body & ~bone & ~out["lungs"])
     options = {GROWN.index(n) + 1: o for n, o in USER_OPTIONS.items()}
     labels = grow.grow_from_seeds(vol, grow.seed_image(g, seed_sets), background=[len(seed_sets)], region=region,
                                   label_options=options)

@@ -156,3 +156,15 @@ def test_contrast_bone_leaves_the_blurred_disc_next_to_endplates():
     bone = presets.bone(vol, body_mask=body, contrast=True)
     assert (bone & disc).sum() <= 0.01 * disc.sum()
     assert dice(bone, vert) > 0.97
+
+
+def test_soft_tissue_region_is_body_without_bone_and_lungs():
+    from segmentation import presets
+    from twin.phantom import make_abdomen_phantom
+
+    vol, lm = make_abdomen_phantom(shape=(64, 54, 32), spacing_mm=(6.0, 6.0, 7.5))
+    body = presets.body(vol)
+    expected = body & ~presets.bone(vol, body_mask=presets.body(vol, fill=False)) & ~presets.lungs(vol, body_mask=body)
+    region = presets.soft_tissue_region(vol)
+    assert np.array_equal(region, expected)
+    assert region[lm.mask("liver")].mean() > 0.99 and not region[lm.mask("lungs")].mean() > 0.05

@@ -75,8 +75,9 @@ class GrowPage(PageBase):
         opts = QGroupBox("Grow from seeds")
         form = QFormLayout(opts)
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
-        self.smoothing = spin(1.5, 0, 10, 0.5, 1, "mm", "grow_smoothing")
-        self.tolerance = spin(3.0, 0.5, 10, 0.5, 1, "SD", "grow_tolerance")
+        # the defaults of segmentation.grow.grow_from_seeds (what the CLI and the accuracy tests use)
+        self.smoothing = spin(0.75, 0, 10, 0.25, 2, "mm", "grow_smoothing")
+        self.tolerance = spin(2.5, 0.5, 10, 0.5, 1, "SD", "grow_tolerance")
         self.max_distance = spin(0, 0, 1000, 5, 0, "mm", "grow_max_distance")
         self.max_distance.setSpecialValueText("no limit")
         self.bridge = spin(4.5, 0, 20, 0.5, 1, "mm", "grow_bridge")
@@ -85,6 +86,11 @@ class GrowPage(PageBase):
         form.addRow("Intensity tolerance", self.tolerance)
         form.addRow("Max distance", self.max_distance)
         form.addRow("Cut bridges", self.bridge)
+        self.soft_tissue = QCheckBox("Only soft tissue (body without bone and lungs)")
+        self.soft_tissue.setObjectName("grow_soft_tissue")
+        self.soft_tissue.setToolTip("Grow only where organs can be (CT presets): no label leaks through a rib or "
+                                    "into a lung (vht segment --seeds ... --soft-tissue)")
+        form.addRow(self.soft_tissue)
         form.addRow(button("Grow", self.grow, "grow_run", "Grow every seed set into its segment (one undo step)"))
         lay.addWidget(opts)
         lay.addWidget(self._vessel_box())
@@ -296,12 +302,21 @@ class GrowPage(PageBase):
         opts = dict(smoothing_mm=self.smoothing.value(), intensity_tolerance=self.tolerance.value(),
                     max_distance_mm=self.max_distance.value() or None, bridge_radius_mm=self.bridge.value())
 
+        soft = self.soft_tissue.isChecked()
+
         def work(progress: Any) -> dict[str, np.ndarray]:
             from segmentation.grow import grow_from_seeds, label_options_of, seed_image
+            from twin.progress import SubProgress
 
+            region = None
+            if soft:
+                from segmentation.presets import soft_tissue_region
+
+                region = soft_tissue_region(vol, SubProgress(progress, 0.0, 0.3, "soft tissue: "))
+                progress = SubProgress(progress, 0.3, 1.0)
             img = seed_image(vol.geometry, sets)
             background = [n + 1 for n, s in enumerate(sets) if s.is_background]
-            labels = grow_from_seeds(vol, img, background, progress=progress,
+            labels = grow_from_seeds(vol, img, background, progress=progress, region=region,
                                      label_options=label_options_of(sets) or None, **opts)
             return {s.name: labels == n + 1 for n, s in enumerate(sets) if not s.is_background}
 
