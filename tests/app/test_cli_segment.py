@@ -152,3 +152,30 @@ def test_segment_seeds_soft_tissue_is_the_grow_in_the_soft_tissue_region(tmp_pat
     assert np.array_equal(got, ref) and not (got & ~region).any() and got.any()
     assert main(["segment", str(img), "--preset", "bone", "--soft-tissue", "-o", str(tmp_path / "x.nrrd")]) == 2
     assert "--soft-tissue applies to --seeds" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_phantom_accuracy_grow_runs_from_the_command_line(tmp_path):
+    """The soft-tissue grow of tests/segmentation/test_phantom_accuracy.py (its clicks and per-segment options
+    as a SEEDS.json) gives the same labels through ``vht segment --seeds --soft-tissue``."""
+    from segmentation import grow, presets
+    from tests.segmentation.test_phantom_accuracy import GROWN, grow_seed_sets
+    from twin.io.images import write_image
+    from twin.phantom import make_abdomen_phantom
+
+    vol, lm = make_abdomen_phantom()
+    sets = grow_seed_sets(vol.geometry, {n: lm.mask(n) for n in GROWN})
+    doc = {"segments": [{"name": s.name, "points_lps": s.points_lps.tolist(), **({"options": dict(s.options)}
+                                                                                  if s.options else {})}
+                        for s in sets]}
+    seeds = tmp_path / "seeds.json"
+    seeds.write_text(json.dumps(doc))
+    img = write_image(vol, tmp_path / "ct.nii.gz")
+    out = tmp_path / "grown.seg.nrrd"
+    assert main(["segment", str(img), "--seeds", str(seeds), "--soft-tissue", "-o", str(out), "-q"]) == 0
+    ref = grow.grow_from_seeds(vol, grow.seed_image(vol.geometry, sets), [len(sets)],
+                               region=presets.soft_tissue_region(vol), label_options=grow.label_options_of(sets))
+    got = _labels(out)
+    assert [s.name for s in got.segments] == list(GROWN)
+    for n, name in enumerate(GROWN):
+        assert np.array_equal(got.mask(name), ref == n + 1), name

@@ -177,6 +177,18 @@ def _rib_clicks(geometry) -> np.ndarray:
     return np.array(pts)
 
 
+def grow_seed_sets(geometry, truth: dict[str, np.ndarray]) -> list[grow.SeedSet]:
+    """The clicks and per-set options of the soft-tissue grow: one set per :data:`GROWN` structure (label
+    ``n + 1``), then the background (the content of a SEEDS.json)."""
+    g = geometry
+    masks = {n: truth[n] for n in GROWN}
+    clicks = {n: _interior_clicks(m, g, 8) for n, m in masks.items()}
+    clicks["intervertebral_discs"] = _vertebra_clicks(g, 0.5)
+    clicks["muscle"] = _interior_clicks(masks["muscle"], g, 10, 0.15)
+    sets = [grow.SeedSet(n, clicks[n], USER_OPTIONS.get(n, {})) for n in GROWN]
+    return [*sets, grow.SeedSet("background", _background_clicks(masks, g, per_object={"intervertebral_discs": 4}))]
+
+
 def segment_phantom(vol, lm) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """(our masks, ground truth) for every structure of :data:`STRUCTURES`."""
     from twin.phantom import body_outline_mask
@@ -203,17 +215,12 @@ def segment_phantom(vol, lm) -> tuple[dict[str, np.ndarray], dict[str, np.ndarra
     click = _interior_clicks(truth["subcutaneous_fat"], g, 1)
     skin = body & ~morph.erode(body, g, 2.0)  # the skin layer (a 2 mm shell; the body continues past the image ends)
     out["subcutaneous_fat"] = morph.keep_island_at(fat, g, click[0]) & ~skin
-    # soft tissue: one competitive run
-    masks = {n: truth[n] for n in GROWN}
-    seed_sets = [grow.SeedSet(n, _interior_clicks(m, g, 8)) for n, m in masks.items()]
-    seed_sets[GROWN.index("intervertebral_discs")] = grow.SeedSet("intervertebral_discs", _vertebra_clicks(g, 0.5))
-    seed_sets[GROWN.index("muscle")] = grow.SeedSet("muscle", _interior_clicks(masks["muscle"], g, 10, 0.15))
-    seed_sets.append(grow.SeedSet("background", _background_clicks(masks, g, per_object={"intervertebral_discs": 4})))
+    # soft tissue: one competitive run (what `vht segment --seeds SEEDS.json --soft-tissue` runs)
+    seed_sets = grow_seed_sets(g, truth)
     region = presets.soft_tissue_region(vol)  # = body & ~bone & ~lungs ("grow only in soft tissue")
     assert np.array_equal(region, body & ~bone & ~out["lungs"])
-    options = {GROWN.index(n) + 1: o for n, o in USER_OPTIONS.items()}
     labels = grow.grow_from_seeds(vol, grow.seed_image(g, seed_sets), background=[len(seed_sets)], region=region,
-                                  label_options=options)
+                                  label_options=grow.label_options_of(seed_sets))
     for i, n in enumerate(GROWN):
         out[n] = labels == i + 1
     liver_region = morph.fill_holes(morph.closing(out["liver"] | out["liver_tumor"] | out["hepatic_vessels"], g, 5.0),
