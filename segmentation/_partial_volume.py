@@ -18,6 +18,14 @@ user sees overshoot a weak edge (phantom gallbladder: bile at 8 HU with bowel an
 to the liver, 0.920 -> 0.954); a variant deciding on the boundary layer's own level averaged along
 the boundary keeps right boundaries (0.99) but leaves the gallbladder at 0.91: next to the liver the
 gap voxels look like bile-liver partial volume.
+
+A trim peels one layer; a leak that grew several voxels deep along a weak edge into tissue of the
+label's attenuation (phantom noise seed 1: 66 voxels up to 6.5 mm deep into a bowel/fat mixture at
+~15 HU) survives it. ``leak_radius_mm`` then removes what sticks out more than one voxel layer from the
+label opened by a ball of that radius (morphological opening, Serra 1982): the label is assumed smooth
+at the scale of its leak-cutting radius (at most 0.4 of its inscribed radius), up to one layer of
+partial volume. Phantom gallbladder, noise seeds 0-3: 0.954 / 0.943 / 0.940 / 0.959 -> 0.962 / 0.954 /
+0.946 / 0.964; stomach 0.961 / 0.950 / 0.942 / 0.954 -> 0.961 / 0.955 / 0.947 / 0.956.
 """
 
 from __future__ import annotations
@@ -29,10 +37,19 @@ from segmentation._common import Mask
 from twin.geometry import ImageGeometry
 from twin.labelmap import mask_bbox
 
+DECISION_Z = 0.0
+"""Default margin of :func:`trim_boundary`'s removal decision past the half-way point, in standard deviations
+of the decision image's noise: 0, the plain nearer-level rule. A margin trades the two errors: on a 14 mm
+ball at 8 HU in 30 HU with 11 HU noise (the unit test) a right boundary keeps Dice 0.92 / 0.96 / 0.98 and a
+boundary one layer too far is trimmed to 0.99 / 0.97 / 0.95 at 0 / 1 / 1.645 SD. On the phantom a margin of
+1 SD lifts the small convex gallbladder (noise seeds 0-3: 0.962 / 0.954 / 0.946 / 0.964 -> 0.963 / 0.955 /
+0.952 / 0.969, leak step on) but lowers the large stomach, grown a layer too far (0.961 / 0.955 / 0.948 /
+0.956 -> 0.955 / 0.949 / 0.942 / 0.950), so it is not the default."""
+
 
 def trim_boundary(result: NDArray[np.uint16], label: int, smoothed: NDArray[np.float32], geometry: ImageGeometry,
                   contrast: float = 3.0, sigma_mm: float | None = None, iterations: int = 1,
-                  region: Mask | None = None) -> int:
+                  region: Mask | None = None, z_decision: float = DECISION_Z, leak_radius_mm: float = 0.0) -> int:
     """Remove the boundary voxels of ``label`` that are nearer the local outside level (in place).
 
     Parameters
@@ -47,6 +64,17 @@ def trim_boundary(result: NDArray[np.uint16], label: int, smoothed: NDArray[np.f
         over the number of voxels in each local mean).
     sigma_mm : float, optional
         Gaussian sigma of the decision image (default: the voxel size, the cube root of its volume).
+    z_decision : float
+        A voxel is removed only when the decision image lies nearer the outside level than the
+        half-way point by more than this many standard deviations of the decision image's noise
+        (measured over the label's deep voxels): a one-sided test; the default :data:`DECISION_Z` (0)
+        is the plain nearer-level rule.
+    leak_radius_mm : float
+        If > 0: afterwards, remove what sticks out more than one voxel layer (face neighbours) from the
+        label opened by a ball of this radius (a morphological opening): thin protrusions along a weak
+        edge (a leak into a bowel/fat mixture of the bile's attenuation) that the one-layer trim cannot
+        reach. :func:`segmentation.grow.grow_from_seeds` passes the label's leak-cutting radius
+        (``bridge_radius_mm``, at most 0.4 of its inscribed radius).
     iterations : int
         Passes (each peels at most one voxel layer). The default 1: growing misplaces a weak edge by
         up to a voxel; a second pass on the phantom gallbladder peels true bile next to thin fat
@@ -55,7 +83,7 @@ def trim_boundary(result: NDArray[np.uint16], label: int, smoothed: NDArray[np.f
     Returns
     -------
     int
-        Number of voxels removed.
+        Number of voxels removed (by both steps).
 
     Notes
     -----
@@ -83,6 +111,7 @@ def trim_boundary(result: NDArray[np.uint16], label: int, smoothed: NDArray[np.f
         if not deep.any():
             break
         noise = max(float(np.std(sb[deep])), 1.0)
+        sd_dec = float(np.std(dec[deep]))
         boundary = m & ~core
         ring = ndi.binary_dilation(m, six) & ~m
         if region is not None:
@@ -95,9 +124,24 @@ def trim_boundary(result: NDArray[np.uint16], label: int, smoothed: NDArray[np.f
         n_in, n_out = np.maximum(w_in * 125, 1.0), np.maximum(w_out * 27, 1.0)
         sd_diff = noise * np.sqrt(1.0 / n_in + 1.0 / n_out)
         drop = boundary & (w_in > 0) & (w_out > 0) & (np.abs(lvl_in - lvl_out) >= contrast * sd_diff)
-        drop &= np.abs(dec - lvl_out) < np.abs(dec - lvl_in)
+        # nearer the outside level by more than z_decision noise SDs of the decision image: the signed
+        # distance past the half-way point is (|dec - in| - |dec - out|) / 2 between the two levels
+        drop &= np.abs(dec - lvl_in) - np.abs(dec - lvl_out) > 2.0 * z_decision * sd_dec
         if not drop.any():
             break
         result[box][drop] = 0
         removed += int(drop.sum())
+    if leak_radius_mm > 0:
+        from segmentation import morphology as morph
+
+        m = result[box] == label
+        kept = m & ndi.binary_dilation(morph.opening(m, _box_geometry(geometry, box), leak_radius_mm), six)
+        result[box][m & ~kept] = 0
+        removed += int((m & ~kept).sum())
     return removed
+
+
+def _box_geometry(geometry: ImageGeometry, box: tuple[slice, ...]) -> ImageGeometry:
+    """The geometry of a sub-box (only shape and spacing matter for the morphology here)."""
+    shape = tuple(int(s.stop - s.start) for s in box)
+    return ImageGeometry(shape, tuple(float(h) for h in geometry.spacing))

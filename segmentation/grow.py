@@ -272,7 +272,10 @@ def grow_from_seeds(
         decided on the image smoothed by a voxel
         (:func:`segmentation._partial_volume.trim_boundary`), for a label grown one layer too far over
         a weak edge (phantom gallbladder, bile 8 HU against 30 HU bowel: 0.92 -> 0.95; on labels
-        whose boundary is already right it peels true voxels: spleen 0.96 -> 0.94, so not a default).
+        whose boundary is already right it peels true voxels: spleen 0.96 -> 0.94, so not a default);
+        then what sticks out more than one voxel layer from the label opened by its leak-cutting radius
+        (``bridge_radius_mm``, at most 0.4 of its inscribed radius) is removed: thin leaks along the weak
+        edge (gallbladder 0.954 -> 0.962, noise seeds 1-3 0.943 / 0.940 / 0.959 -> 0.954 / 0.946 / 0.964).
         ``"skeletal_muscle": true`` (CT): after the grow, the label is replaced by the body-composition
         tool (:func:`segmentation.body_composition.refine_muscle_label`: muscle-density tissue whose local
         mean matches the set's clicks, every other label excluded); the grown label only competed.
@@ -441,8 +444,10 @@ def grow_from_seeds(
     if trim:
         from segmentation._partial_volume import trim_boundary
 
-        for v in trim:
-            trim_boundary(result, v, sm, g, rim_contrast, region=allowed)
+        for v in trim:  # leaks thinner than the label's leak-cutting opening go too
+            leak_mm = _bridge_radius(result == v, g, float(opts[v].get("bridge_radius_mm", bridge_radius_mm)),
+                                     seed_arr == v)
+            trim_boundary(result, v, sm, g, rim_contrast, region=allowed, leak_radius_mm=leak_mm)
     muscle = [v for v in objects if opts.get(v, {}).get("skeletal_muscle")]
     if muscle:  # the body-composition tool replaces these labels (the other labels excluded)
         from segmentation.body_composition import refine_muscle_label
