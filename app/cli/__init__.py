@@ -53,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", metavar="SEEDS.json", help="grow from several labelled seed sets")
     p.add_argument("--soft-tissue", action="store_true",
                    help="with --seeds: grow only in the body without bone and lungs (CT presets)")
+    p.add_argument("--vessels-in", nargs=2, metavar=("LABELS", "ORGAN"),
+                   help="enhanced vessels inside segment ORGAN of LABELS, written into a copy of LABELS")
+    p.add_argument("--large-vein", metavar="NAME",
+                   help="with --vessels-in: the large vein the vessels join (e.g. the IVC segment)")
+    p.add_argument("--resolution", nargs=2, type=float, metavar=("XY", "Z"),
+                   help="with --large-vein: scanner resolution, in-plane FWHM and slice thickness (mm)")
     p.add_argument("--series", metavar="UID")
     p.add_argument("-o", "--output", required=True)
     _add_common(p)

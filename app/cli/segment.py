@@ -1,5 +1,6 @@
 """``vht segment IMAGE (--preset NAME | --threshold LOW HIGH [--largest] | --grow X Y Z --threshold LOW HIGH
-| --seeds SEEDS.json) -o OUT``: write a label map (frame LPS, mm).
+| --seeds SEEDS.json [--soft-tissue] | --vessels-in LABELS ORGAN [...]) -o OUT``: write a label map (frame LPS,
+mm). ``--vessels-in``: see :mod:`app.cli.segment_vessels`.
 
 Output labels: presets, thresholds and single-seed growing write one segment with value 1
 (named after the preset, ``threshold`` or ``grown``); ``--seeds`` writes the seed sets'
@@ -29,11 +30,18 @@ def run(args: argparse.Namespace) -> int:
     fmt = image_format(out)
     if fmt not in (*WRITABLE_SUFFIXES, ".seg.nrrd"):
         raise InputError(f"cannot write a label map as {fmt or '(no suffix)'}; use .nii.gz, .nrrd or .seg.nrrd", out)
-    modes = [m for m in ("preset", "grow", "seeds") if getattr(args, m) is not None]
+    modes = [m for m in ("preset", "grow", "seeds", "vessels_in") if getattr(args, m, None) is not None]
     if len(modes) > 1:
-        raise InputError("choose one of --preset, --grow, --seeds")
+        raise InputError("choose one of --preset, --grow, --seeds, --vessels-in")
     if not modes and args.threshold is None:
-        raise InputError("nothing to do: give --preset, --threshold, --grow or --seeds")
+        raise InputError("nothing to do: give --preset, --threshold, --grow, --seeds or --vessels-in")
+    if getattr(args, "vessels_in", None) is None and (getattr(args, "large_vein", None) is not None
+                                                      or getattr(args, "resolution", None) is not None):
+        raise InputError("--large-vein and --resolution apply to --vessels-in")
+    if getattr(args, "resolution", None) is not None and (getattr(args, "large_vein", None) is None
+                                                         or not all(np.isfinite(args.resolution))
+                                                         or min(args.resolution) <= 0):
+        raise InputError("--resolution needs --large-vein and two positive sizes in mm")
     if args.grow is not None and args.threshold is None:
         raise InputError("--grow needs --threshold LOW HIGH")
     if args.threshold is not None and (args.preset is not None or args.seeds is not None):
@@ -59,7 +67,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         vol = read_image(args.image, series_uid=args.series, progress=SubProgress(progress, 0.0, 0.2, "read: "))
         work = SubProgress(progress, 0.2, 0.95)
-        if args.preset is not None:
+        if getattr(args, "vessels_in", None) is not None:
+            from app.cli.segment_vessels import vessels_labelmap
+
+            lm = vessels_labelmap(args, vol, work)
+        elif args.preset is not None:
             from segmentation.presets import run_preset
 
             mask = run_preset(vol, args.preset, work)

@@ -179,3 +179,45 @@ def test_the_phantom_accuracy_grow_runs_from_the_command_line(tmp_path):
     assert [s.name for s in got.segments] == list(GROWN)
     for n, name in enumerate(GROWN):
         assert np.array_equal(got.mask(name), ref == n + 1), name
+
+
+def test_segment_vessels_in_an_organ_and_at_a_large_vein(tmp_path, capsys):
+    """``--vessels-in LABELS ORGAN [--large-vein NAME --resolution XY Z]``: the GUI vessel tool's steps (organ
+    closed by 6 mm, segment_vessels, then refine_vessels_at_large_vein), written into a copy of LABELS."""
+    from segmentation import morphology as morph
+    from segmentation.vessels import refine_vessels_at_large_vein, segment_vessels
+    from twin.io.images import write_image, write_labelmap
+    from twin.phantom import make_abdomen_phantom
+
+    vol, lm = make_abdomen_phantom(shape=(96, 80, 48), spacing_mm=(4.0, 4.0, 5.0))
+    img = write_image(vol, tmp_path / "ct.nii.gz")
+    labels = tmp_path / "labels.nrrd"
+    write_labelmap(lm, labels)
+    g = vol.geometry
+    liver0, ivc0 = lm.mask("liver"), lm.mask("inferior_vena_cava")
+    v0 = segment_vessels(vol, morph.fill_holes(morph.closing(liver0, g, 6.0)))
+    out = tmp_path / "v.nrrd"
+    assert main(["segment", str(img), "--vessels-in", str(labels), "liver", "-o", str(out), "-q"]) == 0
+    got = _labels(out)
+    assert np.array_equal(got.mask("hepatic_vessels"), v0) and np.array_equal(got.mask("liver"), liver0 & ~v0)
+    out = tmp_path / "vv.nrrd"
+    assert main(["segment", str(img), "--vessels-in", str(labels), "liver", "--large-vein", "inferior_vena_cava",
+                 "--resolution", "4", "5", "-o", str(out), "-q"]) == 0
+    got = _labels(out)
+    others = np.zeros(g.shape, bool)
+    for s in lm.segments:
+        if s.name not in ("liver", "hepatic_vessels", "inferior_vena_cava"):
+            others |= lm.mask(s.name)
+    ref_v, ref_ivc = refine_vessels_at_large_vein(vol, v0, ivc0, morph.fill_holes(liver0 | v0, "3d") & ~others,
+                                                  (4.0, 4.0, 5.0))
+    assert np.array_equal(got.mask("hepatic_vessels"), ref_v) and np.array_equal(got.mask("inferior_vena_cava"),
+                                                                                  ref_ivc)
+    assert not (got.mask("liver") & (ref_v | ref_ivc)).any()
+    assert np.array_equal(got.mask("spleen"), lm.mask("spleen"))  # other segments untouched
+    for bad in (["--vessels-in", str(labels), "pancreas"], ["--vessels-in", str(labels), "liver", "--large-vein",
+                                                             "liver"], ["--large-vein", "inferior_vena_cava"],
+                ["--vessels-in", str(labels), "liver", "--large-vein", "inferior_vena_cava", "--resolution", "0",
+                 "5"]):
+        assert main(["segment", str(img), *bad, "-o", str(tmp_path / "x.nrrd")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("error:") == 4
