@@ -187,3 +187,41 @@ def refine_vessels_at_large_vein(
     labels = np.where(ves, 1, np.where(vein, 2, 0)).astype(np.uint8)
     fitted = fit_enhanced_labels(volume, labels, organ | vein, psf_fwhm_mm, progress=SubProgress(p, 0.1, 1.0))
     return fitted == 1, fitted == 2
+
+
+def vessels_at_large_vein(
+    volume: Volume,
+    organ: ArrayLike,
+    vessels: ArrayLike,
+    large_vein: ArrayLike,
+    others: ArrayLike,
+    psf_fwhm_mm: Sequence[float] | None = None,
+    *,
+    progress: Progress | None = None,
+) -> tuple[Mask, Mask, Mask]:
+    """The three segments after :func:`refine_vessels_at_large_vein` on an organ segment (GUI vessel tool,
+    ``vht segment --vessels-in ... --large-vein``).
+
+    Parameters
+    ----------
+    organ, vessels, large_vein : array of bool, (ni, nj, nk)
+        The organ segment (parenchyma, e.g. a grown liver), its vessels (e.g. :func:`segment_vessels` in the
+        closed organ) and the large vein segment (e.g. the IVC).
+    others : array of bool, (ni, nj, nk)
+        Every other segment (a tumour...): never part of the fitted region.
+    psf_fwhm_mm : 3 floats, optional
+        Scanner resolution (mm), see :func:`refine_vessels_at_large_vein`.
+
+    Returns
+    -------
+    vessels, large_vein, organ : ndarray of bool, (ni, nj, nk)
+        Disjoint; the organ gets back the voxels of the inputs that neither vessels nor vein keep.
+    """
+    geom = volume.geometry
+    organ0 = check_mask(organ, geom, "organ mask")
+    ves0 = check_mask(vessels, geom, "vessel mask")
+    vein0 = check_mask(large_vein, geom, "large vein mask")
+    region = morph.fill_holes(organ0 | ves0, "3d") & ~check_mask(others, geom, "other segments")
+    ves, vein = refine_vessels_at_large_vein(volume, ves0, vein0, region, psf_fwhm_mm, progress=progress)
+    back = (ves0 | vein0) & region & ~ves & ~vein
+    return ves, vein, (organ0 | back) & ~ves & ~vein

@@ -6,7 +6,7 @@ vessel channels a grown organ leaves out are inside it), :func:`segmentation.ves
 enhanced vessels in it, and the result is written into segment ``hepatic_vessels`` (liver) or
 ``<organ>_vessels`` of a copy of LABELS. With ``--large-vein`` (e.g. the IVC segment) vessels and vein are
 divided again where they touch and their rims fitted to the CT
-(:func:`segmentation.vessels.refine_vessels_at_large_vein`, scanner resolution ``--resolution``: in-plane
+(:func:`segmentation.vessels.vessels_at_large_vein`, scanner resolution ``--resolution``: in-plane
 FWHM and slice thickness in mm, default the voxel spacing); the organ gets back what neither keeps.
 Every change is a label-map command, as in the GUI.
 """
@@ -22,7 +22,7 @@ def vessels_labelmap(args: argparse.Namespace, vol: Any, progress: Any) -> Any:
     import numpy as np
 
     from segmentation import morphology as morph
-    from segmentation.vessels import refine_vessels_at_large_vein, segment_vessels
+    from segmentation.vessels import segment_vessels, vessels_at_large_vein
     from twin.commands import UndoStack
     from twin.errors import InputError
     from twin.io.images import read_labelmap
@@ -52,12 +52,9 @@ def vessels_labelmap(args: argparse.Namespace, vol: Any, progress: Any) -> Any:
         for s in lm.segments:
             if s.name not in (organ, out_name, vein):
                 others |= lm.mask(s.name)
-        vein0 = lm.mask(vein)
-        fit_region = morph.fill_holes(organ0 | vessels, "3d") & ~others
-        new_v, new_vein = refine_vessels_at_large_vein(vol, vessels, vein0, fit_region, psf,
-                                                       progress=SubProgress(progress, 0.5, 1.0, "large vein: "))
-        back = (vessels | vein0) & fit_region & ~new_v & ~new_vein
-        masks = {out_name: new_v, vein: new_vein, organ: (organ0 | back) & ~new_v & ~new_vein}
+        new_v, new_vein, new_organ = vessels_at_large_vein(vol, organ0, vessels, lm.mask(vein), others, psf,
+                                                           progress=SubProgress(progress, 0.5, 1.0, "large vein: "))
+        masks = {out_name: new_v, vein: new_vein, organ: new_organ}
     stack = UndoStack()
     for name, m in masks.items():
         if name in names:

@@ -412,16 +412,13 @@ class GrowPage(PageBase):
                 others |= lm.mask(seg.name)
 
         def work(progress: Any) -> dict[str, np.ndarray]:
-            from segmentation import morphology as morph
-            from segmentation.vessels import refine_vessels_at_large_vein
+            from segmentation.vessels import vessels_at_large_vein
             from twin.progress import SubProgress
 
             vessels0 = find(SubProgress(progress, 0.0, 0.5, ""))
-            region = morph.fill_holes(organ0 | vessels0, "3d") & ~others
-            vessels, vein_m = refine_vessels_at_large_vein(vol, vessels0, vein0, region, psf,
-                                                           progress=SubProgress(progress, 0.5, 1.0, ""))
-            back = (vessels0 | vein0) & region & ~vessels & ~vein_m
-            return {out_name: vessels, vein: vein_m, organ: (organ0 | back) & ~vessels & ~vein_m}
+            vessels, vein_m, organ_m = vessels_at_large_vein(vol, organ0, vessels0, vein0, others, psf,
+                                                             progress=SubProgress(progress, 0.5, 1.0, ""))
+            return {out_name: vessels, vein: vein_m, organ: organ_m}
 
         def done(masks: dict[str, np.ndarray]) -> None:
             if self.main.labelmap is not lm or not self.still_current(lm, revision, "Vessels"):
