@@ -189,6 +189,12 @@ def refine_vessels_at_large_vein(
     return fitted == 1, fitted == 2
 
 
+def vessel_segment_name(organ: str) -> str:
+    """Default name of the segment receiving an organ's vessels: ``hepatic_vessels`` for a liver, else
+    ``<organ>_vessels``."""
+    return "hepatic_vessels" if "liver" in organ.lower() else f"{organ}_vessels"
+
+
 def vessels_at_large_vein(
     volume: Volume,
     organ: ArrayLike,

@@ -22,7 +22,7 @@ def vessels_labelmap(args: argparse.Namespace, vol: Any, progress: Any) -> Any:
     import numpy as np
 
     from segmentation import morphology as morph
-    from segmentation.vessels import segment_vessels, vessels_at_large_vein
+    from segmentation.vessels import segment_vessels, vessel_segment_name, vessels_at_large_vein
     from twin.commands import UndoStack
     from twin.errors import InputError
     from twin.io.images import read_labelmap
@@ -37,7 +37,7 @@ def vessels_labelmap(args: argparse.Namespace, vol: Any, progress: Any) -> Any:
     if organ not in names or not lm.mask(organ).any():
         raise InputError(f"no non-empty segment {organ!r} in the label map (has: {', '.join(names)})", path)
     vein = args.large_vein
-    out_name = "hepatic_vessels" if "liver" in organ.lower() else f"{organ}_vessels"
+    out_name = vessel_segment_name(organ)
     if vein is not None and (vein not in names or vein in (organ, out_name) or not lm.mask(vein).any()):
         raise InputError(f"--large-vein must name another non-empty segment of the label map, not {vein!r}", path)
     g = vol.geometry

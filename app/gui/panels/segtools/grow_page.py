@@ -157,7 +157,9 @@ class GrowPage(PageBase):
         out = self.vessel_output.text().strip()
         auto = {"", "hepatic_vessels", "vessels"} | {f"{s}_vessels" for s in self._organ_names()}
         if out in auto and organ:
-            self.vessel_output.setText("hepatic_vessels" if "liver" in organ.lower() else f"{organ}_vessels")
+            from segmentation.vessels import vessel_segment_name
+
+            self.vessel_output.setText(vessel_segment_name(organ))
 
     def _organ_names(self) -> list[str]:
         lm = self.main.labelmap
