@@ -12,6 +12,21 @@ pytestmark = pytest.mark.gui
 from tests.app.test_panel_segtools import seg  # noqa: E402,F401 - the shared fixture
 
 
+def _spy_grow(monkeypatch) -> dict:
+    """Record the keyword arguments the grow page passes to segmentation.grow.grow_from_seeds."""
+    from segmentation import grow as grow_mod
+
+    seen: dict = {}
+    real = grow_mod.grow_from_seeds
+
+    def spy(*a, **k):  # noqa: ANN002, ANN003
+        seen.update(k)
+        return real(*a, **k)
+
+    monkeypatch.setattr(grow_mod, "grow_from_seeds", spy)
+    return seen
+
+
 def test_dialog_returns_only_what_the_user_set(qtbot):
     from app.gui.panels.segtools.seed_options import SeedOptionsDialog
 
@@ -59,14 +74,7 @@ def test_set_options_reach_grow_from_seeds(seg, monkeypatch):  # noqa: F811
     assert "options" not in doc["segments"][1]
     assert grow_mod.label_options_of(grow_mod.seed_sets_from_json(doc)) == {1: {"bridge_radius_mm": 0.0,
                                                                                "rim_layers": 2}}
-    seen = {}
-    real = grow_mod.grow_from_seeds
-
-    def spy(*a, **k):  # noqa: ANN002, ANN003
-        seen.update(k)
-        return real(*a, **k)
-
-    monkeypatch.setattr(grow_mod, "grow_from_seeds", spy)
+    seen = _spy_grow(monkeypatch)
     page.grow()
     assert window.wait_for_workers(120), window.messages
     assert seen["label_options"] == {1: {"bridge_radius_mm": 0.0, "rim_layers": 2}}
@@ -92,14 +100,7 @@ def test_grow_defaults_are_the_librarys_and_soft_tissue_sets_the_region(seg, mon
         page.seeds.current().points_lps.append(np.array(p))
     page.add_set("background")
     page.seeds.current().points_lps.append(np.array([0.0, -30.0, z]))
-    seen = {}
-    real = grow_mod.grow_from_seeds
-
-    def spy(*a, **k):  # noqa: ANN002, ANN003
-        seen.update(k)
-        return real(*a, **k)
-
-    monkeypatch.setattr(grow_mod, "grow_from_seeds", spy)
+    seen = _spy_grow(monkeypatch)
     page.soft_tissue.setChecked(True)
     page.grow()
     assert window.wait_for_workers(120), window.messages

@@ -15,13 +15,6 @@ from PySide6.QtWidgets import QApplication, QDockWidget
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture(scope="module")
-def phantom():
-    from twin.phantom.demo import make_abdomen_phantom
-
-    return make_abdomen_phantom(shape=(96, 80, 48), spacing_mm=(4.0, 4.0, 5.0))
-
-
 @pytest.fixture
 def seg(window, phantom, qtbot):
     from twin.project import Project

@@ -51,13 +51,6 @@ def pinhole_pixels(view, pts_lps):
     return np.c_[w / 2 + f * (rel @ right) / depth, h / 2 - f * (rel @ up) / depth], depth
 
 
-@pytest.fixture(scope="module")
-def phantom():
-    from twin.phantom.demo import make_abdomen_phantom
-
-    return make_abdomen_phantom(shape=(96, 80, 48), spacing_mm=(4.0, 4.0, 5.0))
-
-
 @pytest.fixture
 def s3d(window, phantom, qtbot):
     """(window, edit page, liver centre LPS) with the phantom, the 3-D view built, a known anterior camera."""
