@@ -98,14 +98,18 @@ def _without_results(obj: PlanObject) -> PlanObject:
     return obj
 
 
-def slab_half_mm(view: Any) -> float:
-    """Half-thickness (mm) of the slab whose plan points a view shows: 1.5 voxels along its normal, >= 1 mm."""
+def _normal_step_mm(view: Any) -> float | None:
+    """One voxel's extent (mm) along a view's normal (None without an image)."""
     vol = view.main.volume
     if vol is None:
-        return 2.0
-    n = view.plane().normal
-    step = float(np.abs(vol.geometry.direction.T @ n) @ vol.geometry.spacing)
-    return max(1.0, 1.5 * step)
+        return None
+    return float(np.abs(vol.geometry.direction.T @ view.plane().normal) @ vol.geometry.spacing)
+
+
+def slab_half_mm(view: Any) -> float:
+    """Half-thickness (mm) of the slab whose plan points a view shows: 1.5 voxels along its normal, >= 1 mm."""
+    step = _normal_step_mm(view)
+    return 2.0 if step is None else max(1.0, 1.5 * step)
 
 
 class PlanCache:
@@ -254,12 +258,8 @@ def clip_to_volume(a: np.ndarray, b: np.ndarray, geometry: Any) -> tuple[np.ndar
 
 def slice_half_mm(view: Any) -> float:
     """Half the slice thickness (mm) along a view's normal: a path within it lies "in" the slice (>= 0.5 mm)."""
-    vol = view.main.volume
-    if vol is None:
-        return 0.5
-    n = view.plane().normal
-    step = float(np.abs(vol.geometry.direction.T @ n) @ vol.geometry.spacing)
-    return max(0.5, 0.5 * step)
+    step = _normal_step_mm(view)
+    return 0.5 if step is None else max(0.5, 0.5 * step)
 
 
 def segment_crossing(a: np.ndarray, b: np.ndarray, plane: Any) -> np.ndarray | None:
