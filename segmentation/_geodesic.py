@@ -54,14 +54,14 @@ def _pop(hk, hv, n):  # type: ignore[no-untyped-def]
 
 @numba.njit(cache=True, nogil=True)
 def competitive_grow(cost, value, seeds, low, high, mean, inv_sd, extra, dead_zone, step_mm, max_cost, minimax,
-                     length_weight, region, iso_w, iso_noise, step_w, edge_value, inv_step_ref, step_noise, base):  # type: ignore[no-untyped-def]
+                     length_weight, region, iso_w, step_w, edge_value, inv_step_ref, noise, base):  # type: ignore[no-untyped-def]
     """Dijkstra from all seeds at once.
 
     Parameters
     ----------
     cost : float32 (ni, nj, nk)
         Edge strength of each voxel (gradient magnitude over its noise level); entering a voxel costs
-        ``iso_w * max(cost - iso_noise, 0)^2`` per mm (per label ``iso_w``, ``iso_noise``).
+        ``iso_w * max(cost - noise, 0)^2`` per mm (per label ``iso_w``).
     value : float32 (ni, nj, nk)
         Intensity tested against each label's window.
     seeds : uint16 (ni, nj, nk)
@@ -82,14 +82,15 @@ def competitive_grow(cost, value, seeds, low, high, mean, inv_sd, extra, dead_zo
         Stop growing beyond this path cost (``inf`` for no bound).
     region : uint8 (ni, nj, nk)
         Voxels that may be entered (nonzero); seeds outside it stay seeds.
-    iso_w, iso_noise, step_w : float32 (n_labels + 1,)
-        Per label, the weight and the free level of ``cost`` (the isotropic edge term) and the weight of
-        the directional edge term
-        ``(|edge_value[q] - edge_value[p]| / h * inv_step_ref[axis] - step_noise)_+^2`` of a step p -> q.
+    iso_w, step_w : float32 (n_labels + 1,)
+        Per label, the weight of ``cost`` (the isotropic edge term) and of the directional edge term
+        ``(|edge_value[q] - edge_value[p]| / h * inv_step_ref[axis] - noise)_+^2`` of a step p -> q.
     edge_value : float32 (ni, nj, nk)
         Image whose neighbour differences price directional edges.
     inv_step_ref : float64 (3,)
         1 / noise level of the neighbour differences per axis (mm/HU).
+    noise : float
+        Edge strengths up to this many noise levels are free (both edge terms).
     base : float
         Cost per mm of any step (path length).
 
@@ -160,15 +161,15 @@ def competitive_grow(cost, value, seeds, low, high, mean, inv_sd, extra, dead_zo
                 dev = 0.0
             edge = 0.0
             if step_w[lp] > 0.0:
-                e = abs(ev[q] - ev[p]) / step_mm[t // 2] * inv_step_ref[t // 2] - step_noise
+                e = abs(ev[q] - ev[p]) / step_mm[t // 2] * inv_step_ref[t // 2] - noise
                 if e > 0.0:
                     edge = step_w[lp] * e * e
-            eq = f[q] - iso_noise[lp]
+            eq = f[q] - noise
             eq = eq * eq if eq > 0.0 else 0.0
             if minimax:
                 nd = max(d, base + iso_w[lp] * eq + edge + dev * dev + extra[lp]) + length_weight * step_mm[t // 2]
             else:
-                ep = f[p] - iso_noise[lp]
+                ep = f[p] - noise
                 ep = ep * ep if ep > 0.0 else 0.0
                 nd = d + (base + iso_w[lp] * 0.5 * (ep + eq) + edge + dev * dev + extra[lp]) * step_mm[t // 2]
             if nd < dist[q] and nd <= max_cost:
@@ -192,17 +193,16 @@ def grow_labels(cost: NDArray[np.float32], value: NDArray[np.float32], seeds: ND
                 inv_sd: NDArray[np.float32] | None = None,
                 extra: NDArray[np.float32] | None = None, dead_zone: float | NDArray[np.float32] = 0.0,
                 minimax: bool = False, length_weight: float = 0.0,
-                region: NDArray[np.bool_] | None = None, iso_weight: ArrayLike = 1.0, iso_noise: ArrayLike = 0.0,
-                step_weight: ArrayLike = 0.0,
-                base_cost: float = 0.0,
-                edge_value: NDArray[np.float32] | None = None,
-                step_ref: ArrayLike = (1.0, 1.0, 1.0), step_noise: float = 0.0) -> NDArray[np.uint16]:
+                region: NDArray[np.bool_] | None = None, iso_weight: ArrayLike = 1.0, step_weight: ArrayLike = 0.0,
+                base_cost: float = 0.0, edge_value: NDArray[np.float32] | None = None,
+                step_ref: ArrayLike = (1.0, 1.0, 1.0), edge_noise: float = 0.0) -> NDArray[np.uint16]:
     """Typed wrapper of :func:`competitive_grow` (makes inputs contiguous with the right dtypes).
 
     ``dead_zone``, ``iso_weight`` and ``step_weight`` are one value for all labels or one per label;
     ``region`` (bool, image shape) restricts the voxels labels may enter (None: everywhere);
     ``step_ref`` is the neighbour-difference noise per axis (HU/mm) and ``edge_value`` the image it
-    is measured on (default ``value``); ``base_cost`` is added per mm to every step.
+    is measured on (default ``value``); ``base_cost`` is added per mm to every step; edge strengths up to
+    ``edge_noise`` noise levels are free.
     """
     zeros = np.zeros(len(low), np.float32)
     dz = np.broadcast_to(np.asarray(dead_zone, np.float32), zeros.shape)
@@ -217,8 +217,7 @@ def grow_labels(cost: NDArray[np.float32], value: NDArray[np.float32], seeds: ND
         np.ascontiguousarray(spacing, np.float64), float(max_cost), bool(minimax), float(length_weight),
         np.ascontiguousarray(allowed, np.uint8),
         np.ascontiguousarray(np.broadcast_to(np.asarray(iso_weight, np.float32), zeros.shape)),
-        np.ascontiguousarray(np.broadcast_to(np.asarray(iso_noise, np.float32), zeros.shape)),
         np.ascontiguousarray(np.broadcast_to(np.asarray(step_weight, np.float32), zeros.shape)),
         np.ascontiguousarray(value if edge_value is None else edge_value, np.float32),
-        1.0 / np.asarray(step_ref, np.float64), float(step_noise), float(base_cost),
+        1.0 / np.asarray(step_ref, np.float64), float(edge_noise), float(base_cost),
     )

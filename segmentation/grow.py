@@ -378,14 +378,12 @@ def grow_from_seeds(
     seeds_ref = max(float(np.median(grad[near > 0])), 1e-3)  # all seeds', background included
     directional = _directional_labels(directional_edges, opts, objects, grad, near, parts, owner, seeds_ref)
     iso_w = np.full(top + 1, edge_weight, np.float32)
-    iso_noise = np.full(top + 1, edge_noise, np.float32)
     step_w = np.zeros(top + 1, np.float32)
     step_kw: dict[str, object] = {}
     if directional:
         ev = _smooth(volume, DIRECTIONAL_SMOOTHING_MM)
         obj_near = np.isin(near, [q for q in parts if owner[q] not in bg_labels])
-        step_kw = {"step_ref": directional_references(ev, obj_near, g.spacing), "step_noise": edge_noise,
-                   "edge_value": ev}
+        step_kw = {"step_ref": directional_references(ev, obj_near, g.spacing), "edge_value": ev}
         fair = _directional_background(work_seeds, seed_arr, parts, owner, bg_labels, directional, g)
         for q in parts:
             if owner[q] in directional or q in fair:
@@ -398,7 +396,7 @@ def grow_from_seeds(
             extra[q] = background_cost * intensity_weight
     out = grow_labels(cost, sm, work_seeds, low, high, g.spacing, mean=mean, inv_sd=inv_sd, extra=extra,
                       dead_zone=dz, minimax=minimax, length_weight=length_weight, region=allowed,
-                      iso_weight=iso_w, iso_noise=iso_noise, step_weight=step_w, base_cost=0.05, **step_kw)  # type: ignore[arg-type]
+                      iso_weight=iso_w, step_weight=step_w, base_cost=0.05, edge_noise=edge_noise, **step_kw)  # type: ignore[arg-type]
     lut = np.zeros(top + 1, np.uint16)
     for q in parts:
         lut[q] = 0 if owner[q] in bg_labels else owner[q]
