@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPen, QPixmap, QPolygonF
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPen, QPixmap, QPolygonF, QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from rendering.offscreen import BACKGROUND, prepare_offscreen_gl
@@ -489,19 +489,27 @@ def _make_guarded_interactor(parent: QWidget) -> Any:
         def mousePressEvent(self, ev: Any) -> None:  # noqa: N802 - Qt override
             self.setFocus()
             if not view._tool_press(self, ev):
-                super().mousePressEvent(ev)
+                self._when_vtk_free(super().mousePressEvent, ev)
 
         def mouseMoveEvent(self, ev: Any) -> None:  # noqa: N802 - Qt override
             if not view._tool_move(self, ev):
-                super().mouseMoveEvent(ev)
+                self._when_vtk_free(super().mouseMoveEvent, ev)
 
         def mouseReleaseEvent(self, ev: Any) -> None:  # noqa: N802 - Qt override
-            if not view._tool_release(self, ev):
+            if view._tool_release(self, ev):
+                return
+            if not VTK_THREAD_LOCK.acquire(blocking=False):  # never lose a release (VTK would keep rotating)
+                later = ev.clone()
+                QTimer.singleShot(50, self, lambda: self.mouseReleaseEvent(later))
+                return
+            try:
                 super().mouseReleaseEvent(ev)
+            finally:
+                VTK_THREAD_LOCK.release()
 
         def keyPressEvent(self, ev: Any) -> None:  # noqa: N802 - Qt override
             if not view._tool_key(ev):
-                super().keyPressEvent(ev)
+                self._when_vtk_free(super().keyPressEvent, ev)
 
         def paintGL(self) -> None:  # noqa: N802 - Qt override
             if not VTK_THREAD_LOCK.acquire(blocking=False):
@@ -511,6 +519,44 @@ def _make_guarded_interactor(parent: QWidget) -> Any:
                 super().paintGL()
             finally:
                 VTK_THREAD_LOCK.release()
+
+        # QVTKRenderWindowInteractor's own Qt handlers call into VTK directly (paintEvent renders, resizeEvent
+        # resizes the render window, enter/leave/wheel/mouse drive the interactor): none may run while a worker
+        # is inside VTK. Paints, resizes and button releases are redone shortly after; other pointer events
+        # are dropped.
+        def paintEvent(self, ev: Any) -> None:  # noqa: N802 - Qt override
+            if not VTK_THREAD_LOCK.acquire(blocking=False):
+                QTimer.singleShot(100, self, self.update)
+                return
+            try:
+                super().paintEvent(ev)
+            finally:
+                VTK_THREAD_LOCK.release()
+
+        def resizeEvent(self, ev: Any) -> None:  # noqa: N802 - Qt override
+            if not VTK_THREAD_LOCK.acquire(blocking=False):
+                QTimer.singleShot(100, self, lambda: self.resizeEvent(QResizeEvent(self.size(), self.size())))
+                return
+            try:
+                super().resizeEvent(ev)
+            finally:
+                VTK_THREAD_LOCK.release()
+
+        def _when_vtk_free(self, handler: Any, ev: Any) -> None:
+            if VTK_THREAD_LOCK.acquire(blocking=False):
+                try:
+                    handler(ev)
+                finally:
+                    VTK_THREAD_LOCK.release()
+
+        def enterEvent(self, ev: Any) -> None:  # noqa: N802 - Qt override
+            self._when_vtk_free(super().enterEvent, ev)
+
+        def leaveEvent(self, ev: Any) -> None:  # noqa: N802 - Qt override
+            self._when_vtk_free(super().leaveEvent, ev)
+
+        def wheelEvent(self, ev: Any) -> None:  # noqa: N802 - Qt override
+            self._when_vtk_free(super().wheelEvent, ev)
 
         def render(self, *args: Any, **kwargs: Any) -> Any:
             if not VTK_THREAD_LOCK.acquire(blocking=False):

@@ -240,3 +240,39 @@ def test_pick_from_named_actors_only(view):
     point, name = view.pick(cx, cy, names=["surface:ball"])  # the front sphere neither hits nor occludes
     assert name == "surface:ball" and np.linalg.norm(point - (CENTRE - [0, RADIUS, 0])) < 1.5
     assert view.pick(cx, cy, names=["no such actor"]) is None
+
+
+def test_3d_view_qt_handlers_never_touch_vtk_while_a_worker_is_inside_it(window, qtbot):
+    """Resize and pointer events of the VTK widget wait for VTK_THREAD_LOCK (held by workers): VTK calls on the
+    GUI thread during a worker's VTK filter crashed a CI run. A resize is applied once the worker is done."""
+    import threading
+
+    from rendering.surfaces import VTK_THREAD_LOCK
+
+    view = window.view3d
+    view.ensure_ready()
+    if getattr(view, "interactor", None) is None:
+        pytest.skip("no interactive 3-D view here (off-screen fallback)")
+    widget = view.interactor
+    qtbot.wait(200)
+    before = tuple(widget.ren_win.GetSize())
+    held, done = threading.Event(), threading.Event()
+
+    def worker() -> None:
+        with VTK_THREAD_LOCK:
+            held.set()
+            done.wait(10)
+
+    t = threading.Thread(target=worker)
+    t.start()
+    assert held.wait(5)
+    try:
+        widget.resize(widget.width() + 24, widget.height() + 16)  # a visible widget gets its resizeEvent now
+        qtbot.wait(300)  # the deferred retries fire and find the lock still taken
+        assert tuple(widget.ren_win.GetSize()) == before  # VTK untouched while the worker holds it
+    finally:
+        done.set()
+        t.join()
+    ratio = widget.devicePixelRatioF()
+    qtbot.waitUntil(lambda: tuple(widget.ren_win.GetSize()) != before, timeout=5000)
+    assert tuple(widget.ren_win.GetSize()) == (round(ratio * widget.width()), round(ratio * widget.height()))
